@@ -1,0 +1,370 @@
+#!/usr/bin/env bash
+# fetch-deps.sh: fetch the sources of mbedTLS (3.6 LTS, >= 3.6.6) and cJSON (1.7.x).
+#
+# usage: tools/fetch-deps.sh [--force] [DEST]      (DEST defaults to <repo>/.deps)
+#
+# Result: DEST/mbedtls and DEST/cjson (symlinks to versioned source trees) and
+# DEST/deps.txt, one line per dependency: "<name> <version> <source> <file> <sha256>".
+# Running it again when everything is present does nothing.
+#
+# Sources, in order:
+#  1. TETHER_DEPS_DIR set: upstream release tarballs from that directory
+#     (mbedtls-<ver>.tar.bz2; cJSON-<ver>.tar.gz or v<ver>.tar.gz; Debian
+#     .orig tarballs are accepted too). Each tarball's SHA-256 must be listed in
+#     cmake/deps.sha256, else it is refused.
+#  2. Otherwise Debian source packages through `apt-get source`: a deb-src entry
+#     for the suites in TETHER_DEB_SUITES (default "trixie sid", first suite with
+#     a suitable version wins) is derived from the machine's own apt sources and
+#     written to /etc/apt/sources.list.d/tether-src.sources (needs root or sudo).
+#     apt verifies the files through the archive's signature chain; only the
+#     upstream .orig tarball is unpacked (no distribution patches).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+SUMS="$ROOT/cmake/deps.sha256"
+MBEDTLS_MIN=3.6.6
+SUITES=${TETHER_DEB_SUITES:-"trixie sid"}
+APT_SRC_FILE=/etc/apt/sources.list.d/tether-src.sources
+
+FORCE=0
+if [ "${1:-}" = "--force" ]; then
+	FORCE=1
+	shift
+fi
+DEST=${1:-$ROOT/.deps}
+
+log() { echo "fetch-deps: $*" >&2; }
+die() {
+	echo "fetch-deps: error: $*" >&2
+	exit 1
+}
+
+mkdir -p "$DEST"
+DEST=$(cd "$DEST" && pwd)
+
+# Two configures (e.g. build/host and build/host-asan) may run at once.
+exec 9>"$DEST/.lock"
+if ! flock -w 1800 9; then
+	die "timed out waiting for the lock $DEST/.lock"
+fi
+
+TMP=$(mktemp -d "$DEST/.tmp.XXXXXX")
+trap 'rm -rf "$TMP"' EXIT
+
+# ---------------------------------------------------------------- helpers
+
+# ver_ge A B: true if version A >= B.
+ver_ge() { [ "$(printf '%s\n%s\n' "$1" "$2" | sort -V | head -n1)" = "$2" ]; }
+
+sha256_of() { sha256sum "$1" | awk '{print $1}'; }
+
+# listed_hash NAME: the hash cmake/deps.sha256 lists for file NAME, if any.
+listed_hash() { awk -v n="$1" '$1 !~ /^#/ && $2 == n { print $1; exit }' "$SUMS"; }
+
+# hash_listed SHA: true if SHA appears in cmake/deps.sha256 under any name.
+hash_listed() { awk -v h="$1" '$1 !~ /^#/ && $1 == h { f = 1 } END { exit !f }' "$SUMS"; }
+
+# want_version NAME VERSION: true if VERSION is acceptable for NAME.
+want_version() {
+	case "$1" in
+	mbedtls) [[ "$2" =~ ^3\.6\.[0-9]+$ ]] && ver_ge "$2" "$MBEDTLS_MIN" ;;
+	cjson) [[ "$2" =~ ^1\.7\.[0-9]+$ ]] ;;
+	*) return 1 ;;
+	esac
+}
+
+# marker NAME: a file that proves the unpacked tree is there.
+marker() {
+	case "$1" in
+	mbedtls) echo "include/mbedtls/build_info.h" ;;
+	cjson) echo "cJSON.h" ;;
+	esac
+}
+
+# header_version NAME DIR: the version the sources say they are.
+header_version() {
+	local f n
+	case "$1" in
+	mbedtls)
+		f="$2/include/mbedtls/build_info.h"
+		[ -f "$f" ] || die "$f missing: not an mbedTLS source tree"
+		n=$(awk '$1 == "#define" && $2 == "MBEDTLS_VERSION_NUMBER" { print $3 }' "$f")
+		[ -n "$n" ] || die "no MBEDTLS_VERSION_NUMBER in $f"
+		n=$((n))
+		echo "$(((n >> 24) & 255)).$(((n >> 16) & 255)).$(((n >> 8) & 255))"
+		;;
+	cjson)
+		f="$2/cJSON.h"
+		[ -f "$f" ] || die "$f missing: not a cJSON source tree"
+		awk '$1 == "#define" && $2 ~ /^CJSON_VERSION_(MAJOR|MINOR|PATCH)$/ { v[$2] = $3 }
+		     END { print v["CJSON_VERSION_MAJOR"] "." v["CJSON_VERSION_MINOR"] "." v["CJSON_VERSION_PATCH"] }' "$f"
+		;;
+	esac
+}
+
+# install_tarball NAME TARBALL SOURCE: unpack, check the version, record.
+install_tarball() {
+	local name=$1 tarball=$2 source=$3 sha ver x dir
+	sha=$(sha256_of "$tarball")
+	x="$TMP/unpack-$name"
+	rm -rf "$x"
+	mkdir -p "$x"
+	tar -xf "$tarball" -C "$x" --strip-components=1 --no-same-owner ||
+		die "cannot unpack $tarball"
+	ver=$(header_version "$name" "$x")
+	if ! want_version "$name" "$ver"; then
+		case "$name" in
+		mbedtls) die "$tarball holds mbedTLS $ver; need 3.6.x with x >= ${MBEDTLS_MIN##*.} (3.6 LTS, >= $MBEDTLS_MIN)" ;;
+		cjson) die "$tarball holds cJSON $ver; need 1.7.x" ;;
+		esac
+	fi
+	dir="$name-$ver"
+	rm -rf "${DEST:?}/$dir"
+	mv "$x" "$DEST/$dir"
+	ln -sfn "$dir" "$DEST/$name"
+	mkdir -p "$DEST/downloads"
+	if [ "$(dirname "$tarball")" != "$DEST/downloads" ]; then
+		cp -f "$tarball" "$DEST/downloads/"
+	fi
+	echo "$name $ver $source $(basename "$tarball") $sha" >"$DEST/.$name.rec"
+	log "$name $ver from $source ($(basename "$tarball"), sha256 $sha)"
+}
+
+have() {
+	local name=$1
+	[ "$FORCE" = 0 ] && [ -s "$DEST/.$name.rec" ] && [ -f "$DEST/$name/$(marker "$name")" ]
+}
+
+# ---------------------------------------------------------------- source 1: a directory
+
+# dir_candidates NAME: "<version> <path>" for each tarball of NAME in TETHER_DEPS_DIR.
+dir_candidates() {
+	local f b v
+	for f in "$TETHER_DEPS_DIR"/*; do
+		[ -f "$f" ] || continue
+		b=$(basename "$f")
+		v=
+		case "$1" in
+		mbedtls)
+			[[ "$b" =~ ^mbedtls-([0-9.]+)\.tar\.(bz2|gz|xz)$ ]] && v=${BASH_REMATCH[1]}
+			[[ "$b" =~ ^mbedtls_([0-9.]+)\.orig\.tar\.(bz2|gz|xz)$ ]] && v=${BASH_REMATCH[1]}
+			;;
+		cjson)
+			[[ "$b" =~ ^cJSON-([0-9.]+)\.tar\.gz$ ]] && v=${BASH_REMATCH[1]}
+			[[ "$b" =~ ^v([0-9.]+)\.tar\.gz$ ]] && v=${BASH_REMATCH[1]}
+			[[ "$b" =~ ^cjson_([0-9.]+)\.orig\.tar\.(gz|bz2|xz)$ ]] && v=${BASH_REMATCH[1]}
+			;;
+		esac
+		if [ -n "$v" ] && want_version "$1" "$v"; then
+			echo "$v $f"
+		fi
+	done | sort -V -r
+}
+
+fetch_from_dir() {
+	local name=$1 best f sha
+	[ -d "$TETHER_DEPS_DIR" ] || die "TETHER_DEPS_DIR=$TETHER_DEPS_DIR is not a directory"
+	best=$(dir_candidates "$name" | head -n1)
+	if [ -z "$best" ]; then
+		case "$name" in
+		mbedtls) die "no mbedtls-3.6.x.tar.bz2 (x >= ${MBEDTLS_MIN##*.}) in TETHER_DEPS_DIR=$TETHER_DEPS_DIR" ;;
+		cjson) die "no cJSON-1.7.x.tar.gz or v1.7.x.tar.gz in TETHER_DEPS_DIR=$TETHER_DEPS_DIR" ;;
+		esac
+	fi
+	f=${best#* }
+	sha=$(sha256_of "$f")
+	if ! hash_listed "$sha"; then
+		die "$(basename "$f") has SHA-256 $sha, which is not listed in cmake/deps.sha256.
+  Refusing unverified source. If this tarball is genuine (check upstream's release
+  notes or a signed distribution archive), add this line to cmake/deps.sha256:
+  $sha  $(basename "$f")"
+	fi
+	install_tarball "$name" "$f" dir
+}
+
+# ---------------------------------------------------------------- source 2: Debian
+
+as_root() {
+	if [ "$(id -u)" = 0 ]; then
+		"$@"
+	elif command -v sudo >/dev/null 2>&1; then
+		sudo -n "$@" || die "'$*' needs root; run as root, allow sudo, or set TETHER_DEPS_DIR"
+	else
+		die "'$*' needs root (no sudo); run as root or set TETHER_DEPS_DIR to a directory of tarballs"
+	fi
+}
+
+# apt_entries: one line per enabled "deb" entry of the machine's apt sources:
+# "<uri>\t<suites>\t<components>\t<signed-by>" (signed-by may be empty).
+apt_entries() {
+	local f
+	for f in /etc/apt/sources.list.d/*.sources; do
+		[ -f "$f" ] || continue
+		[ "$f" = "$APT_SRC_FILE" ] && continue
+		awk '
+		function flush() {
+			if (types ~ /(^| )deb( |$)/ && enabled !~ /^(no|false|0)$/ && uris != "") {
+				n = split(uris, u, " ")
+				for (i = 1; i <= n; i++)
+					printf "%s\t%s\t%s\t%s\n", u[i], suites, comps, signed
+			}
+			types = uris = suites = comps = signed = enabled = ""; field = ""
+		}
+		/^[ \t]*#/ { next }
+		/^[ \t]*$/ { flush(); next }
+		/^[ \t]/ { if (field == "signed-by") multiline = 1; next }
+		{
+			field = tolower(substr($0, 1, index($0, ":") - 1))
+			val = substr($0, index($0, ":") + 1)
+			gsub(/^[ \t]+|[ \t]+$/, "", val)
+			gsub(/[ \t]+/, " ", val)
+			if (field == "types") types = val
+			else if (field == "uris") uris = val
+			else if (field == "suites") suites = val
+			else if (field == "components") comps = val
+			else if (field == "enabled") enabled = tolower(val)
+			else if (field == "signed-by") signed = val
+		}
+		END { flush() }' "$f"
+	done
+	for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+		[ -f "$f" ] || continue
+		awk '
+		$1 != "deb" { next }
+		{
+			signed = ""; i = 2
+			if ($2 ~ /^\[/) {
+				while (i <= NF) {
+					o = $i; gsub(/[\[\]]/, "", o)
+					if (tolower(o) ~ /^signed-by=/) signed = substr(o, 11)
+					if ($i ~ /\]$/) { i++; break }
+					i++
+				}
+			}
+			uri = $i; suite = $(i + 1); comps = ""
+			for (j = i + 2; j <= NF; j++) comps = comps (comps == "" ? "" : " ") $j
+			printf "%s\t%s\t%s\t%s\n", uri, suite, comps, signed
+		}' "$f"
+	done
+}
+
+# debian_archive: "<uri>\t<signed-by>" of the Debian archive this machine uses:
+# the entry carrying the machine's own release (e.g. bookworm) with "main".
+debian_archive() {
+	local codename
+	codename=$( (. /etc/os-release && echo "${VERSION_CODENAME:-}") 2>/dev/null || true)
+	[ -n "$codename" ] || die "cannot tell the Debian release from /etc/os-release"
+	apt_entries | awk -F '\t' -v c="$codename" '
+		{
+			n = split($2, s, " "); ok = 0
+			for (i = 1; i <= n; i++) if (s[i] == c) ok = 1
+			if (ok && (" " $3 " ") ~ / main /) { print $1 "\t" $4; exit }
+		}'
+}
+
+setup_deb_src() {
+	local arch uri signed content
+	arch=$(debian_archive)
+	[ -n "$arch" ] || die "found no Debian archive entry (deb ... <release> main) in the apt sources;
+  set TETHER_DEPS_DIR to a directory of upstream tarballs instead"
+	uri=${arch%%$'\t'*}
+	signed=${arch#*$'\t'}
+	if [ -n "$signed" ] && [ ! -f "$signed" ]; then
+		# an inline key or a missing file: fall back to the distribution keyring
+		signed=/usr/share/keyrings/debian-archive-keyring.gpg
+		[ -f "$signed" ] || signed=
+	fi
+	content="# Written by tether's tools/fetch-deps.sh: source packages of mbedTLS and cJSON.
+# Derived from this machine's Debian archive entry; safe to delete.
+Types: deb-src
+URIs: $uri
+Suites: $SUITES
+Components: main"
+	[ -n "$signed" ] && content="$content
+Signed-By: $signed"
+	if [ ! -f "$APT_SRC_FILE" ] || [ "$(cat "$APT_SRC_FILE")" != "$content" ]; then
+		log "adding deb-src for $SUITES from $uri in $APT_SRC_FILE"
+		printf '%s\n' "$content" >"$TMP/tether-src.sources"
+		as_root install -m 0644 "$TMP/tether-src.sources" "$APT_SRC_FILE"
+	fi
+	log "apt-get update (source indexes for $SUITES)"
+	# Only this file's indexes: the rest of the machine's lists are left alone.
+	as_root apt-get update -qq \
+		-o Dir::Etc::sourcelist="$APT_SRC_FILE" \
+		-o Dir::Etc::sourceparts=- \
+		-o APT::Get::List-Cleanup=0 >&2 ||
+		die "apt-get update failed for $APT_SRC_FILE"
+}
+
+DEB_READY=0
+fetch_from_debian() {
+	local name=$1 suite uris line file ver sha want got listed
+	command -v apt-get >/dev/null 2>&1 || die "no apt-get: set TETHER_DEPS_DIR to a directory of tarballs"
+	if [ "$DEB_READY" = 0 ]; then
+		setup_deb_src
+		DEB_READY=1
+	fi
+	for suite in $SUITES; do
+		uris=$(apt-get source --print-uris -qq "$name/$suite" 2>/dev/null || true)
+		line=$(printf '%s\n' "$uris" | awk -v n="$name" '$2 ~ ("^" n "_[0-9.]+\\.orig\\.tar\\.(gz|bz2|xz)$") { print; exit }')
+		[ -n "$line" ] || continue
+		file=$(echo "$line" | awk '{print $2}')
+		want=$(echo "$line" | awk '{print $4}')
+		want=${want#SHA256:}
+		ver=${file#"${name}"_}
+		ver=${ver%.orig.tar.*}
+		if ! want_version "$name" "$ver"; then
+			log "$name $ver in $suite does not fit, trying the next suite"
+			continue
+		fi
+		log "downloading $name $ver from Debian $suite"
+		mkdir -p "$TMP/deb-$name"
+		chmod 755 "$TMP" "$TMP/deb-$name"
+		(cd "$TMP/deb-$name" && apt-get source --download-only -qq "$name/$suite" >&2) ||
+			die "apt-get source $name/$suite failed"
+		[ -f "$TMP/deb-$name/$file" ] || die "apt-get source did not produce $file"
+		got=$(sha256_of "$TMP/deb-$name/$file")
+		if [[ "$want" =~ ^[0-9a-f]{64}$ ]] && [ "$got" != "$want" ]; then
+			die "$file: SHA-256 $got differs from the archive index ($want)"
+		fi
+		listed=$(listed_hash "$file")
+		if [ -n "$listed" ] && [ "$listed" != "$got" ]; then
+			die "$file: SHA-256 $got differs from cmake/deps.sha256 ($listed)"
+		fi
+		if [ -z "$listed" ]; then
+			log "note: $file is not in cmake/deps.sha256 (apt verified it); to pin it add:"
+			log "  $got  $file"
+		fi
+		mkdir -p "$DEST/downloads"
+		cp -f "$TMP/deb-$name/$file" "$DEST/downloads/$file"
+		install_tarball "$name" "$DEST/downloads/$file" "debian:$suite"
+		return 0
+	done
+	case "$name" in
+	mbedtls) die "no Debian suite of '$SUITES' has mbedtls 3.6.x >= $MBEDTLS_MIN; set TETHER_DEB_SUITES or TETHER_DEPS_DIR" ;;
+	cjson) die "no Debian suite of '$SUITES' has cjson 1.7.x; set TETHER_DEB_SUITES or TETHER_DEPS_DIR" ;;
+	esac
+}
+
+# ---------------------------------------------------------------- main
+
+for name in mbedtls cjson; do
+	if have "$name"; then
+		continue
+	fi
+	if [ -n "${TETHER_DEPS_DIR:-}" ]; then
+		fetch_from_dir "$name"
+	else
+		fetch_from_debian "$name"
+	fi
+done
+
+{
+	echo "# Dependency sources, written by tools/fetch-deps.sh."
+	echo "# name version source file sha256"
+	cat "$DEST/.mbedtls.rec" "$DEST/.cjson.rec"
+} >"$TMP/deps.txt"
+if ! cmp -s "$TMP/deps.txt" "$DEST/deps.txt" 2>/dev/null; then
+	mv "$TMP/deps.txt" "$DEST/deps.txt"
+	cat "$DEST/deps.txt" >&2
+fi
