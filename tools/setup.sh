@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# setup.sh: install the Debian packages that building and testing tether need.
+# Idempotent and quiet when everything is present. Runs apt-get as root (or
+# through sudo). Usage: tools/setup.sh
+set -euo pipefail
+
+export DEBIAN_FRONTEND=noninteractive
+
+# Build and host test tools.
+PACKAGES=(
+	build-essential cmake pkg-config make
+	libcmocka-dev
+	openssl curl python3 stunnel4
+	clang libclang-rt-14-dev clang-format
+	dpkg-dev ca-certificates xz-utils bzip2 tar
+	debian-archive-keyring
+)
+
+# ---- board toolchains (cross compilers, qemu) --------------------------------
+# Boards append their packages here, e.g.:
+#   PACKAGES+=(gcc-arm-linux-gnueabihf qemu-user)
+# -------------------------------------------------------------------------------
+
+as_root() {
+	if [ "$(id -u)" = 0 ]; then
+		"$@"
+	elif command -v sudo >/dev/null 2>&1; then
+		sudo "$@"
+	else
+		echo "setup: '$*' needs root and there is no sudo" >&2
+		exit 1
+	fi
+}
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+	if ! dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$'; then
+		missing+=("$p")
+	fi
+done
+
+if [ "${#missing[@]}" -eq 0 ]; then
+	exit 0
+fi
+
+echo "setup: installing ${missing[*]}" >&2
+as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	"${missing[@]}" >/dev/null
+echo "setup: done" >&2
