@@ -1,0 +1,97 @@
+/*
+ * node.h: one running tether node.
+ *
+ * All run-time state hangs off one struct tether_node, carved from a single
+ * region the caller provides (sized by tether_node_mem_size()), so several
+ * nodes can live in one process. mbedTLS allocates from its own heap region
+ * (tether_tls_heap_size()), set up once per process with
+ * mbedtls_memory_buffer_alloc_init() before tether_node_start(). After
+ * tether_node_start() returns, the node allocates nothing.
+ *
+ * Life cycle:
+ *   tether_node_init -> tether_node_start -> tether_node_step ... (or
+ *   tether_node_run) -> tether_node_free.
+ */
+#ifndef TETHER_NODE_H
+#define TETHER_NODE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../config/config.h"
+#include "../port/port.h"
+
+struct tether_node;
+
+/* Counters and gauges for status and the demo's report. */
+struct tether_stats {
+	uint32_t sessions_up;        /* established (HELLO exchanged) */
+	uint32_t sessions_high;      /* high-water mark of session slots */
+	uint32_t sessions_cap;
+	uint32_t streams_open;
+	uint32_t streams_high;
+	uint32_t streams_cap;
+	uint32_t handshakes_high;
+	uint64_t handshakes_ok;
+	uint64_t handshakes_failed;
+	uint64_t streams_refused;
+	uint64_t pool_exhausted;     /* refusals because a pool was full */
+	uint64_t bytes_in;           /* stream payload received from peers */
+	uint64_t bytes_out;          /* stream payload sent to peers */
+	size_t mem_node;             /* bytes of the node's region in use */
+	size_t heap_size;            /* mbedTLS heap region */
+	size_t heap_used;            /* bytes in use now, headers included */
+	size_t heap_peak;            /* peak since start, headers included (upper bound) */
+	size_t session_struct;       /* sizeof one session slot */
+	size_t session_heap_last;    /* mbedTLS heap held by the last established session */
+	size_t handshake_peak_last;  /* heap peak during the last handshake, over its start */
+};
+
+/* Bytes of the region tether_node_init() needs for cfg. */
+size_t tether_node_mem_size(const struct tether_config *cfg);
+
+/* Bytes the mbedTLS heap needs for cfg's limits (sessions, handshakes, certificates). */
+size_t tether_tls_heap_size(const struct tether_config *cfg);
+
+/*
+ * tether_node_init: lay out the node in mem (mem_len >= tether_node_mem_size).
+ * cfg and port MUST outlive the node. No I/O yet. Returns 0 or <0 with a
+ * sentence in err.
+ */
+int tether_node_init(struct tether_node **out, void *mem, size_t mem_len,
+		     const struct tether_config *cfg, struct port *port, char *err, size_t err_len);
+
+/*
+ * tether_node_start: load certificates and keys, open the listeners, schedule
+ * the dials. Returns 0 or <0 with a sentence in err (which file, which address).
+ */
+int tether_node_start(struct tether_node *n, char *err, size_t err_len);
+
+/*
+ * tether_node_step: wait up to max_wait_ms for I/O (less if a timer is due),
+ * handle it, run timers and signals. Returns 1 while running, 0 once a
+ * graceful shutdown has completed, <0 on a fatal failure.
+ */
+int tether_node_step(struct tether_node *n, int max_wait_ms);
+
+/* tether_node_step() until it returns <= 0. */
+int tether_node_run(struct tether_node *n);
+
+/*
+ * tether_node_shutdown: begin a graceful shutdown: stop listening, GOAWAY to
+ * every peer, let open streams drain for at most drain_ms, then stop.
+ */
+void tether_node_shutdown(struct tether_node *n, uint32_t drain_ms);
+
+void tether_node_stats(const struct tether_node *n, struct tether_stats *st);
+
+/* Log one status line per session and the node's counters (SIGUSR1). */
+void tether_node_log_status(struct tether_node *n);
+
+/* Address a listener is bound to: index 0 is "listen", 1.. the forwards. */
+int tether_node_listen_addr(struct tether_node *n, unsigned idx, char *buf, size_t len);
+
+/* Close everything without goodbyes, wipe secrets. NULL is harmless. */
+void tether_node_free(struct tether_node *n);
+
+#endif

@@ -1,0 +1,97 @@
+/*
+ * opts.h: compile-time knobs. The board's header comes first and may set any
+ * of these; the defaults below fill in the rest; check.h then rejects
+ * impossible combinations with #error (as lwIP's opt.h and mbedTLS's
+ * check_config.h do).
+ */
+#ifndef TETHER_OPTS_H
+#define TETHER_OPTS_H
+
+#include "board.h" /* boards/<board>/board.h, found through the include path */
+
+#ifndef TETHER_BOARD_NAME
+#define TETHER_BOARD_NAME "unknown"
+#endif
+
+/* TLS record payload between tether nodes, each way (mbedTLS IN/OUT_CONTENT_LEN). */
+#ifndef TETHER_RECORD_SIZE
+#define TETHER_RECORD_SIZE 4096
+#endif
+
+/* Defaults for the config's "limits". */
+#ifndef TETHER_DEFAULT_SESSIONS
+#define TETHER_DEFAULT_SESSIONS 16
+#endif
+#ifndef TETHER_DEFAULT_STREAMS
+#define TETHER_DEFAULT_STREAMS 256
+#endif
+#ifndef TETHER_DEFAULT_STREAM_WINDOW
+#define TETHER_DEFAULT_STREAM_WINDOW 65536
+#endif
+#ifndef TETHER_DEFAULT_HANDSHAKES
+#define TETHER_DEFAULT_HANDSHAKES 4
+#endif
+
+/* Defaults for "tls", "keepalive" and "reconnect". */
+#ifndef TETHER_DEFAULT_HANDSHAKE_TIMEOUT_MS
+#define TETHER_DEFAULT_HANDSHAKE_TIMEOUT_MS 10000
+#endif
+#ifndef TETHER_DEFAULT_SESSION_LIFETIME_S
+#define TETHER_DEFAULT_SESSION_LIFETIME_S 86400
+#endif
+#ifndef TETHER_DEFAULT_KEEPALIVE_INTERVAL_MS
+#define TETHER_DEFAULT_KEEPALIVE_INTERVAL_MS 15000
+#endif
+#ifndef TETHER_DEFAULT_KEEPALIVE_TIMEOUT_MS
+#define TETHER_DEFAULT_KEEPALIVE_TIMEOUT_MS 45000
+#endif
+#ifndef TETHER_DEFAULT_RECONNECT_MIN_MS
+#define TETHER_DEFAULT_RECONNECT_MIN_MS 250
+#endif
+#ifndef TETHER_DEFAULT_RECONNECT_MAX_MS
+#define TETHER_DEFAULT_RECONNECT_MAX_MS 30000
+#endif
+
+/* Largest certificate, key, CA bundle or CRL file read. */
+#ifndef TETHER_FILE_MAX
+#define TETHER_FILE_MAX 65536
+#endif
+
+/* Graceful shutdown: how long open streams may drain after GOAWAY. */
+#ifndef TETHER_DRAIN_MS
+#define TETHER_DRAIN_MS 5000
+#endif
+
+/* Refused streams whose RESET waits for room in a session's output. */
+#ifndef TETHER_RESET_QUEUE
+#define TETHER_RESET_QUEUE 16
+#endif
+
+/* mbedTLS heap budget per established session and extra per handshake. */
+#ifndef TETHER_HEAP_PER_SESSION
+#define TETHER_HEAP_PER_SESSION (12u * 1024u)
+#endif
+#ifndef TETHER_HEAP_PER_HANDSHAKE
+#define TETHER_HEAP_PER_HANDSHAKE (16u * 1024u)
+#endif
+#ifndef TETHER_HEAP_BASE
+#define TETHER_HEAP_BASE (48u * 1024u)
+#endif
+
+/* Hard ceilings on what a config may ask for. */
+#ifndef TETHER_MAX_SESSIONS
+#define TETHER_MAX_SESSIONS 1024
+#endif
+#ifndef TETHER_MAX_STREAMS
+#define TETHER_MAX_STREAMS 65536
+#endif
+#ifndef TETHER_MIN_STREAM_WINDOW
+#define TETHER_MIN_STREAM_WINDOW 4096
+#endif
+#ifndef TETHER_MAX_STREAM_WINDOW
+#define TETHER_MAX_STREAM_WINDOW (16u * 1024u * 1024u)
+#endif
+
+#include "check.h"
+
+#endif

@@ -1,0 +1,87 @@
+#include "pool.h"
+
+#include <string.h>
+
+#include <mbedtls/platform_util.h>
+
+#include "err.h"
+
+#define ALIGN 16u
+
+static size_t round_up(size_t n)
+{
+	return (n + ALIGN - 1) & ~(size_t)(ALIGN - 1);
+}
+
+void *arena_take(struct arena *a, size_t size)
+{
+	size_t n = round_up(size);
+	void *p;
+
+	if (n < size || a->size - a->used < n)
+		return NULL;
+	p = a->base + a->used;
+	a->used += n;
+	memset(p, 0, n);
+	return p;
+}
+
+size_t pool_bytes(size_t slot_size, uint32_t count)
+{
+	return round_up(slot_size < sizeof(void *) ? sizeof(void *) : slot_size) * count;
+}
+
+int pool_init(struct pool *p, const char *name, struct arena *a, size_t slot_size, uint32_t count)
+{
+	uint32_t i;
+
+	memset(p, 0, sizeof(*p));
+	p->name = name;
+	p->slot_size = round_up(slot_size < sizeof(void *) ? sizeof(void *) : slot_size);
+	if (count != 0 && p->slot_size > (size_t)-1 / count)
+		return TETHER_ERR_NOMEM;
+	p->base = arena_take(a, p->slot_size * count);
+	if (p->base == NULL && count != 0)
+		return TETHER_ERR_NOMEM;
+	p->count = count;
+	/* Thread the free list through the slots, lowest address first. */
+	for (i = count; i-- > 0;) {
+		void **slot = (void **)(p->base + (size_t)i * p->slot_size);
+
+		*slot = p->free_list;
+		p->free_list = slot;
+	}
+	return 0;
+}
+
+void *pool_get(struct pool *p)
+{
+	void **slot = p->free_list;
+
+	if (slot == NULL) {
+		p->exhausted++;
+		return NULL;
+	}
+	p->free_list = *slot;
+	memset(slot, 0, p->slot_size);
+	p->used++;
+	if (p->used > p->high)
+		p->high = p->used;
+	return slot;
+}
+
+void pool_put(struct pool *p, void *slot)
+{
+	if (slot == NULL)
+		return;
+	/* Slots may have held keys or plaintext: wipe before reuse. */
+	mbedtls_platform_zeroize(slot, p->slot_size);
+	*(void **)slot = p->free_list;
+	p->free_list = slot;
+	p->used--;
+}
+
+uint32_t pool_index(const struct pool *p, const void *slot)
+{
+	return (uint32_t)(((const unsigned char *)slot - p->base) / p->slot_size);
+}
