@@ -1,0 +1,87 @@
+/*
+ * file.c: whole-file reads (certificates, keys, CRLs) and the private-key
+ * permission check. Neither needs the port's state; p may be NULL.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* accept4, pipe2, getrandom, explicit_bzero */
+#endif
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "port_posix.h"
+
+/* Bytes read (fewer than len only at end of file), or -1 on a read error. */
+static ssize_t read_full(int fd, unsigned char *buf, size_t len)
+{
+	size_t got = 0;
+
+	while (got < len) {
+		ssize_t n = read(fd, buf + got, len - got);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	return (ssize_t)got;
+}
+
+int port_read_file(struct port *p, const char *path, unsigned char *buf, size_t cap, size_t *len)
+{
+	unsigned char extra;
+	ssize_t n;
+	int fd, rc = 0;
+
+	(void)p;
+	if (len != NULL)
+		*len = 0;
+	if (path == NULL || buf == NULL || len == NULL)
+		return TETHER_ERR_INVALID;
+	if (cap == 0)
+		return TETHER_ERR_TOO_BIG;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return TETHER_ERR_FILE;
+	n = read_full(fd, buf, cap - 1);
+	if (n < 0) {
+		rc = TETHER_ERR_FILE;
+	} else if ((size_t)n == cap - 1) {
+		/* Full: one more byte tells "exactly cap - 1" from "too big". */
+		ssize_t more = read_full(fd, &extra, 1);
+
+		if (more != 0)
+			rc = more < 0 ? TETHER_ERR_FILE : TETHER_ERR_TOO_BIG;
+	}
+	close(fd);
+	if (rc != 0) {
+		/* The file may be a private key: leave no part of it behind. */
+		explicit_bzero(buf, cap);
+		explicit_bzero(&extra, sizeof(extra));
+		return rc;
+	}
+	buf[n] = '\0';
+	*len = (size_t)n;
+	return 0;
+}
+
+int port_file_private(struct port *p, const char *path)
+{
+	struct stat st;
+
+	(void)p;
+	if (path == NULL)
+		return TETHER_ERR_INVALID;
+	if (stat(path, &st) != 0)
+		return TETHER_ERR_FILE;
+	if (st.st_mode & (S_IRWXG | S_IRWXO))
+		return TETHER_ERR_PERM;
+	return 0;
+}
