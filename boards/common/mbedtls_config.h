@@ -27,6 +27,22 @@
 #define MBEDTLS_PLATFORM_C
 #define MBEDTLS_PLATFORM_MEMORY /* allocations go to the buffer allocator's arena */
 #define MBEDTLS_MEMORY_BUFFER_ALLOC_C
+/*
+ * Usage counters of the buffer allocator (mbedtls_memory_buffer_alloc_cur_get
+ * and _max_get) for the per-session memory in the logs and the high-water
+ * marks in status. A board may opt out with TETHER_MBEDTLS_NO_MEMORY_STATS.
+ */
+#ifndef TETHER_MBEDTLS_NO_MEMORY_STATS
+#define MBEDTLS_MEMORY_DEBUG
+#endif
+/*
+ * Allocation alignment. mbedTLS's default (4) hands out blocks that are
+ * misaligned for 64-bit fields on every target (UBSan catches it); 8 suits
+ * 32- and 64-bit ABIs alike.
+ */
+#ifndef MBEDTLS_MEMORY_ALIGN_MULTIPLE
+#define MBEDTLS_MEMORY_ALIGN_MULTIPLE 8
+#endif
 #define MBEDTLS_ERROR_C
 #define MBEDTLS_VERSION_C
 #define MBEDTLS_VERSION_FEATURES
@@ -114,7 +130,7 @@
 #define MBEDTLS_SSL_PROTO_TLS1_3
 #define MBEDTLS_SSL_TLS1_3_KEY_EXCHANGE_MODE_EPHEMERAL_ENABLED
 #define MBEDTLS_SSL_TLS1_3_KEY_EXCHANGE_MODE_PSK_EPHEMERAL_ENABLED /* resumption */
-#define MBEDTLS_KEY_EXCHANGE_ECDHE_ECDSA_ENABLED                   /* TLS 1.2 */
+#define MBEDTLS_KEY_EXCHANGE_ECDHE_ECDSA_ENABLED		   /* TLS 1.2 */
 #define MBEDTLS_SSL_EXTENDED_MASTER_SECRET
 #define MBEDTLS_SSL_SERVER_NAME_INDICATION
 #define MBEDTLS_SSL_ALPN
@@ -142,12 +158,21 @@
 
 /* TLS 1.3 AEAD suites, then TLS 1.2 ECDHE-ECDSA AEAD suites, in preference order. */
 #ifndef MBEDTLS_SSL_CIPHERSUITES
-#define MBEDTLS_SSL_CIPHERSUITES                                                                   \
-	MBEDTLS_TLS1_3_AES_128_GCM_SHA256, MBEDTLS_TLS1_3_AES_256_GCM_SHA384,                      \
-		MBEDTLS_TLS1_3_CHACHA20_POLY1305_SHA256,                                           \
-		MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,                                   \
-		MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,                                   \
+#define MBEDTLS_SSL_CIPHERSUITES                                              \
+	MBEDTLS_TLS1_3_AES_128_GCM_SHA256, MBEDTLS_TLS1_3_AES_256_GCM_SHA384, \
+		MBEDTLS_TLS1_3_CHACHA20_POLY1305_SHA256,                      \
+		MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,              \
+		MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,              \
 		MBEDTLS_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256
+#endif
+
+/*
+ * A board that must remove something defined above (the board header comes
+ * first, so it can only add or size) sets TETHER_MBEDTLS_BOARD_POST and
+ * provides mbedtls_board_post.h with its #undef lines.
+ */
+#ifdef TETHER_MBEDTLS_BOARD_POST
+#include "mbedtls_board_post.h"
 #endif
 
 #endif /* TETHER_MBEDTLS_CONFIG_H */
