@@ -2,6 +2,7 @@
  * node.c: the dispatch loop, listeners, peers (dialing, back-off, the
  * one-session-per-pair rule), timers, shutdown, and the memory layout.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include <mbedtls/memory_buffer_alloc.h>

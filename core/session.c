@@ -8,12 +8,16 @@
  * grow with load. Input is parsed as it arrives: headers and control payloads
  * into small buffers, DATA straight into the stream's receive ring.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include <mbedtls/error.h>
+#include <mbedtls/memory_buffer_alloc.h>
 #include <mbedtls/net_sockets.h>
 
 #include "node_impl.h"
+
+static void session_read(struct session *s);
 
 static bool is_draining_code(uint32_t code)
 {
@@ -670,7 +674,7 @@ static void on_control(struct session *s)
 		s->peer_goaway = true;
 		if (is_draining_code(v)) {
 			if (s->goaway_reason[0] == '\0')
-				snprintf(s->goaway_reason, sizeof(s->goaway_reason), "%s", msg);
+				snprintf(s->goaway_reason, sizeof(s->goaway_reason), "%.200s", msg);
 			s->state = SS_DRAINING;
 			s->t_drain = s->node->now + TETHER_DRAIN_MS;
 			if (s->streams == NULL)

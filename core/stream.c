@@ -8,6 +8,7 @@
  * memory. A stream that cannot be delivered whole ends with RST locally and
  * RESET to the peer: never a clean close after lost data.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "node_impl.h"

@@ -5,6 +5,7 @@
 
 #include <mbedtls/error.h>
 #include <mbedtls/platform_util.h>
+#include <mbedtls/psa_util.h>
 #include <psa/crypto.h>
 
 #include "err.h"

@@ -1,0 +1,44 @@
+/* cli.h: the tether program's commands and what they share. */
+#ifndef TETHER_CLI_H
+#define TETHER_CLI_H
+
+#include <stddef.h>
+
+#include "config/config.h"
+
+#define TETHER_DEFAULT_CONFIG "/etc/tether/tether.json"
+
+/* Exit codes (README): */
+#define EXIT_OK 0
+#define EXIT_RUNTIME 1
+#define EXIT_USAGE 2
+
+int cmd_run(int argc, char **argv);
+int cmd_check(int argc, char **argv);
+int cmd_version(int argc, char **argv);
+int cmd_demo(int argc, char **argv);
+
+/*
+ * cli_config_arg: parse "[-c FILE] [--help]" for run and check. Returns 0 and
+ * sets *path, 1 if help was printed, or EXIT_USAGE after printing the problem.
+ */
+int cli_config_arg(int argc, char **argv, const char *usage, const char **path);
+
+/*
+ * cli_load_config: load path into cfg; print every problem as
+ * "tether: FILE: PATH: MESSAGE" on stderr. Returns the number of problems.
+ */
+unsigned cli_load_config(const char *path, struct tether_config *cfg);
+
+/*
+ * cli_crypto_init: give mbedTLS its heap (heap_len bytes, allocated once) and
+ * start PSA. Returns 0 or prints why and returns -1. cli_crypto_done() wipes
+ * and frees it.
+ */
+int cli_crypto_init(size_t heap_len);
+void cli_crypto_done(void);
+
+/* Allocation counting (alloc_count.c): calls to malloc/calloc/realloc/free so far. */
+unsigned long alloc_count_calls(void);
+
+#endif

@@ -1,0 +1,147 @@
+/* cmd_check.c: `tether check`: validate config and certificates, list every problem. */
+#include <stdio.h>
+#include <string.h>
+
+#include <mbedtls/x509_crt.h>
+
+#include "cli.h"
+#include "core/identity.h"
+#include "core/tls.h"
+#include "port/port.h"
+
+static const char check_usage[] =
+	"usage: tether check [-c FILE]\n"
+	"\n"
+	"Validate the config FILE (default " TETHER_DEFAULT_CONFIG ") and the certificates,\n"
+	"key, CA and CRL it names. Prints the node's identity and expiry, and every problem\n"
+	"found with its JSON path. Exit 0 if all is well, 2 if anything is wrong.\n";
+
+static void print_time(const char *label, const mbedtls_x509_time *t, int64_t now)
+{
+	int64_t left = (tls_time_unix(t) - now) / 86400;
+
+	printf("  %s: %04d-%02d-%02d %02d:%02d:%02d UTC (%lld days %s)\n", label, t->year, t->mon,
+	       t->day, t->hour, t->min, t->sec, (long long)(left < 0 ? -left : left),
+	       left < 0 ? "ago" : "left");
+}
+
+static void print_sans(const mbedtls_x509_crt *crt)
+{
+	const mbedtls_x509_sequence *cur;
+
+	for (cur = &crt->subject_alt_names; cur != NULL && cur->buf.p != NULL; cur = cur->next) {
+		mbedtls_x509_subject_alternative_name san;
+
+		if (mbedtls_x509_parse_subject_alt_name(&cur->buf, &san) != 0)
+			continue;
+		if (san.type == MBEDTLS_X509_SAN_UNIFORM_RESOURCE_IDENTIFIER)
+			printf("  san: URI:%.*s\n", (int)san.san.unstructured_name.len,
+			       san.san.unstructured_name.p);
+		else if (san.type == MBEDTLS_X509_SAN_DNS_NAME)
+			printf("  san: DNS:%.*s\n", (int)san.san.unstructured_name.len,
+			       san.san.unstructured_name.p);
+		mbedtls_x509_free_subject_alt_name(&san);
+	}
+}
+
+/* Own certificate and CA: expired, not yet valid, or not chaining are problems. */
+static unsigned check_material(struct tls_ctx *t, const struct tether_config *cfg, int64_t now)
+{
+	unsigned problems = 0;
+	char buf[256];
+	uint8_t pin[32];
+	uint32_t flags = 0;
+	const mbedtls_x509_crt *c;
+	int n = 0;
+
+	printf("certificate: %s\n", cfg->identity.cert);
+	if (mbedtls_x509_dn_gets(buf, sizeof(buf), &t->own.subject) > 0)
+		printf("  subject: %s\n", buf);
+	if (identity_describe(&t->own, buf, sizeof(buf)) == 0)
+		printf("  identity: %s\n", buf);
+	print_sans(&t->own);
+	print_time("not before", &t->own.valid_from, now);
+	print_time("not after", &t->own.valid_to, now);
+	if (identity_spki_sha256(&t->own, pin) == 0 &&
+	    identity_pin_format(pin, buf, sizeof(buf)) == 0)
+		printf("  pin: %s\n", buf);
+	if (tls_time_unix(&t->own.valid_to) < now) {
+		printf("problem: identity.cert: certificate expired\n");
+		problems++;
+	} else if (tls_time_unix(&t->own.valid_from) > now) {
+		printf("problem: identity.cert: certificate not yet valid\n");
+		problems++;
+	} else if ((tls_time_unix(&t->own.valid_to) - now) < 30 * 86400) {
+		printf("warning: identity.cert: expires in less than 30 days\n");
+	}
+	if (mbedtls_x509_crt_verify(&t->own, &t->ca, t->has_crl ? &t->crl : NULL, NULL, &flags,
+				    NULL, NULL) != 0) {
+		mbedtls_x509_crt_verify_info(buf, sizeof(buf), "", flags);
+		buf[strcspn(buf, "\n")] = '\0';
+		printf("problem: identity.cert: does not verify against identity.ca: %s\n", buf);
+		problems++;
+	}
+	printf("ca: %s\n", cfg->identity.ca);
+	for (c = &t->ca; c != NULL && c->raw.p != NULL; c = c->next) {
+		n++;
+		if (mbedtls_x509_dn_gets(buf, sizeof(buf), &c->subject) > 0)
+			printf("  [%d] subject: %s\n", n, buf);
+		print_time("not after", &c->valid_to, now);
+		if (tls_time_unix(&c->valid_to) < now) {
+			printf("problem: identity.ca: certificate %d expired\n", n);
+			problems++;
+		}
+	}
+	if (t->has_crl)
+		printf("crl: %s\n", cfg->identity.crl);
+	return problems;
+}
+
+int cmd_check(int argc, char **argv)
+{
+	static struct tether_config cfg;
+	static unsigned char scratch[TETHER_FILE_MAX];
+	static struct tls_ctx t;
+	struct port *port = NULL;
+	const char *path;
+	unsigned problems, i;
+	char err[512];
+	int ret;
+
+	ret = cli_config_arg(argc, argv, check_usage, &path);
+	if (ret != 0)
+		return ret == 1 ? EXIT_OK : ret;
+	problems = cli_load_config(path, &cfg);
+	if (problems != 0) {
+		printf("%s: %u problem%s\n", path, problems, problems == 1 ? "" : "s");
+		return EXIT_USAGE;
+	}
+	printf("config: %s: ok\nnode: %s\n", path, cfg.node);
+	if (port_open(&port, 8) != 0 || cli_crypto_init(256 * 1024) != 0) {
+		port_close(port);
+		return EXIT_RUNTIME;
+	}
+	ret = tls_ctx_load(&t, &cfg, port, scratch, sizeof(scratch), err, sizeof(err));
+	if (ret != 0) {
+		printf("problem: %s\n", err);
+		problems++;
+	} else {
+		problems += check_material(&t, &cfg, port_wall_s(port));
+		tls_ctx_free(&t);
+	}
+	for (i = 0; i < cfg.n_peers; i++) {
+		const struct tether_peer_cfg *p = &cfg.peers[i];
+
+		printf("peer %s: %s, id %s%s\n", p->name,
+		       p->connect[0] ? p->connect : "accept only", p->id,
+		       p->has_pin ? ", pinned" : "");
+	}
+	cli_crypto_done();
+	port_close(port);
+	if (problems != 0) {
+		printf("%s: %u problem%s\n", path, problems, problems == 1 ? "" : "s");
+		return EXIT_USAGE;
+	}
+	printf("%s: ok\n", path);
+	return EXIT_OK;
+}

@@ -1,0 +1,111 @@
+/* cmd_run.c: `tether run`: the agent. */
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "core/node.h"
+#include "port/port.h"
+
+static const char run_usage[] =
+	"usage: tether run [-c FILE]\n"
+	"\n"
+	"Run the agent with the config FILE (default " TETHER_DEFAULT_CONFIG ").\n"
+	"Logs go to stderr, one key=value line per event.\n"
+	"Signals: SIGTERM/SIGINT shut down gracefully (GOAWAY to peers, streams drain),\n"
+	"SIGUSR1 logs status, SIGHUP is reserved for reload.\n";
+
+/* Leave root after the listeners are bound and the key is read. */
+static int drop_privileges(const char *user)
+{
+	struct passwd *pw;
+
+	if (user[0] == '\0' || geteuid() != 0)
+		return 0;
+	pw = getpwnam(user);
+	if (pw == NULL) {
+		fprintf(stderr, "tether: user: no such user \"%s\"\n", user);
+		return -1;
+	}
+	if (setgroups(0, NULL) != 0 || setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0) {
+		fprintf(stderr, "tether: user: cannot switch to \"%s\": %s\n", user,
+			strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int cmd_run(int argc, char **argv)
+{
+	static struct tether_config cfg;
+	struct tether_node *node = NULL;
+	struct port *port = NULL;
+	const char *path;
+	void *mem = NULL;
+	size_t mem_len;
+	unsigned long allocs_at_start;
+	char err[512];
+	int ret, code = EXIT_RUNTIME;
+
+	ret = cli_config_arg(argc, argv, run_usage, &path);
+	if (ret != 0)
+		return ret == 1 ? EXIT_OK : ret;
+	if (cli_load_config(path, &cfg) != 0)
+		return EXIT_USAGE;
+
+	ret = port_open(&port, cfg.limits.sessions + 2 * cfg.limits.streams + cfg.n_forwards + 16);
+	if (ret < 0) {
+		fprintf(stderr, "tether: cannot start the event loop: %s\n", tether_err_str(ret));
+		return EXIT_RUNTIME;
+	}
+	if (cli_crypto_init(tether_tls_heap_size(&cfg)) != 0)
+		goto err0;
+	mem_len = tether_node_mem_size(&cfg);
+	mem = malloc(mem_len);
+	if (mem == NULL) {
+		fprintf(stderr, "tether: cannot allocate %zu bytes for the limits configured\n",
+			mem_len);
+		goto err1;
+	}
+	if (tether_node_init(&node, mem, mem_len, &cfg, port, err, sizeof(err)) != 0) {
+		fprintf(stderr, "tether: %s\n", err);
+		goto err2;
+	}
+	ret = tether_node_start(node, err, sizeof(err));
+	if (ret != 0) {
+		fprintf(stderr, "tether: %s: %s\n", path, err);
+		/* Unusable certificates or keys are configuration errors. */
+		code = ret == TETHER_ERR_CONFIG || ret == TETHER_ERR_FILE || ret == TETHER_ERR_PERM
+			       ? EXIT_USAGE
+			       : EXIT_RUNTIME;
+		goto err3;
+	}
+	if (drop_privileges(cfg.user) != 0)
+		goto err3;
+
+	allocs_at_start = alloc_count_calls();
+	ret = tether_node_run(node);
+	{
+		char line[160];
+		int n = snprintf(line, sizeof(line),
+				 "level=info event=exit allocs_after_start=%lu result=%s",
+				 alloc_count_calls() - allocs_at_start,
+				 ret == 0 ? "ok" : tether_err_str(ret));
+
+		port_log_write(port, line, (size_t)n);
+	}
+	code = ret == 0 ? EXIT_OK : EXIT_RUNTIME;
+err3:
+	tether_node_free(node);
+err2:
+	free(mem);
+err1:
+	cli_crypto_done();
+err0:
+	port_close(port);
+	return code;
+}
