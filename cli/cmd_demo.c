@@ -45,6 +45,7 @@ struct node_proc {
 	char status[1024];     /* the last status line */
 	char exit_line[256];
 	int up;
+	int listening;
 };
 
 static const char demo_usage[] =
@@ -206,7 +207,9 @@ static int spawn(struct node_proc *np, const char *dir)
 
 static void remember(struct node_proc *np, const char *line)
 {
-	if (strstr(line, "event=session_up") != NULL) {
+	if (strstr(line, "event=listen ") != NULL) {
+		np->listening = 1;
+	} else if (strstr(line, "event=session_up") != NULL) {
 		snprintf(np->session_up, sizeof(np->session_up), "%s", line);
 		np->up = 1;
 	} else if (strstr(line, "event=status ") != NULL) {
@@ -277,6 +280,12 @@ static void wait_logs(struct node_proc *np, int n, double deadline, int (*done)(
 		for (i = 0; i < n; i++)
 			drain_log(&np[i]);
 	}
+}
+
+static int alpha_listening(struct node_proc *np, int n)
+{
+	(void)n;
+	return np[0].listening;
 }
 
 static int both_up(struct node_proc *np, int n)
@@ -515,7 +524,8 @@ int cmd_demo(int argc, char **argv)
 	       "127.0.0.1:%d, this process) to beta\n",
 	       p_alpha, p_sink);
 	printf("  beta dials alpha and forwards 127.0.0.1:%d to alpha/sink\n\n", p_fwd);
-	if (spawn(&np[0], dir) != 0 || spawn(&np[1], dir) != 0) {
+	if (spawn(&np[0], dir) != 0 ||
+	    (wait_logs(np, 1, now_s() + 10, alpha_listening), spawn(&np[1], dir)) != 0) {
 		fprintf(stderr, "tether demo: cannot start the nodes: %s\n", strerror(errno));
 		goto stop;
 	}

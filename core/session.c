@@ -2,7 +2,7 @@
  * session.c: one mutually authenticated TLS connection to a peer node, and
  * the frames it carries (docs/PROTOCOL.md).
  *
- * Output is assembled into s->out, at most one TLS record, from what is owed
+ * Output is assembled in the node's shared buffer, at most one TLS record, from what is owed
  * (flags on the session and its streams) and from the local sockets of
  * streams that have window; nothing is queued beyond that, so memory does not
  * grow with load. Input is parsed as it arrives: headers and control payloads
@@ -238,14 +238,15 @@ static void handshake_step(struct session *s)
 /* Append one frame to the output buffer; 0 if it does not fit (retry later). */
 static int out_frame(struct session *s, uint8_t type, uint32_t stream, const void *p, size_t len)
 {
+	struct tether_node *n = s->node;
 	int r;
 
-	if (s->out_len + FRAME_HEADER_LEN + len > sizeof(s->out))
+	if (n->out_len + FRAME_HEADER_LEN + len > n->out_cap)
 		return 0;
-	r = frame_build(s->out + s->out_len, sizeof(s->out) - s->out_len, type, stream, p, len);
+	r = frame_build(n->out + n->out_len, n->out_cap - n->out_len, type, stream, p, len);
 	if (r < 0)
 		return 0;
-	s->out_len += (size_t)r;
+	n->out_len += (size_t)r;
 	return 1;
 }
 
@@ -328,23 +329,24 @@ static int fill_stream(struct session *s, struct stream *st)
 	}
 	if (st->rd_ready && !st->local_eof && !st->tx_closed && st->send_window > 0 &&
 	    !st->connecting) {
-		size_t room = sizeof(s->out) - s->out_len;
+		struct tether_node *n = s->node;
+		size_t room = n->out_cap - n->out_len;
 		long r;
 
-		if (room < FRAME_HEADER_LEN + 256 && s->out_len > 0)
+		if (room < FRAME_HEADER_LEN + 256 && n->out_len > 0)
 			return -1;
 		room -= FRAME_HEADER_LEN;
 		if (room > st->send_window)
 			room = st->send_window;
 		if (room > s->peer_max_payload)
 			room = s->peer_max_payload;
-		r = stream_read_local(st, s->out + s->out_len + FRAME_HEADER_LEN, room);
+		r = stream_read_local(st, n->out + n->out_len + FRAME_HEADER_LEN, room);
 		if (st->dead)
 			return did;
 		if (r > 0) {
-			frame_build(s->out + s->out_len, sizeof(s->out) - s->out_len, FRAME_DATA,
-				    st->id, NULL, (size_t)r);
-			s->out_len += FRAME_HEADER_LEN + (size_t)r;
+			frame_build(n->out + n->out_len, n->out_cap - n->out_len, FRAME_DATA, st->id,
+				    NULL, (size_t)r);
+			n->out_len += FRAME_HEADER_LEN + (size_t)r;
 			st->send_window -= (uint32_t)r;
 			st->sent += (uint64_t)r;
 			s->bytes_out += (uint64_t)r;
@@ -402,33 +404,54 @@ static void fill(struct session *s)
 	}
 }
 
+/* Hand len bytes of n->out to TLS: 1 taken, 0 would block (pending), -1 session ended. */
+static int tls_put(struct session *s, size_t len)
+{
+	int r = mbedtls_ssl_write(&s->ssl, s->node->out, len);
+
+	if (r > 0 && (size_t)r == len) {
+		s->out_pending = 0;
+		return 1;
+	}
+	if (r == MBEDTLS_ERR_SSL_WANT_WRITE || r == MBEDTLS_ERR_SSL_WANT_READ) {
+		s->out_pending = len;
+		s->want_write = true;
+		session_update_watch(s);
+		return 0;
+	}
+	/* r < len cannot happen: records are assembled within the record limit. */
+	session_end(s, s->io_err != 0 ? tether_err_str(s->io_err) : "tls write failed");
+	return -1;
+}
+
 void session_pump(struct session *s)
 {
+	struct tether_node *n = s->node;
+	int r;
+
 	if (s->dead || !s->tls_up)
 		return;
 	for (;;) {
-		if (s->out_off < s->out_len) {
-			int r = mbedtls_ssl_write(&s->ssl, s->out + s->out_off,
-						  s->out_len - s->out_off);
-
-			if (r > 0) {
-				s->out_off += (size_t)r;
-				continue;
-			}
-			if (r == MBEDTLS_ERR_SSL_WANT_WRITE || r == MBEDTLS_ERR_SSL_WANT_READ) {
-				s->want_write = true;
-				session_update_watch(s);
+		if (s->out_pending > 0) {
+			r = tls_put(s, s->out_pending);
+			if (r <= 0)
 				return;
-			}
-			session_end(s, s->io_err != 0 ? tether_err_str(s->io_err) : "tls write failed");
-			return;
+			continue;
 		}
-		s->out_off = s->out_len = 0;
+		n->out_len = 0;
+		n->out_cap = sizeof(n->out);
+		r = mbedtls_ssl_get_max_out_record_payload(&s->ssl);
+		if (r > 0 && (size_t)r < n->out_cap)
+			n->out_cap = (size_t)r;
 		fill(s);
 		if (s->dead)
 			return;
-		if (s->out_len > 0)
+		if (n->out_len > 0) {
+			r = tls_put(s, n->out_len);
+			if (r <= 0)
+				return;
 			continue;
+		}
 		if (s->rx_paused && s->n_resets < TETHER_RESET_QUEUE) {
 			/* Room again: input may be waiting inside TLS with no socket event to come. */
 			s->rx_paused = false;
@@ -474,10 +497,15 @@ void session_goaway(struct session *s, uint32_t code, const char *reason)
 	/* Errors: best effort to tell the peer, then end. */
 	s->flags &= SF_GOAWAY;
 	s->n_resets = 0;
-	s->out_len = s->out_off = 0;
-	fill_session(s);
-	if (s->out_len > 0)
-		(void)mbedtls_ssl_write(&s->ssl, s->out, s->out_len);
+	if (s->out_pending == 0) {
+		struct tether_node *n = s->node;
+
+		n->out_len = 0;
+		n->out_cap = sizeof(n->out);
+		fill_session(s);
+		if (n->out_len > 0)
+			(void)mbedtls_ssl_write(&s->ssl, n->out, n->out_len);
+	}
 	session_end(s, reason);
 }
 
