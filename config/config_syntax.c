@@ -1,0 +1,291 @@
+/*
+ * config_syntax.c: the grammars of config values (see config_syntax.h).
+ *
+ * Written by hand rather than with inet_pton() and friends so that the same
+ * rules hold on every board, with or without a C library that has them.
+ */
+#include "config_syntax.h"
+
+#include <string.h>
+
+#include "../core/err.h"
+#include "config.h"
+
+static bool is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static bool is_alnum(char c)
+{
+	return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static int hex_val(char c)
+{
+	if (is_digit(c))
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+bool config_syntax_name(const char *s)
+{
+	size_t n = 0;
+
+	for (; s[n] != '\0'; n++) {
+		if (n >= TETHER_NAME_MAX - 1)
+			return false;
+		if (!is_alnum(s[n]) && s[n] != '.' && s[n] != '_' && s[n] != '-')
+			return false;
+	}
+	return n > 0;
+}
+
+/* Dotted quad, four decimal parts 0..255 without leading zeros (as inet_pton). */
+static bool ipv4_ok(const char *s, size_t n)
+{
+	unsigned parts = 0;
+	size_t i = 0;
+
+	while (parts < 4) {
+		size_t start = i;
+		unsigned v = 0;
+
+		while (i < n && is_digit(s[i]) && i - start < 3)
+			v = v * 10 + (unsigned)(s[i++] - '0');
+		if (i == start || v > 255 || (s[start] == '0' && i - start > 1))
+			return false;
+		parts++;
+		if (parts < 4) {
+			if (i >= n || s[i] != '.')
+				return false;
+			i++;
+		}
+	}
+	return i == n;
+}
+
+/* RFC 4291 text form: up to 8 groups, one "::", optional IPv4 tail. No zone. */
+static bool ipv6_ok(const char *s, size_t n)
+{
+	unsigned groups = 0;
+	bool gap = false;
+	size_t i = 0;
+
+	if (n >= 2 && s[0] == ':' && s[1] == ':') {
+		gap = true;
+		i = 2;
+	}
+	while (i < n) {
+		size_t start = i;
+		size_t j;
+
+		/* An IPv4 tail is recognised by a '.' before the next ':'. */
+		for (j = i; j < n && s[j] != ':' && s[j] != '.'; j++)
+			;
+		if (j < n && s[j] == '.') {
+			if (!ipv4_ok(s + i, n - i))
+				return false;
+			groups += 2;
+			i = n;
+			break;
+		}
+		while (i < n && hex_val(s[i]) >= 0 && i - start < 4)
+			i++;
+		if (i == start)
+			return false;
+		groups++;
+		if (i == n)
+			break;
+		if (s[i] != ':')
+			return false;
+		i++;
+		if (i < n && s[i] == ':') {
+			if (gap)
+				return false;
+			gap = true;
+			i++;
+		} else if (i == n) {
+			return false; /* a single trailing ':' */
+		}
+	}
+	return gap ? groups <= 7 : groups == 8;
+}
+
+static bool hostname_ok(const char *s, size_t n)
+{
+	size_t label = 0;
+
+	if (n == 0 || n > 253)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '.') {
+			if (label == 0 || s[i - 1] == '-')
+				return false;
+			label = 0;
+			continue;
+		}
+		if (!is_alnum(s[i]) && s[i] != '-')
+			return false;
+		if (label == 0 && s[i] == '-')
+			return false;
+		if (++label > 63)
+			return false;
+	}
+	return label > 0 && s[n - 1] != '-';
+}
+
+const char *config_syntax_addr(const char *s)
+{
+	size_t n = strlen(s);
+	const char *colon;
+	const char *port;
+	unsigned long v = 0;
+	size_t plen;
+
+	if (n >= TETHER_ADDR_MAX)
+		return "too long";
+	if (s[0] == '[') {
+		const char *end = strchr(s, ']');
+
+		if (end == NULL)
+			return "missing ']' after the IPv6 address";
+		if (!ipv6_ok(s + 1, (size_t)(end - s - 1)))
+			return "bad IPv6 address";
+		if (end[1] != ':')
+			return "missing port";
+		colon = end + 1;
+	} else {
+		colon = strrchr(s, ':');
+		if (colon == NULL)
+			return "missing port";
+		if (colon == s)
+			return "missing host";
+		if (memchr(s, ':', (size_t)(colon - s)) != NULL)
+			return "IPv6 addresses must be written in brackets";
+		/* All digits and dots can only be meant as IPv4. */
+		if (strspn(s, "0123456789.") >= (size_t)(colon - s)) {
+			if (!ipv4_ok(s, (size_t)(colon - s)))
+				return "bad IPv4 address";
+		} else if (!hostname_ok(s, (size_t)(colon - s))) {
+			return "bad host name";
+		}
+	}
+	port = colon + 1;
+	plen = strlen(port);
+	if (plen == 0)
+		return "missing port";
+	if (plen > 5 || strspn(port, "0123456789") != plen || port[0] == '0')
+		return "port must be 1 to 65535";
+	for (size_t i = 0; i < plen; i++)
+		v = v * 10 + (unsigned long)(port[i] - '0');
+	if (v > 65535)
+		return "port must be 1 to 65535";
+	return NULL;
+}
+
+static int b64_val(char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (is_digit(c))
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1;
+}
+
+int config_syntax_pin(const char *s, uint8_t out[32])
+{
+	static const char prefix[] = "sha256/";
+	uint32_t acc = 0;
+	unsigned bits = 0;
+	size_t o = 0;
+	size_t n;
+
+	memset(out, 0, 32);
+	if (strncmp(s, prefix, sizeof(prefix) - 1) != 0)
+		return TETHER_ERR_INVALID;
+	s += sizeof(prefix) - 1;
+	n = strlen(s);
+	/* 32 bytes are 43 base64 digits (2 spare bits) and one '=' of padding. */
+	if (n == 44 && s[43] == '=')
+		n = 43;
+	if (n != 43)
+		return TETHER_ERR_INVALID;
+	for (size_t i = 0; i < n; i++) {
+		int v = b64_val(s[i]);
+
+		if (v < 0)
+			goto err;
+		acc = (acc << 6) | (uint32_t)v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			out[o++] = (uint8_t)(acc >> bits);
+			acc &= (1u << bits) - 1;
+		}
+	}
+	/* Only the canonical encoding: the spare bits must be zero. */
+	if (acc != 0 || o != 32)
+		goto err;
+	return 0;
+err:
+	memset(out, 0, 32);
+	return TETHER_ERR_INVALID;
+}
+
+static const struct {
+	const char *name;
+	int iana;
+	bool tls13;
+} suites[] = {
+	{"TLS_AES_128_GCM_SHA256", 0x1301, true},
+	{"TLS_AES_256_GCM_SHA384", 0x1302, true},
+	{"TLS_CHACHA20_POLY1305_SHA256", 0x1303, true},
+	{"TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", 0xC02B, false},
+	{"TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384", 0xC02C, false},
+	{"TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256", 0xCCA9, false},
+};
+
+int config_syntax_suite(const char *name, bool *tls13)
+{
+	for (size_t i = 0; i < sizeof(suites) / sizeof(suites[0]); i++) {
+		if (strcmp(name, suites[i].name) == 0) {
+			if (tls13 != NULL)
+				*tls13 = suites[i].tls13;
+			return suites[i].iana;
+		}
+	}
+	return -1;
+}
+
+int config_syntax_join(char *out, size_t out_len, const char *base_dir, const char *path)
+{
+	size_t blen = base_dir != NULL ? strlen(base_dir) : 0;
+	size_t plen = strlen(path);
+	size_t sep;
+
+	if (out_len == 0)
+		return TETHER_ERR_TOO_BIG;
+	out[0] = '\0';
+	if (blen == 0 || path[0] == '/')
+		blen = 0;
+	sep = (blen > 0 && base_dir[blen - 1] != '/') ? 1 : 0;
+	if (blen + sep + plen >= out_len)
+		return TETHER_ERR_TOO_BIG;
+	if (blen > 0)
+		memcpy(out, base_dir, blen);
+	if (sep)
+		out[blen] = '/';
+	memcpy(out + blen + sep, path, plen + 1);
+	return 0;
+}
