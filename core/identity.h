@@ -1,10 +1,10 @@
 /*
  * identity.h: who a peer's certificate says it is, and whether that is allowed.
  *
- * The certificate is the depth-0 certificate seen in the TLS verify callback
- * (mbedTLS is built without MBEDTLS_SSL_KEEP_PEER_CERTIFICATE, so that is the
- * only time it is available). Chain, time and CRL checks are mbedTLS's job;
- * these functions only decide identity and pinning.
+ * The certificate is the depth-0 certificate seen in the TLS verify callback,
+ * so the decision is made during the handshake and does not depend on mbedTLS
+ * keeping the peer's certificate afterwards. Chain, time and CRL checks are
+ * mbedTLS's job; these functions only decide identity and pinning.
  *
  * A configured id matches a certificate when it equals, byte for byte:
  *   - any URI subjectAltName (exact), or

@@ -212,8 +212,21 @@ static void listener_event(struct tether_node *n, struct listener *ls)
 		int h, r;
 
 		r = port_tcp_accept(n->port, ls->h, &h, from, sizeof(from));
-		if (r <= 0)
+		if (r == 0)
 			return;
+		if (r < 0) {
+			/* Out of descriptors or slots: the connection stays queued, and the
+			 * listener would wake us at once again. Rest it for a moment. */
+			struct log_line l;
+
+			log_begin(&l, &n->log, PORT_LOG_WARN, "accept_failed");
+			log_str(&l, "what", ls->forward < 0 ? "sessions" : "forward");
+			log_str(&l, "reason", tether_err_str(r));
+			log_end(&l);
+			port_watch(n->port, ls->h, 0, ls);
+			ls->paused_until = n->now + 100;
+			return;
+		}
 		if (ls->forward < 0)
 			session_accept(n, h, from);
 		else
@@ -417,6 +430,18 @@ int tether_node_step(struct tether_node *n, int max_wait_ms)
 		session_timers(s, n->now, &next);
 	}
 	dial_due(n, &next);
+	for (i = 0; i < (int)n->n_listeners; i++) {
+		struct listener *ls = &n->listeners[i];
+
+		if (ls->paused_until == 0 || ls->h < 0)
+			continue;
+		if (n->now >= ls->paused_until) {
+			ls->paused_until = 0;
+			port_watch(n->port, ls->h, PORT_READ, ls);
+		} else if (ls->paused_until < next) {
+			next = ls->paused_until;
+		}
+	}
 	release_dead(n);
 	if (n->stopping) {
 		if (n->all == NULL)

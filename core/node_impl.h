@@ -26,6 +26,7 @@ struct listener {
 	int h;
 	int forward;  /* -1: the node's session listener, else index into cfg->forwards */
 	struct tether_node *node;
+	uint64_t paused_until; /* ms: accept failed (out of fds); unwatched until then */
 };
 
 enum session_state {

@@ -377,30 +377,27 @@ static void fill(struct session *s)
 	if (s->flags & SF_GOAWAY)
 		return;
 	while (progress) {
-		struct stream *st, *start, *next;
+		/* One lap over the streams from the round-robin cursor, one DATA frame each. */
+		uint32_t lap = s->n_streams;
+		struct stream *st = s->rr != NULL && !s->rr->dead ? s->rr : s->streams;
 
 		progress = false;
-		if (s->streams == NULL)
-			return;
-		start = s->rr != NULL ? s->rr : s->streams;
-		st = start;
-		do {
-			int r;
+		while (lap-- > 0 && st != NULL) {
+			struct stream *next = st->next != NULL ? st->next : s->streams;
+			int r = fill_stream(s, st);
 
-			next = st->next != NULL ? st->next : s->streams;
-			r = fill_stream(s, st);
+			/* fill_stream() may end st (never another stream). */
+			if (next == st || next->dead)
+				next = s->streams;
 			if (r < 0) {
-				s->rr = st;
+				s->rr = st->dead ? next : st;
 				return;
 			}
 			if (r > 0)
 				progress = true;
-			if (s->streams == NULL)
-				return;
 			st = next;
-			/* The list may have changed under us; stop after one lap. */
-		} while (st != start && !st->dead);
-		s->rr = st->dead ? s->streams : st;
+		}
+		s->rr = st;
 	}
 }
 
