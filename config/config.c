@@ -924,55 +924,94 @@ int config_parse(const char *json, size_t len, const char *base_dir, struct teth
 	return c.errs->count == 0 ? 0 : TETHER_ERR_CONFIG;
 }
 
+/*
+ * Read all of f into a new buffer (*out, the caller frees it). Returns 0,
+ * EFBIG past CONFIG_TEXT_MAX, ENOMEM, or the errno of the failed read.
+ */
+static int read_all(FILE *f, char **out, size_t *out_len)
+{
+	char *buf = NULL;
+	size_t cap = 0;
+	size_t len = 0;
+	int err;
+
+	for (;;) {
+		if (len == cap) {
+			/* One byte over the limit tells "too large" from "just fits". */
+			size_t ncap = cap == 0 ? 16384 : 2 * cap;
+			char *nbuf;
+
+			if (cap > CONFIG_TEXT_MAX) {
+				err = EFBIG;
+				goto fail;
+			}
+			if (ncap > CONFIG_TEXT_MAX + 1)
+				ncap = CONFIG_TEXT_MAX + 1;
+			nbuf = realloc(buf, ncap);
+			if (nbuf == NULL) {
+				err = ENOMEM;
+				goto fail;
+			}
+			buf = nbuf;
+			cap = ncap;
+		}
+		len += fread(buf + len, 1, cap - len, f);
+		if (ferror(f)) {
+			err = errno != 0 ? errno : EIO;
+			goto fail;
+		}
+		if (feof(f))
+			break;
+	}
+	*out = buf;
+	*out_len = len;
+	return 0;
+fail:
+	free(buf);
+	return err;
+}
+
 int config_load(const char *path, struct tether_config *cfg, struct config_errors *errs)
 {
 	struct config_errors discard;
 	struct ctx c = {cfg, errs != NULL ? errs : &discard, NULL};
 	char q[QUOTE_LEN * 2];
 	char *buf = NULL;
-	char *dir = NULL;
+	char *dir;
 	char *slash;
 	size_t len = 0;
 	FILE *f;
-	int rc = TETHER_ERR_FILE;
 	int err;
+	int rc;
 
 	memset(c.errs, 0, sizeof(*c.errs));
 	config_defaults(cfg);
 	q[0] = '\0';
 	clip_append(q, sizeof(q), path);
 
+	errno = 0;
 	f = fopen(path, "rb");
 	if (f == NULL) {
 		report(&c, "", "cannot read \"%s\": %s", q, strerror(errno));
 		return TETHER_ERR_FILE;
 	}
-	/* One byte over the limit tells "too large" from "exactly at the limit". */
-	buf = malloc(CONFIG_TEXT_MAX + 1);
-	if (buf == NULL) {
-		report(&c, "", "cannot read \"%s\": out of memory", q);
-		rc = TETHER_ERR_NOMEM;
-		goto out;
+	err = read_all(f, &buf, &len);
+	fclose(f);
+	if (err == EFBIG) {
+		report(&c, "", "cannot read \"%s\": larger than %u bytes", q, CONFIG_TEXT_MAX);
+		return TETHER_ERR_FILE;
 	}
-	len = fread(buf, 1, CONFIG_TEXT_MAX + 1, f);
-	err = errno;
-	if (ferror(f)) {
+	if (err != 0) {
 		report(&c, "", "cannot read \"%s\": %s", q, strerror(err));
-		goto out;
-	}
-	if (len > CONFIG_TEXT_MAX) {
-		report(&c, "", "cannot read \"%s\": too large (at most %u bytes)", q,
-		       CONFIG_TEXT_MAX);
-		rc = TETHER_ERR_CONFIG;
-		goto out;
+		return err == ENOMEM ? TETHER_ERR_NOMEM : TETHER_ERR_FILE;
 	}
 
 	/* The file's folder: "" for a bare name, "/" for a file at the root. */
 	dir = malloc(strlen(path) + 1);
 	if (dir == NULL) {
-		report(&c, "", "cannot read \"%s\": out of memory", q);
-		rc = TETHER_ERR_NOMEM;
-		goto out;
+		free(buf);
+		report(&c, "", "cannot read \"%s\": %s", q, strerror(ENOMEM));
+		return TETHER_ERR_NOMEM;
 	}
 	strcpy(dir, path);
 	slash = strrchr(dir, '/');
@@ -982,10 +1021,8 @@ int config_load(const char *path, struct tether_config *cfg, struct config_error
 		slash[slash == dir ? 1 : 0] = '\0';
 
 	rc = config_parse(buf, len, dir, cfg, c.errs);
-out:
 	free(dir);
 	free(buf);
-	fclose(f);
 	return rc;
 }
 

@@ -4,6 +4,8 @@
  * JSON in the tables is written with ' for " (and turned back before
  * parsing) so that the cases stay readable.
  */
+#define _POSIX_C_SOURCE 200809L /* mkstemp */
+
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -828,6 +831,48 @@ static void test_load_unreadable(void **state)
 	assert_non_null(strstr(errs.e[0].message, "Is a directory"));
 }
 
+/* Write head then pad spaces to a new file in the working directory; load it. */
+static int load_padded(const char *head, size_t pad)
+{
+	char name[] = "test_config_XXXXXX";
+	int fd = mkstemp(name);
+	FILE *f;
+	int rc;
+
+	assert_true(fd >= 0);
+	f = fdopen(fd, "w");
+	assert_non_null(f);
+	fputs(head, f);
+	for (size_t i = 0; i < pad; i++)
+		fputc(' ', f);
+	assert_int_equal(fclose(f), 0);
+	rc = config_load(name, &cfg, &errs);
+	unlink(name);
+	return rc;
+}
+
+static void test_load_sizes(void **state)
+{
+	(void)state;
+	/* Several read buffer sizes; a bare file name keeps paths as given. */
+	assert_int_equal(load_padded("{\"node\":\"a\",\"identity\":{\"cert\":\"a.crt\","
+				     "\"key\":\"a.key\",\"ca\":\"ca.crt\"},"
+				     "\"listen\":\"127.0.0.1:1\"}",
+				     100000),
+			 0);
+	assert_string_equal(cfg.identity.cert, "a.crt");
+
+	assert_int_equal(load_padded("", 0), TETHER_ERR_CONFIG);
+	assert_true(has_error("", "empty"));
+
+	assert_int_equal(load_padded("", 1024 * 1024), TETHER_ERR_CONFIG);
+	assert_true(has_error("", "empty"));
+
+	assert_int_equal(load_padded("", 1024 * 1024 + 1), TETHER_ERR_FILE);
+	assert_int_equal(errs.count, 1);
+	assert_true(has_error("", "larger than 1048576 bytes"));
+}
+
 struct addr_case {
 	const char *addr;
 	bool ok;
@@ -900,18 +945,30 @@ static void test_syntax(void **state)
 
 int main(void)
 {
+	/* clang-format off */
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_bad_table),     cmocka_unit_test(test_good_table),
-		cmocka_unit_test(test_defaults),      cmocka_unit_test(test_derived_defaults),
-		cmocka_unit_test(test_paths_joined),  cmocka_unit_test(test_path_too_long),
-		cmocka_unit_test(test_peers),	      cmocka_unit_test(test_services_forwards),
-		cmocka_unit_test(test_tls_suites),    cmocka_unit_test(test_other_values),
-		cmocka_unit_test(test_many_errors),   cmocka_unit_test(test_error_overflow),
-		cmocka_unit_test(test_too_many),      cmocka_unit_test(test_long_key),
-		cmocka_unit_test(test_nul_byte),      cmocka_unit_test(test_errs_optional),
-		cmocka_unit_test(test_load_examples), cmocka_unit_test(test_load_unreadable),
+		cmocka_unit_test(test_bad_table),
+		cmocka_unit_test(test_good_table),
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_derived_defaults),
+		cmocka_unit_test(test_paths_joined),
+		cmocka_unit_test(test_path_too_long),
+		cmocka_unit_test(test_peers),
+		cmocka_unit_test(test_services_forwards),
+		cmocka_unit_test(test_tls_suites),
+		cmocka_unit_test(test_other_values),
+		cmocka_unit_test(test_many_errors),
+		cmocka_unit_test(test_error_overflow),
+		cmocka_unit_test(test_too_many),
+		cmocka_unit_test(test_long_key),
+		cmocka_unit_test(test_nul_byte),
+		cmocka_unit_test(test_errs_optional),
+		cmocka_unit_test(test_load_examples),
+		cmocka_unit_test(test_load_unreadable),
+		cmocka_unit_test(test_load_sizes),
 		cmocka_unit_test(test_syntax),
 	};
+	/* clang-format on */
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
