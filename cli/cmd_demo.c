@@ -125,8 +125,7 @@ static int make_pki(const char *dir)
 		spec.uri_san = uri;
 		spec.dns_san = NULL;
 		spec.is_ca = 0;
-		if (pki_key_generate(&key) != 0 ||
-		    pki_key_write_pem(&key, buf, sizeof(buf)) != 0) {
+		if (pki_key_generate(&key) != 0 || pki_key_write_pem(&key, buf, sizeof(buf)) != 0) {
 			mbedtls_pk_free(&key);
 			goto out;
 		}
@@ -266,7 +265,8 @@ static const char *field(const char *line, const char *key, char *out, size_t le
 	return out;
 }
 
-static void wait_logs(struct node_proc *np, int n, double deadline, int (*done)(struct node_proc *, int))
+static void wait_logs(struct node_proc *np, int n, double deadline,
+		      int (*done)(struct node_proc *, int))
 {
 	while (!done(np, n) && now_s() < deadline) {
 		struct pollfd pf[2];
@@ -337,7 +337,8 @@ static int transfer(int p_fwd, int sink_lfd, size_t total, unsigned char sent_ha
 	a.sin_port = htons((uint16_t)p_fwd);
 	cfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (cfd < 0 || connect(cfd, (struct sockaddr *)&a, sizeof(a)) != 0) {
-		fprintf(stderr, "tether demo: cannot connect to the forward: %s\n", strerror(errno));
+		fprintf(stderr, "tether demo: cannot connect to the forward: %s\n",
+			strerror(errno));
 		goto out;
 	}
 	setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -379,7 +380,8 @@ static int transfer(int p_fwd, int sink_lfd, size_t total, unsigned char sent_ha
 				break;
 			}
 			if (errno != EAGAIN) {
-				fprintf(stderr, "tether demo: sink read failed: %s\n", strerror(errno));
+				fprintf(stderr, "tether demo: sink read failed: %s\n",
+					strerror(errno));
 				goto out;
 			}
 		}
@@ -392,7 +394,8 @@ static int transfer(int p_fwd, int sink_lfd, size_t total, unsigned char sent_ha
 						shutdown(cfd, SHUT_WR);
 						break;
 					}
-					out_len = total - sent < sizeof(out) ? total - sent : sizeof(out);
+					out_len = total - sent < sizeof(out) ? total - sent
+									     : sizeof(out);
 					fill_random(out, out_len, &rng);
 					mbedtls_sha256_update(&hs, out, out_len);
 					sent += out_len;
@@ -450,7 +453,7 @@ static int sink_listen(int *port)
 
 static void rm_dir(const char *dir)
 {
-	const char *files[] = {"ca.crt", "alpha.crt", "alpha.key", "beta.crt",
+	const char *files[] = {"ca.crt",   "alpha.crt",	 "alpha.key", "beta.crt",
 			       "beta.key", "alpha.json", "beta.json"};
 	char path[512];
 	size_t i;
@@ -500,7 +503,8 @@ int cmd_demo(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	if (mkdtemp(dir) == NULL) {
-		fprintf(stderr, "tether demo: cannot make a temporary folder: %s\n", strerror(errno));
+		fprintf(stderr, "tether demo: cannot make a temporary folder: %s\n",
+			strerror(errno));
 		return EXIT_RUNTIME;
 	}
 	printf("tether demo: throwaway PKI and configs in %s\n", dir);

@@ -16,8 +16,10 @@ int cmd_version(int argc, char **argv)
 	const int *ids;
 
 	if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-		puts("usage: tether version\n\nPrint tether's version, its dependencies' versions,\n"
-		     "where their sources came from (with SHA-256), and the TLS features built in.");
+		puts("usage: tether version\n\nPrint tether's version, its dependencies' "
+		     "versions,\n"
+		     "where their sources came from (with SHA-256), and the TLS features built "
+		     "in.");
 		return EXIT_OK;
 	}
 	if (argc > 1) {
@@ -28,8 +30,8 @@ int cmd_version(int argc, char **argv)
 	printf("tether %s (board %s, port %s)\n", TETHER_VERSION, TETHER_BOARD, TETHER_PORT);
 	printf("mbedtls %s  source %s %s sha256 %s\n", mbed, TETHER_MBEDTLS_SOURCE,
 	       TETHER_MBEDTLS_FILE, TETHER_MBEDTLS_SHA256);
-	printf("cjson %s  source %s %s sha256 %s\n", TETHER_CJSON_VERSION,
-	       TETHER_CJSON_SOURCE, TETHER_CJSON_FILE, TETHER_CJSON_SHA256);
+	printf("cjson %s  source %s %s sha256 %s\n", TETHER_CJSON_VERSION, TETHER_CJSON_SOURCE,
+	       TETHER_CJSON_FILE, TETHER_CJSON_SHA256);
 	printf("tls: versions 1.3");
 #if defined(MBEDTLS_SSL_PROTO_TLS1_2)
 	printf(", 1.2 (ECDHE-ECDSA AEAD only)");

@@ -39,8 +39,9 @@ unsigned cli_load_config(const char *path, struct tether_config *cfg)
 	memset(&errs, 0, sizeof(errs));
 	if (config_load(path, cfg, &errs) == 0)
 		return 0;
-	shown = errs.count < sizeof(errs.e) / sizeof(errs.e[0]) ? errs.count
-								 : sizeof(errs.e) / sizeof(errs.e[0]);
+	shown = errs.count < sizeof(errs.e) / sizeof(errs.e[0])
+			? errs.count
+			: sizeof(errs.e) / sizeof(errs.e[0]);
 	for (i = 0; i < shown; i++) {
 		if (errs.e[i].path[0] != '\0')
 			fprintf(stderr, "tether: %s: %s: %s\n", path, errs.e[i].path,
@@ -49,8 +50,7 @@ unsigned cli_load_config(const char *path, struct tether_config *cfg)
 			fprintf(stderr, "tether: %s: %s\n", path, errs.e[i].message);
 	}
 	if (errs.count > shown)
-		fprintf(stderr, "tether: %s: ... and %u more problems\n", path,
-			errs.count - shown);
+		fprintf(stderr, "tether: %s: ... and %u more problems\n", path, errs.count - shown);
 	return errs.count > 0 ? errs.count : 1;
 }
 

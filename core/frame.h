@@ -24,8 +24,8 @@
 #define FRAME_VERSION 1
 /* Smallest max_frame a HELLO may announce; the default is record size - header. */
 #define FRAME_MIN_MAX_PAYLOAD 1024u
-#define FRAME_NAME_MAX 63     /* node and service names */
-#define FRAME_REASON_MAX 200  /* GOAWAY reason text */
+#define FRAME_NAME_MAX 63    /* node and service names */
+#define FRAME_REASON_MAX 200 /* GOAWAY reason text */
 #define FRAME_MIN_WINDOW 4096u
 #define FRAME_MAX_WINDOW 0x7fffffffu
 
@@ -43,27 +43,27 @@ enum frame_type {
 
 /* RESET codes: why one stream ended abnormally. */
 enum frame_reset_code {
-	FRAME_RESET_CANCEL = 1,        /* the local application aborted or failed */
-	FRAME_RESET_NO_SERVICE = 2,    /* no such service exported */
-	FRAME_RESET_FORBIDDEN = 3,     /* service not allowed to this peer */
-	FRAME_RESET_UNREACHABLE = 4,   /* the service's target refused or failed */
-	FRAME_RESET_NO_RESOURCES = 5,  /* stream pool exhausted */
-	FRAME_RESET_STREAM_ERROR = 6,  /* stream protocol misuse (e.g. DATA after CLOSE) */
-	FRAME_RESET_SHUTDOWN = 7,      /* node shutting down, drain deadline passed */
+	FRAME_RESET_CANCEL = 1,	      /* the local application aborted or failed */
+	FRAME_RESET_NO_SERVICE = 2,   /* no such service exported */
+	FRAME_RESET_FORBIDDEN = 3,    /* service not allowed to this peer */
+	FRAME_RESET_UNREACHABLE = 4,  /* the service's target refused or failed */
+	FRAME_RESET_NO_RESOURCES = 5, /* stream pool exhausted */
+	FRAME_RESET_STREAM_ERROR = 6, /* stream protocol misuse (e.g. DATA after CLOSE) */
+	FRAME_RESET_SHUTDOWN = 7,     /* node shutting down, drain deadline passed */
 };
 
 /* GOAWAY codes: why a session ends. */
 enum frame_goaway_code {
-	FRAME_GOAWAY_NORMAL = 0,      /* orderly shutdown */
-	FRAME_GOAWAY_PROTOCOL = 1,    /* malformed frame or illegal sequence */
-	FRAME_GOAWAY_FRAME_SIZE = 2,  /* frame longer than the announced maximum */
-	FRAME_GOAWAY_FLOW = 3,        /* DATA beyond the granted window */
-	FRAME_GOAWAY_IDENTITY = 4,    /* HELLO name is not the certificate's peer */
-	FRAME_GOAWAY_DUPLICATE = 5,   /* another session with this peer is kept */
-	FRAME_GOAWAY_TIMEOUT = 6,     /* keepalive or HELLO deadline passed */
-	FRAME_GOAWAY_INTERNAL = 7,    /* local failure */
-	FRAME_GOAWAY_VERSION = 8,     /* unsupported protocol version */
-	FRAME_GOAWAY_LIFETIME = 9,    /* session reached its maximum lifetime */
+	FRAME_GOAWAY_NORMAL = 0,     /* orderly shutdown */
+	FRAME_GOAWAY_PROTOCOL = 1,   /* malformed frame or illegal sequence */
+	FRAME_GOAWAY_FRAME_SIZE = 2, /* frame longer than the announced maximum */
+	FRAME_GOAWAY_FLOW = 3,	     /* DATA beyond the granted window */
+	FRAME_GOAWAY_IDENTITY = 4,   /* HELLO name is not the certificate's peer */
+	FRAME_GOAWAY_DUPLICATE = 5,  /* another session with this peer is kept */
+	FRAME_GOAWAY_TIMEOUT = 6,    /* keepalive or HELLO deadline passed */
+	FRAME_GOAWAY_INTERNAL = 7,   /* local failure */
+	FRAME_GOAWAY_VERSION = 8,    /* unsupported protocol version */
+	FRAME_GOAWAY_LIFETIME = 9,   /* session reached its maximum lifetime */
 };
 
 struct frame_header {
@@ -75,9 +75,9 @@ struct frame_header {
 
 struct frame_hello {
 	uint8_t version;
-	uint16_t max_payload;   /* largest payload the sender accepts */
-	uint32_t window;        /* initial window the sender grants per stream */
-	uint32_t capabilities;  /* bit set; receivers ignore unknown bits */
+	uint16_t max_payload;  /* largest payload the sender accepts */
+	uint32_t window;       /* initial window the sender grants per stream */
+	uint32_t capabilities; /* bit set; receivers ignore unknown bits */
 	char name[FRAME_NAME_MAX + 1];
 };
 
@@ -120,8 +120,7 @@ int frame_goaway_decode(const uint8_t *p, size_t len, uint32_t *code,
  * (p may be NULL when len is 0, or when the caller already placed the payload
  * at out + FRAME_HEADER_LEN). Returns the total length or TETHER_ERR_TOO_BIG.
  */
-int frame_build(uint8_t *out, size_t cap, uint8_t type, uint32_t stream, const void *p,
-		size_t len);
+int frame_build(uint8_t *out, size_t cap, uint8_t type, uint32_t stream, const void *p, size_t len);
 
 /*
  * frame_window_add: apply a received WINDOW increment to the send window it

@@ -18,8 +18,8 @@
 
 struct log_sink {
 	struct port *port;
-	int level;  /* enum port_log_level: lines above it are dropped */
-	int json;   /* 1: JSON lines */
+	int level; /* enum port_log_level: lines above it are dropped */
+	int json;  /* 1: JSON lines */
 };
 
 struct log_line {

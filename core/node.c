@@ -102,6 +102,21 @@ nomem:
 	return TETHER_ERR_NOMEM;
 }
 
+void node_pool_exhausted(struct tether_node *n, const char *pool, const char *peer,
+			 const char *addr)
+{
+	struct log_line l;
+
+	n->st.pool_exhausted++;
+	log_begin(&l, &n->log, PORT_LOG_WARN, "pool_exhausted");
+	log_str(&l, "pool", pool);
+	if (peer != NULL)
+		log_str(&l, "peer", peer);
+	if (addr != NULL)
+		log_str(&l, "addr", addr);
+	log_end(&l);
+}
+
 static void log_listen(struct tether_node *n, const char *what, const char *addr, int h)
 {
 	char bound[TETHER_ADDR_MAX];
@@ -171,7 +186,7 @@ static void forward_accept(struct tether_node *n, struct listener *ls, int h, co
 	if (s == NULL || s->state != SS_OPEN)
 		why = "peer not connected";
 	else if ((st = stream_new(s, h, true)) == NULL) {
-		n->st.pool_exhausted++;
+		node_pool_exhausted(n, "streams", session_peer_name(s), NULL);
 		why = "no stream slots";
 	}
 	if (why != NULL) {
@@ -512,7 +527,10 @@ void tether_node_log_status(struct tether_node *n)
 		log_begin(&l, &n->log, PORT_LOG_INFO, "status_session");
 		log_str(&l, "peer", session_peer_name(s));
 		log_str(&l, "addr", s->addr);
-		log_str(&l, "state", s->state == SS_OPEN ? "open" : s->state == SS_DRAINING ? "draining" : "handshake");
+		log_str(&l, "state",
+			s->state == SS_OPEN	  ? "open"
+			: s->state == SS_DRAINING ? "draining"
+						  : "handshake");
 		log_u64(&l, "streams", s->n_streams);
 		log_u64(&l, "sent", s->bytes_out);
 		log_u64(&l, "received", s->bytes_in);

@@ -25,8 +25,8 @@ struct tether_node;
 
 /* Counters and gauges for status and the demo's report. */
 struct tether_stats {
-	uint32_t sessions_up;        /* established (HELLO exchanged) */
-	uint32_t sessions_high;      /* high-water mark of session slots */
+	uint32_t sessions_up;	/* established (HELLO exchanged) */
+	uint32_t sessions_high; /* high-water mark of session slots */
 	uint32_t sessions_cap;
 	uint32_t streams_open;
 	uint32_t streams_high;
@@ -35,16 +35,16 @@ struct tether_stats {
 	uint64_t handshakes_ok;
 	uint64_t handshakes_failed;
 	uint64_t streams_refused;
-	uint64_t pool_exhausted;     /* refusals because a pool was full */
-	uint64_t bytes_in;           /* stream payload received from peers */
-	uint64_t bytes_out;          /* stream payload sent to peers */
-	size_t mem_node;             /* bytes of the node's region in use */
-	size_t heap_size;            /* mbedTLS heap region */
-	size_t heap_used;            /* bytes in use now, headers included */
-	size_t heap_peak;            /* peak since start, headers included (upper bound) */
-	size_t session_struct;       /* sizeof one session slot */
-	size_t session_heap_last;    /* mbedTLS heap held by the last established session */
-	size_t handshake_peak_last;  /* heap peak during the last handshake, over its start */
+	uint64_t pool_exhausted;    /* refusals because a pool was full */
+	uint64_t bytes_in;	    /* stream payload received from peers */
+	uint64_t bytes_out;	    /* stream payload sent to peers */
+	size_t mem_node;	    /* bytes of the node's region in use */
+	size_t heap_size;	    /* mbedTLS heap region */
+	size_t heap_used;	    /* bytes in use now, headers included */
+	size_t heap_peak;	    /* peak since start, headers included (upper bound) */
+	size_t session_struct;	    /* sizeof one session slot */
+	size_t session_heap_last;   /* mbedTLS heap held by the last established session */
+	size_t handshake_peak_last; /* heap peak during the last handshake, over its start */
 };
 
 /* Bytes of the region tether_node_init() needs for cfg. */

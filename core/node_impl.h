@@ -19,22 +19,26 @@
 #include "tls.h"
 
 /* Every object registered with port_watch() starts with one of these tags. */
-enum obj_kind { OBJ_LISTENER = 1, OBJ_SESSION, OBJ_STREAM };
+enum obj_kind {
+	OBJ_LISTENER = 1,
+	OBJ_SESSION,
+	OBJ_STREAM
+};
 
 struct listener {
 	uint8_t kind; /* OBJ_LISTENER */
 	int h;
-	int forward;  /* -1: the node's session listener, else index into cfg->forwards */
+	int forward; /* -1: the node's session listener, else index into cfg->forwards */
 	struct tether_node *node;
 	uint64_t paused_until; /* ms: accept failed (out of fds); unwatched until then */
 };
 
 enum session_state {
 	SS_CONNECTING = 1, /* TCP connect under way (dialer) */
-	SS_HANDSHAKE,      /* TLS handshake */
-	SS_HELLO,          /* TLS up, HELLO sent or due, waiting for the peer's */
-	SS_OPEN,           /* carrying streams */
-	SS_DRAINING,       /* GOAWAY sent or received: no new streams, open ones finish */
+	SS_HANDSHAKE,	   /* TLS handshake */
+	SS_HELLO,	   /* TLS up, HELLO sent or due, waiting for the peer's */
+	SS_OPEN,	   /* carrying streams */
+	SS_DRAINING,	   /* GOAWAY sent or received: no new streams, open ones finish */
 };
 
 /* Frames owed to the peer, emitted when the output buffer has room. */
@@ -44,7 +48,12 @@ enum session_state {
 #define SF_GOAWAY 0x08u
 
 /* What the inbound frame parser is reading. */
-enum rx_state { RX_HEADER = 0, RX_CONTROL, RX_DATA, RX_DISCARD };
+enum rx_state {
+	RX_HEADER = 0,
+	RX_CONTROL,
+	RX_DATA,
+	RX_DISCARD
+};
 
 struct reset_entry {
 	uint32_t stream;
@@ -57,26 +66,26 @@ struct session {
 	uint8_t kind; /* OBJ_SESSION */
 	struct tether_node *node;
 	enum session_state state;
-	int h;                /* TCP handle */
-	bool dialed;          /* we dialed it: our stream ids are odd */
-	bool tls_up;          /* handshake finished */
+	int h;	     /* TCP handle */
+	bool dialed; /* we dialed it: our stream ids are odd */
+	bool tls_up; /* handshake finished */
 	bool hello_rx;
 	bool counted_handshake; /* holds one of limits.handshakes */
-	bool ending;          /* session_end() is running */
-	bool want_write;      /* TLS output blocked: watch for PORT_WRITE */
-	bool rx_paused;       /* reset queue full: stop reading until it drains */
-	bool peer_goaway;     /* the peer sent GOAWAY */
-	bool dead;            /* ended; released at the end of the node's step */
-	int io_err;           /* TETHER_ERR_* the transport last reported */
-	int peer;             /* configured peer index, -1 while unknown */
+	bool ending;		/* session_end() is running */
+	bool want_write;	/* TLS output blocked: watch for PORT_WRITE */
+	bool rx_paused;		/* reset queue full: stop reading until it drains */
+	bool peer_goaway;	/* the peer sent GOAWAY */
+	bool dead;		/* ended; released at the end of the node's step */
+	int io_err;		/* TETHER_ERR_* the transport last reported */
+	int peer;		/* configured peer index, -1 while unknown */
 	char addr[TETHER_ADDR_MAX];
-	uint64_t t_start;     /* ms: TCP connect/accept */
-	uint64_t t_up;        /* ms: HELLO exchanged */
-	uint64_t t_rx;        /* ms: last bytes received */
-	uint64_t t_ping;      /* ms: last PING sent, 0 if none outstanding */
-	uint64_t t_drain;     /* ms: drain deadline when DRAINING */
-	size_t heap_before;   /* heap in use when the handshake started */
-	size_t heap_peak;     /* peak over heap_before seen during the handshake */
+	uint64_t t_start;   /* ms: TCP connect/accept */
+	uint64_t t_up;	    /* ms: HELLO exchanged */
+	uint64_t t_rx;	    /* ms: last bytes received */
+	uint64_t t_ping;    /* ms: last PING sent, 0 if none outstanding */
+	uint64_t t_drain;   /* ms: drain deadline when DRAINING */
+	size_t heap_before; /* heap in use when the handshake started */
+	size_t heap_peak;   /* peak over heap_before seen during the handshake */
 
 	mbedtls_ssl_context ssl;
 	struct tls_verify verify;
@@ -87,13 +96,13 @@ struct session {
 
 	/* Streams on this session; ids. */
 	struct stream *streams;
-	struct stream *rr;        /* round-robin cursor for sending */
-	uint32_t next_id;         /* next id we open */
-	uint32_t last_peer_id;    /* highest id the peer opened */
+	struct stream *rr;     /* round-robin cursor for sending */
+	uint32_t next_id;      /* next id we open */
+	uint32_t last_peer_id; /* highest id the peer opened */
 	uint32_t n_streams;
 
 	/* Output: frames are assembled here, one TLS record at a time. */
-	unsigned flags;           /* SF_* owed */
+	unsigned flags; /* SF_* owed */
 	uint8_t ping_payload[8];
 	uint8_t pong_payload[8];
 	uint32_t goaway_code;
@@ -135,23 +144,23 @@ struct stream {
 	struct session *s;
 	struct stream *next;
 	uint32_t id;
-	int h;                  /* local TCP handle, -1 once closed */
-	int service;            /* index into cfg->services (accepting side), -1 if ours */
+	int h;	     /* local TCP handle, -1 once closed */
+	int service; /* index into cfg->services (accepting side), -1 if ours */
 	char service_name[FRAME_NAME_MAX + 1];
-	bool outbound;          /* we opened it (a forward) */
-	bool connecting;        /* local connect to the service's target under way */
-	bool rd_ready;          /* local socket may have data (readable seen) */
-	bool local_eof;         /* local side finished sending */
-	bool tx_closed;         /* CLOSE sent */
-	bool rx_closed;         /* CLOSE received */
-	bool local_shut;        /* local write side shut down after rx_closed */
-	bool dead;              /* ended; released at the end of the node's step */
+	bool outbound;	 /* we opened it (a forward) */
+	bool connecting; /* local connect to the service's target under way */
+	bool rd_ready;	 /* local socket may have data (readable seen) */
+	bool local_eof;	 /* local side finished sending */
+	bool tx_closed;	 /* CLOSE sent */
+	bool rx_closed;	 /* CLOSE received */
+	bool local_shut; /* local write side shut down after rx_closed */
+	bool dead;	 /* ended; released at the end of the node's step */
 	struct stream *next_dead;
-	unsigned flags;         /* STF_* owed */
+	unsigned flags; /* STF_* owed */
 	uint32_t reset_code;
-	uint32_t send_window;   /* bytes the peer still accepts */
-	uint32_t window_owed;   /* consumed bytes not yet returned by WINDOW */
-	uint32_t recv_window;   /* bytes we still let the peer send */
+	uint32_t send_window; /* bytes the peer still accepts */
+	uint32_t window_owed; /* consumed bytes not yet returned by WINDOW */
+	uint32_t recv_window; /* bytes we still let the peer send */
 	uint64_t sent;
 	uint64_t received;
 	/* Receive ring: bytes from the peer waiting for the local socket. */
@@ -162,11 +171,11 @@ struct stream {
 };
 
 struct peer_state {
-	struct session *session;  /* the established (or draining) session */
-	uint32_t attempt;         /* failed dials since the last success */
-	uint64_t next_dial;       /* ms; 0 = now */
-	bool dialing;             /* a dialed session exists that is not up yet */
-	int64_t not_after;        /* last seen certificate expiry */
+	struct session *session; /* the established (or draining) session */
+	uint32_t attempt;	 /* failed dials since the last success */
+	uint64_t next_dial;	 /* ms; 0 = now */
+	bool dialing;		 /* a dialed session exists that is not up yet */
+	int64_t not_after;	 /* last seen certificate expiry */
 };
 
 struct tether_node {
@@ -180,11 +189,11 @@ struct tether_node {
 	struct peer_state *peers;
 	struct listener *listeners; /* [0] = sessions, [1 + i] = forwards[i] */
 	unsigned n_listeners;
-	unsigned char *scratch;     /* file buffer, TETHER_FILE_MAX */
+	unsigned char *scratch; /* file buffer, TETHER_FILE_MAX */
 	struct port_event *events;
 	unsigned n_events;
-	unsigned handshakes;        /* in progress now */
-	struct session *all;        /* live sessions */
+	unsigned handshakes; /* in progress now */
+	struct session *all; /* live sessions */
 	struct session *dead_sessions;
 	struct stream *dead_streams;
 	bool started;
@@ -232,6 +241,9 @@ void stream_open_service(struct session *s, uint32_t id, const char *service);
 void node_session_up(struct tether_node *n, struct session *s);
 void node_session_gone(struct tether_node *n, struct session *s, bool was_up);
 uint32_t node_random(struct tether_node *n, uint32_t below);
+/* A pool was full: count it and say so (the new work is refused, nothing else). */
+void node_pool_exhausted(struct tether_node *n, const char *pool, const char *peer,
+			 const char *addr);
 size_t node_heap_in_use(void);
 
 #endif

@@ -21,13 +21,13 @@ struct arena {
 void *arena_take(struct arena *a, size_t size);
 
 struct pool {
-	const char *name;      /* for logs and status: "sessions", "streams" */
+	const char *name; /* for logs and status: "sessions", "streams" */
 	unsigned char *base;
 	size_t slot_size;
 	uint32_t count;
 	uint32_t used;
-	uint32_t high;         /* high-water mark of used */
-	uint32_t exhausted;    /* times pool_get found no slot */
+	uint32_t high;	    /* high-water mark of used */
+	uint32_t exhausted; /* times pool_get found no slot */
 	void *free_list;
 };
 

@@ -104,17 +104,6 @@ static struct session *session_new(struct tether_node *n)
 	return s;
 }
 
-static void refuse_no_slot(struct tether_node *n, const char *pool, const char *addr)
-{
-	struct log_line l;
-
-	n->st.pool_exhausted++;
-	log_begin(&l, &n->log, PORT_LOG_WARN, "pool_exhausted");
-	log_str(&l, "pool", pool);
-	log_str(&l, "addr", addr);
-	log_end(&l);
-}
-
 static void start_tls(struct session *s)
 {
 	struct tether_node *n = s->node;
@@ -142,7 +131,7 @@ struct session *session_dial(struct tether_node *n, int peer)
 	int ret;
 
 	if (s == NULL) {
-		refuse_no_slot(n, "sessions", addr);
+		node_pool_exhausted(n, "sessions", NULL, addr);
 		return NULL;
 	}
 	s->dialed = true;
@@ -167,13 +156,13 @@ struct session *session_accept(struct tether_node *n, int h, const char *addr)
 	struct session *s;
 
 	if (n->handshakes >= n->cfg->limits.handshakes) {
-		refuse_no_slot(n, "handshakes", addr);
+		node_pool_exhausted(n, "handshakes", NULL, addr);
 		port_tcp_close(n->port, h, 1);
 		return NULL;
 	}
 	s = session_new(n);
 	if (s == NULL) {
-		refuse_no_slot(n, "sessions", addr);
+		node_pool_exhausted(n, "sessions", NULL, addr);
 		port_tcp_close(n->port, h, 1);
 		return NULL;
 	}
@@ -344,8 +333,8 @@ static int fill_stream(struct session *s, struct stream *st)
 		if (st->dead)
 			return did;
 		if (r > 0) {
-			frame_build(n->out + n->out_len, n->out_cap - n->out_len, FRAME_DATA, st->id,
-				    NULL, (size_t)r);
+			frame_build(n->out + n->out_len, n->out_cap - n->out_len, FRAME_DATA,
+				    st->id, NULL, (size_t)r);
 			n->out_len += FRAME_HEADER_LEN + (size_t)r;
 			st->send_window -= (uint32_t)r;
 			st->sent += (uint64_t)r;
@@ -462,7 +451,7 @@ void session_pump(struct session *s)
 	s->want_write = false;
 	/* A draining session whose streams are done has nothing left to say. */
 	if (s->state == SS_DRAINING && s->streams == NULL) {
-		session_end(s, s->peer_goaway ? "goaway from peer" : s->goaway_reason);
+		session_end(s, s->goaway_reason);
 		return;
 	}
 	session_update_watch(s);
@@ -596,8 +585,8 @@ static void on_hello(struct session *s)
 	}
 	if (strcmp(h.name, session_peer_name(s)) != 0) {
 		snprintf(reason, sizeof(reason),
-			 "hello name mismatch: certificate is peer %s, hello says %s",
-			 session_peer_name(s), h.name);
+			 "identity mismatch: hello names %s, the certificate is peer %s", h.name,
+			 session_peer_name(s));
 		session_goaway(s, FRAME_GOAWAY_IDENTITY, reason);
 		return;
 	}

@@ -314,7 +314,7 @@ void stream_open_service(struct session *s, uint32_t id, const char *service)
 	}
 	st = stream_new(s, -1, false);
 	if (st == NULL) {
-		n->st.pool_exhausted++;
+		node_pool_exhausted(n, "streams", session_peer_name(s), NULL);
 		why = frame_reset_name(code = FRAME_RESET_NO_RESOURCES);
 		goto refuse;
 	}

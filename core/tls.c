@@ -119,7 +119,8 @@ static int setup_conf(struct tls_ctx *t, mbedtls_ssl_config *c, int endpoint,
 	mbedtls_ssl_conf_max_tls_version(c, MBEDTLS_SSL_VERSION_TLS1_3);
 	mbedtls_ssl_conf_ciphersuites(c, t->suites);
 	mbedtls_ssl_conf_groups(c, t->groups);
-	mbedtls_ssl_conf_tls13_key_exchange_modes(c, MBEDTLS_SSL_TLS1_3_KEY_EXCHANGE_MODE_EPHEMERAL);
+	mbedtls_ssl_conf_tls13_key_exchange_modes(c,
+						  MBEDTLS_SSL_TLS1_3_KEY_EXCHANGE_MODE_EPHEMERAL);
 #if defined(MBEDTLS_SSL_SESSION_TICKETS)
 	/* Node sessions are long-lived; resumption buys nothing and keeps state. */
 	if (endpoint == MBEDTLS_SSL_IS_CLIENT)
@@ -192,8 +193,8 @@ int tls_ctx_load(struct tls_ctx *t, const struct tether_config *cfg, struct port
 	}
 
 	if (id->crl[0] != '\0') {
-		if ((ret = read_into(port, "identity.crl", id->crl, scratch, scratch_len, &len,
-				     err, err_len)) < 0)
+		if ((ret = read_into(port, "identity.crl", id->crl, scratch, scratch_len, &len, err,
+				     err_len)) < 0)
 			goto err0;
 		ret = mbedtls_x509_crl_parse(&t->crl, scratch, len);
 		if (ret != 0) {

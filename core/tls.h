@@ -41,11 +41,11 @@ struct tls_ctx {
 struct tls_verify {
 	const struct tether_config *cfg;
 	int want_peer;
-	int peer;                /* matched peer index, -1 until matched */
-	const char *why;         /* our refusal reason, NULL if none */
-	uint32_t flags;          /* mbedTLS verify flags seen at depth 0 */
-	int64_t not_after;       /* peer certificate expiry, unix seconds */
-	char id[TETHER_ID_MAX];  /* the peer certificate's primary identity */
+	int peer;		/* matched peer index, -1 until matched */
+	const char *why;	/* our refusal reason, NULL if none */
+	uint32_t flags;		/* mbedTLS verify flags seen at depth 0 */
+	int64_t not_after;	/* peer certificate expiry, unix seconds */
+	char id[TETHER_ID_MAX]; /* the peer certificate's primary identity */
 };
 
 /*
