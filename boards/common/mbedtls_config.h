@@ -113,13 +113,14 @@
 #define MBEDTLS_USE_PSA_CRYPTO
 #define MBEDTLS_PSA_ASSUME_EXCLUSIVE_BUFFERS /* no copies of in/out buffers */
 /*
- * Fixed key store (no MBEDTLS_PSA_KEY_STORE_DYNAMIC unless a board wants it).
- * An established session holds 2 keys (one per direction); a handshake holds
- * a few more (ephemeral ECDH, handshake traffic keys, the signing key), so a
- * board sizes this from its session and handshake limits.
+ * Key store: dynamic by default, so the number of keys follows the configured
+ * session and handshake limits (an established session holds 2 keys, a
+ * handshake a few more) with slices taken from the mbedTLS heap region, which
+ * is sized from those limits. A small board may instead set a fixed
+ * MBEDTLS_PSA_KEY_SLOT_COUNT in its mbedtls_board.h.
  */
 #if !defined(MBEDTLS_PSA_KEY_SLOT_COUNT) && !defined(MBEDTLS_PSA_KEY_STORE_DYNAMIC)
-#define MBEDTLS_PSA_KEY_SLOT_COUNT 64
+#define MBEDTLS_PSA_KEY_STORE_DYNAMIC
 #endif
 
 /* ---- TLS ---- */
