@@ -67,15 +67,20 @@
 #define TETHER_RESET_QUEUE 16
 #endif
 
-/* mbedTLS heap budget per established session and extra per handshake. */
+/*
+ * mbedTLS heap region: a base for the node's own certificate, key, CA bundle,
+ * CRL and PSA state, plus per session slot (an established session holds
+ * about 13 KB of TLS state with 4 KB records) and per concurrent handshake
+ * (about 5 KB more at the peak), with room for fragmentation.
+ */
 #ifndef TETHER_HEAP_PER_SESSION
-#define TETHER_HEAP_PER_SESSION (12u * 1024u)
+#define TETHER_HEAP_PER_SESSION (16u * 1024u)
 #endif
 #ifndef TETHER_HEAP_PER_HANDSHAKE
-#define TETHER_HEAP_PER_HANDSHAKE (16u * 1024u)
+#define TETHER_HEAP_PER_HANDSHAKE (8u * 1024u)
 #endif
 #ifndef TETHER_HEAP_BASE
-#define TETHER_HEAP_BASE (48u * 1024u)
+#define TETHER_HEAP_BASE (64u * 1024u)
 #endif
 
 /* Hard ceilings on what a config may ask for. */
