@@ -56,6 +56,9 @@ int cmd_run(int argc, char **argv)
 		return ret == 1 ? EXIT_OK : ret;
 	if (cli_load_config(path, &cfg) != 0)
 		return EXIT_USAGE;
+	if (cfg.status[0] != '\0')
+		fprintf(stderr, "level=warn event=config key=status reason=\"the status socket is not "
+				"supported by this version; SIGUSR1 logs status\"\n");
 
 	ret = port_open(&port, cfg.limits.sessions + 2 * cfg.limits.streams + cfg.n_forwards + 16);
 	if (ret < 0) {
