@@ -1,0 +1,450 @@
+/* test_pki.c: keys and certificates made by core/pki.c, checked by mbedTLS's parser. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <string.h>
+#include <time.h>
+
+#include "mbedtls/oid.h"
+#include "mbedtls/pk.h"
+#include "mbedtls/platform_util.h"
+#include "mbedtls/psa_util.h"
+#include "mbedtls/x509_crt.h"
+#include "psa/crypto.h"
+
+#include "core/err.h"
+#include "core/pki.h"
+
+static mbedtls_pk_context ca_key, leaf_key, other_key;
+static mbedtls_x509_crt ca_crt;
+static unsigned char pem[PKI_CERT_PEM_MAX];
+static int64_t now;
+
+static struct pki_cert_spec spec_of(const char *cn, int is_ca)
+{
+	struct pki_cert_spec s;
+
+	memset(&s, 0, sizeof(s));
+	s.cn = cn;
+	s.is_ca = is_ca;
+	s.not_before = now - 60;
+	s.not_after = now + 86400;
+	return s;
+}
+
+/* Issues a certificate and parses it back into out (initialised here). */
+static void make(const struct pki_cert_spec *spec, mbedtls_pk_context *key,
+		 const mbedtls_x509_crt *issuer, mbedtls_pk_context *ikey, mbedtls_x509_crt *out)
+{
+	assert_int_equal(pki_cert_write_pem(spec, key, issuer, ikey, pem, sizeof(pem)), 0);
+	assert_non_null(strstr((char *)pem, "-----BEGIN CERTIFICATE-----"));
+	mbedtls_x509_crt_init(out);
+	assert_int_equal(mbedtls_x509_crt_parse(out, pem, strlen((char *)pem) + 1), 0);
+}
+
+static int setup(void **state)
+{
+	struct pki_cert_spec s;
+
+	(void)state;
+	if (psa_crypto_init() != PSA_SUCCESS)
+		return -1;
+	now = (int64_t)time(NULL);
+	mbedtls_pk_init(&ca_key);
+	mbedtls_pk_init(&leaf_key);
+	mbedtls_pk_init(&other_key);
+	if (pki_key_generate(&ca_key) != 0 || pki_key_generate(&leaf_key) != 0 ||
+	    pki_key_generate(&other_key) != 0)
+		return -1;
+	s = spec_of("Test CA", 1);
+	s.not_before = now - 3600;
+	s.not_after = now + 10 * 86400;
+	if (pki_cert_write_pem(&s, &ca_key, NULL, NULL, pem, sizeof(pem)) != 0)
+		return -1;
+	mbedtls_x509_crt_init(&ca_crt);
+	return mbedtls_x509_crt_parse(&ca_crt, pem, strlen((char *)pem) + 1) == 0 ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	mbedtls_x509_crt_free(&ca_crt);
+	mbedtls_pk_free(&ca_key);
+	mbedtls_pk_free(&leaf_key);
+	mbedtls_pk_free(&other_key);
+	mbedtls_psa_crypto_free();
+	return 0;
+}
+
+static void test_time_format_vectors(void **state)
+{
+	static const struct {
+		int64_t t;
+		const char *s;
+	} v[] = {
+		{0, "19700101000000"},
+		{-1, "19691231235959"},
+		{951782400, "20000229000000"},
+		{1709251199, "20240229235959"},
+		{2524607999, "20491231235959"},
+		{2524608000, "20500101000000"},
+		{4107587696, "21000301123456"},
+		{PKI_TIME_MIN, "19500101000000"},
+		{PKI_TIME_MAX, "99991231235959"},
+	};
+	char out[15];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		assert_int_equal(pki_time_format(v[i].t, out), 0);
+		assert_string_equal(out, v[i].s);
+	}
+	assert_int_equal(pki_time_format(PKI_TIME_MIN - 1, out), TETHER_ERR_INVALID);
+	assert_int_equal(pki_time_format(PKI_TIME_MAX + 1, out), TETHER_ERR_INVALID);
+}
+
+/* From 1950 to 9999 in steps of a day and an odd hour: format -> fields -> unix is identity. */
+static void test_time_round_trip(void **state)
+{
+	char s[15];
+	int64_t t, back;
+
+	(void)state;
+	for (t = PKI_TIME_MIN; t <= PKI_TIME_MAX; t += 86400 + 3607) {
+		mbedtls_x509_time x;
+
+		assert_int_equal(pki_time_format(t, s), 0);
+		x.year =
+			(s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 + (s[3] - '0');
+		x.mon = (s[4] - '0') * 10 + (s[5] - '0');
+		x.day = (s[6] - '0') * 10 + (s[7] - '0');
+		x.hour = (s[8] - '0') * 10 + (s[9] - '0');
+		x.min = (s[10] - '0') * 10 + (s[11] - '0');
+		x.sec = (s[12] - '0') * 10 + (s[13] - '0');
+		assert_int_equal(pki_time_to_unix(&x, &back), 0);
+		assert_true(back == t);
+	}
+}
+
+static void test_time_to_unix_rejects(void **state)
+{
+	mbedtls_x509_time ok = {2024, 2, 29, 23, 59, 59}, x;
+	int64_t t;
+
+	(void)state;
+	assert_int_equal(pki_time_to_unix(&ok, &t), 0);
+	assert_true(t == 1709251199);
+	x = ok;
+	x.mon = 13;
+	assert_int_equal(pki_time_to_unix(&x, &t), TETHER_ERR_INVALID);
+	x = ok;
+	x.day = 0;
+	assert_int_equal(pki_time_to_unix(&x, &t), TETHER_ERR_INVALID);
+	x = ok;
+	x.hour = 24;
+	assert_int_equal(pki_time_to_unix(&x, &t), TETHER_ERR_INVALID);
+	assert_int_equal(pki_time_to_unix(NULL, &t), TETHER_ERR_INVALID);
+}
+
+static void test_key_pem_round_trip(void **state)
+{
+	unsigned char buf[PKI_KEY_PEM_MAX];
+	mbedtls_pk_context back;
+
+	(void)state;
+	assert_int_equal(pki_key_write_pem(&leaf_key, buf, sizeof(buf)), 0);
+	assert_non_null(strstr((char *)buf, "-----BEGIN EC PRIVATE KEY-----"));
+	mbedtls_pk_init(&back);
+	assert_int_equal(mbedtls_pk_parse_key(&back, buf, strlen((char *)buf) + 1, NULL, 0,
+					      mbedtls_psa_get_random, MBEDTLS_PSA_RANDOM_STATE),
+			 0);
+	assert_int_equal(mbedtls_pk_get_bitlen(&back), 256);
+	assert_int_equal(mbedtls_pk_check_pair(&leaf_key, &back, mbedtls_psa_get_random,
+					       MBEDTLS_PSA_RANDOM_STATE),
+			 0);
+	mbedtls_pk_free(&back);
+	mbedtls_platform_zeroize(buf, sizeof(buf));
+}
+
+static void test_key_pem_too_small(void **state)
+{
+	unsigned char buf[64];
+	size_t i;
+
+	(void)state;
+	memset(buf, 'x', sizeof(buf));
+	assert_int_equal(pki_key_write_pem(&leaf_key, buf, sizeof(buf)), TETHER_ERR_TOO_BIG);
+	for (i = 0; i < sizeof(buf); i++)
+		assert_int_equal(buf[i], 0);
+}
+
+static void test_keys_differ(void **state)
+{
+	(void)state;
+	assert_int_not_equal(mbedtls_pk_check_pair(&ca_key, &leaf_key, mbedtls_psa_get_random,
+						   MBEDTLS_PSA_RANDOM_STATE),
+			     0);
+}
+
+static void test_ca_self_signed(void **state)
+{
+	uint32_t flags = 0;
+
+	(void)state;
+	assert_int_equal(ca_crt.version, 3);
+	assert_true(ca_crt.MBEDTLS_PRIVATE(ca_istrue));
+	assert_int_equal(ca_crt.MBEDTLS_PRIVATE(max_pathlen), 2); /* mbedTLS stores pathlen + 1 */
+	assert_int_equal(mbedtls_x509_crt_check_key_usage(
+				 &ca_crt, MBEDTLS_X509_KU_KEY_CERT_SIGN | MBEDTLS_X509_KU_CRL_SIGN),
+			 0);
+	assert_int_equal(ca_crt.subject_raw.len, ca_crt.issuer_raw.len);
+	assert_memory_equal(ca_crt.subject_raw.p, ca_crt.issuer_raw.p, ca_crt.subject_raw.len);
+	assert_int_equal(ca_crt.subject_key_id.len, 20);
+	assert_int_equal(ca_crt.authority_key_id.keyIdentifier.len, 20);
+	assert_memory_equal(ca_crt.subject_key_id.p, ca_crt.authority_key_id.keyIdentifier.p, 20);
+	assert_int_equal(mbedtls_x509_crt_verify(&ca_crt, &ca_crt, NULL, NULL, &flags, NULL, NULL),
+			 0);
+	assert_int_equal(flags, 0);
+}
+
+static void test_leaf_issued(void **state)
+{
+	struct pki_cert_spec s = spec_of("gw-01", 0);
+	mbedtls_x509_crt leaf;
+	mbedtls_x509_subject_alternative_name san;
+	uint32_t flags = 0;
+
+	(void)state;
+	s.uri_san = "spiffe://plant.example/gw-01";
+	s.dns_san = "gw-01.plant.example";
+	make(&s, &leaf_key, &ca_crt, &ca_key, &leaf);
+
+	assert_int_equal(leaf.version, 3);
+	assert_false(leaf.MBEDTLS_PRIVATE(ca_istrue));
+	assert_int_equal(mbedtls_x509_crt_check_key_usage(&leaf, MBEDTLS_X509_KU_DIGITAL_SIGNATURE),
+			 0);
+	assert_int_not_equal(mbedtls_x509_crt_check_key_usage(&leaf, MBEDTLS_X509_KU_KEY_CERT_SIGN),
+			     0);
+	assert_int_equal(
+		mbedtls_x509_crt_check_extended_key_usage(
+			&leaf, MBEDTLS_OID_SERVER_AUTH, MBEDTLS_OID_SIZE(MBEDTLS_OID_SERVER_AUTH)),
+		0);
+	assert_int_equal(
+		mbedtls_x509_crt_check_extended_key_usage(
+			&leaf, MBEDTLS_OID_CLIENT_AUTH, MBEDTLS_OID_SIZE(MBEDTLS_OID_CLIENT_AUTH)),
+		0);
+
+	/* Issuer name and key id chain up to the CA. */
+	assert_int_equal(leaf.issuer_raw.len, ca_crt.subject_raw.len);
+	assert_memory_equal(leaf.issuer_raw.p, ca_crt.subject_raw.p, ca_crt.subject_raw.len);
+	assert_int_equal(leaf.authority_key_id.keyIdentifier.len, ca_crt.subject_key_id.len);
+	assert_memory_equal(leaf.authority_key_id.keyIdentifier.p, ca_crt.subject_key_id.p,
+			    ca_crt.subject_key_id.len);
+
+	/* The URI comes first, then the DNS name. */
+	assert_non_null(leaf.subject_alt_names.buf.p);
+	assert_int_equal(mbedtls_x509_parse_subject_alt_name(&leaf.subject_alt_names.buf, &san), 0);
+	assert_int_equal(san.type, MBEDTLS_X509_SAN_UNIFORM_RESOURCE_IDENTIFIER);
+	assert_int_equal(san.san.unstructured_name.len, strlen(s.uri_san));
+	assert_memory_equal(san.san.unstructured_name.p, s.uri_san, strlen(s.uri_san));
+	assert_non_null(leaf.subject_alt_names.next);
+	assert_int_equal(
+		mbedtls_x509_parse_subject_alt_name(&leaf.subject_alt_names.next->buf, &san), 0);
+	assert_int_equal(san.type, MBEDTLS_X509_SAN_DNS_NAME);
+	assert_memory_equal(san.san.unstructured_name.p, s.dns_san, strlen(s.dns_san));
+	assert_null(leaf.subject_alt_names.next->next);
+
+	/* A positive 16-byte serial. */
+	assert_int_equal(leaf.serial.len, 16);
+	assert_true(leaf.serial.p[0] > 0 && leaf.serial.p[0] < 0x80);
+
+	assert_int_equal(mbedtls_x509_crt_verify(&leaf, &ca_crt, NULL, NULL, &flags, NULL, NULL),
+			 0);
+	assert_int_equal(flags, 0);
+	mbedtls_x509_crt_free(&leaf);
+}
+
+static void test_no_sans(void **state)
+{
+	struct pki_cert_spec s = spec_of("plain", 0);
+	mbedtls_x509_crt leaf;
+
+	(void)state;
+	s.uri_san = "";
+	make(&s, &leaf_key, &ca_crt, &ca_key, &leaf);
+	assert_null(leaf.subject_alt_names.buf.p);
+	mbedtls_x509_crt_free(&leaf);
+}
+
+static void test_serials_differ(void **state)
+{
+	struct pki_cert_spec s = spec_of("gw-01", 0);
+	mbedtls_x509_crt a, b;
+
+	(void)state;
+	make(&s, &leaf_key, &ca_crt, &ca_key, &a);
+	make(&s, &leaf_key, &ca_crt, &ca_key, &b);
+	assert_int_equal(a.serial.len, b.serial.len);
+	assert_memory_not_equal(a.serial.p, b.serial.p, a.serial.len);
+	mbedtls_x509_crt_free(&a);
+	mbedtls_x509_crt_free(&b);
+}
+
+static void test_validity_written(void **state)
+{
+	struct pki_cert_spec s = spec_of("gw-01", 0);
+	mbedtls_x509_crt leaf;
+	int64_t nb, na;
+
+	(void)state;
+	s.not_before = 951782400; /* 2000-02-29, a UTCTime */
+	s.not_after = 4107587696; /* 2100-03-01, a GeneralizedTime */
+	make(&s, &leaf_key, &ca_crt, &ca_key, &leaf);
+	assert_int_equal(pki_time_to_unix(&leaf.valid_from, &nb), 0);
+	assert_int_equal(pki_time_to_unix(&leaf.valid_to, &na), 0);
+	assert_true(nb == s.not_before);
+	assert_true(na == s.not_after);
+	mbedtls_x509_crt_free(&leaf);
+}
+
+#if defined(MBEDTLS_HAVE_TIME_DATE)
+static void test_expired_and_future(void **state)
+{
+	struct pki_cert_spec s = spec_of("gw-01", 0);
+	mbedtls_x509_crt leaf;
+	uint32_t flags = 0;
+
+	(void)state;
+	s.not_before = now - 3 * 86400;
+	s.not_after = now - 2 * 86400;
+	make(&s, &leaf_key, &ca_crt, &ca_key, &leaf);
+	assert_int_not_equal(
+		mbedtls_x509_crt_verify(&leaf, &ca_crt, NULL, NULL, &flags, NULL, NULL), 0);
+	assert_true(flags & MBEDTLS_X509_BADCERT_EXPIRED);
+	mbedtls_x509_crt_free(&leaf);
+
+	s.not_before = now + 2 * 86400;
+	s.not_after = now + 3 * 86400;
+	make(&s, &leaf_key, &ca_crt, &ca_key, &leaf);
+	flags = 0;
+	assert_int_not_equal(
+		mbedtls_x509_crt_verify(&leaf, &ca_crt, NULL, NULL, &flags, NULL, NULL), 0);
+	assert_true(flags & MBEDTLS_X509_BADCERT_FUTURE);
+	mbedtls_x509_crt_free(&leaf);
+}
+#endif
+
+/* RFC 4514 specials in a CA's CN survive into the leaf's issuer name exactly. */
+static void test_special_cn(void **state)
+{
+	static const char cn[] = " a,b=c+d\"e\\f#g<h>i;j ";
+	struct pki_cert_spec s = spec_of(cn, 1);
+	mbedtls_x509_crt ca, leaf;
+	uint32_t flags = 0;
+
+	(void)state;
+	make(&s, &other_key, NULL, NULL, &ca);
+	assert_true(MBEDTLS_OID_CMP(MBEDTLS_OID_AT_CN, &ca.subject.oid) == 0);
+	assert_int_equal(ca.subject.val.len, strlen(cn));
+	assert_memory_equal(ca.subject.val.p, cn, strlen(cn));
+
+	s = spec_of("leaf", 0);
+	make(&s, &leaf_key, &ca, &other_key, &leaf);
+	assert_int_equal(leaf.issuer_raw.len, ca.subject_raw.len);
+	assert_memory_equal(leaf.issuer_raw.p, ca.subject_raw.p, ca.subject_raw.len);
+	assert_int_equal(mbedtls_x509_crt_verify(&leaf, &ca, NULL, NULL, &flags, NULL, NULL), 0);
+	mbedtls_x509_crt_free(&leaf);
+	mbedtls_x509_crt_free(&ca);
+}
+
+static void test_rejects(void **state)
+{
+	struct pki_cert_spec s = spec_of("gw-01", 0);
+	char long_cn[PKI_CN_MAX + 2];
+	mbedtls_x509_crt leaf;
+	mbedtls_pk_context empty;
+
+	(void)state;
+#define REJECT(sp, key, iss, ikey)                                                 \
+	assert_int_equal(pki_cert_write_pem(sp, key, iss, ikey, pem, sizeof(pem)), \
+			 TETHER_ERR_INVALID)
+
+	REJECT(NULL, &leaf_key, &ca_crt, &ca_key);
+	s.not_before = s.not_after + 1;
+	REJECT(&s, &leaf_key, &ca_crt, &ca_key);
+	s = spec_of("", 0);
+	REJECT(&s, &leaf_key, &ca_crt, &ca_key);
+	memset(long_cn, 'a', sizeof(long_cn) - 1);
+	long_cn[sizeof(long_cn) - 1] = '\0';
+	s = spec_of(long_cn, 0);
+	REJECT(&s, &leaf_key, &ca_crt, &ca_key);
+	long_cn[PKI_CN_MAX] = '\0'; /* exactly the maximum is fine */
+	s = spec_of(long_cn, 0);
+	assert_int_equal(pki_cert_write_pem(&s, &leaf_key, &ca_crt, &ca_key, pem, sizeof(pem)), 0);
+	s = spec_of("bad\ncn", 0);
+	REJECT(&s, &leaf_key, &ca_crt, &ca_key);
+	s = spec_of("gw-01", 0);
+	s.uri_san = "spiffe://x/has space";
+	REJECT(&s, &leaf_key, &ca_crt, &ca_key);
+	s = spec_of("gw-01", 0);
+	s.dns_san = "caf\xc3\xa9.example";
+	REJECT(&s, &leaf_key, &ca_crt, &ca_key);
+	s = spec_of("gw-01", 0);
+	s.not_before = PKI_TIME_MIN - 1;
+	REJECT(&s, &leaf_key, &ca_crt, &ca_key);
+
+	/* The issuer key must be the CA's, and self-signing takes no other key. */
+	s = spec_of("gw-01", 0);
+	REJECT(&s, &leaf_key, &ca_crt, &other_key);
+	REJECT(&s, &leaf_key, NULL, &other_key);
+	/* A key that is not set up is refused, not crashed on. */
+	mbedtls_pk_init(&empty);
+	REJECT(&s, &empty, &ca_crt, &ca_key);
+	REJECT(&s, &leaf_key, &ca_crt, &empty);
+
+	/* A leaf cannot issue. */
+	make(&s, &leaf_key, &ca_crt, &ca_key, &leaf);
+	REJECT(&s, &other_key, &leaf, &leaf_key);
+	mbedtls_x509_crt_free(&leaf);
+#undef REJECT
+}
+
+static void test_cert_too_small(void **state)
+{
+	struct pki_cert_spec s = spec_of("gw-01", 0);
+	unsigned char small[200];
+
+	(void)state;
+	assert_int_equal(pki_cert_write_pem(&s, &leaf_key, &ca_crt, &ca_key, small, sizeof(small)),
+			 TETHER_ERR_TOO_BIG);
+	assert_int_equal(small[0], 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_time_format_vectors),
+		cmocka_unit_test(test_time_round_trip),
+		cmocka_unit_test(test_time_to_unix_rejects),
+		cmocka_unit_test(test_key_pem_round_trip),
+		cmocka_unit_test(test_key_pem_too_small),
+		cmocka_unit_test(test_keys_differ),
+		cmocka_unit_test(test_ca_self_signed),
+		cmocka_unit_test(test_leaf_issued),
+		cmocka_unit_test(test_no_sans),
+		cmocka_unit_test(test_serials_differ),
+		cmocka_unit_test(test_validity_written),
+#if defined(MBEDTLS_HAVE_TIME_DATE)
+		cmocka_unit_test(test_expired_and_future),
+#endif
+		cmocka_unit_test(test_special_cn),
+		cmocka_unit_test(test_rejects),
+		cmocka_unit_test(test_cert_too_small),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
