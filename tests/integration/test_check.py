@@ -82,7 +82,7 @@ def main():
         check_eq(rc, 2, "`tether check` exit code with config errors; output:\n%s" % out)
         want = ["node", "listen", "peers.core-01.connect", "services.echo.allow[0]",
                 "forwards[0].peer", "limits.streams", "log.level"]
-        missing = [w for w in want if not re.search(r"(^|\s)%s\b" % re.escape(w), out, re.M)]
+        missing = [w for w in want if not re.search(r"(^|\s)%s(:|\s|$)" % re.escape(w), out, re.M)]
         check(not missing, "errors not reported for %s in:\n%s" % (missing, out))
         check("ghost" in out and "nobody" in out, "unknown peer names not quoted in:\n%s" % out)
     env.case("check: several problems -> exit 2, every one listed with its JSON path",

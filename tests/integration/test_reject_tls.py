@@ -12,7 +12,6 @@ certificates (openssl s_server) must refuse them.
 
 import datetime
 import os
-import re
 import socket
 import subprocess
 import time
@@ -21,6 +20,7 @@ import harness as h
 from harness import check, check_eq
 
 h.sys.path.insert(0, os.path.join(h.HERE, "peers"))
+import bad_peer  # noqa: E402
 import tls_probe  # noqa: E402
 
 UTC = datetime.timezone.utc
@@ -84,7 +84,7 @@ def main():
 
     def c_still_up(what):
         downs = a.events("session_down", peer=c.name) + c.events("session_down")
-        check(not downs, "C's session went down after %s: %s" % (what, [d["_line"] for d in downs]))
+        check(not downs, lambda: "C's session went down after %s: %s" % (what, [d["_line"] for d in downs]))
         res = h.tcp_client(fwd, 256 * 1024, seed=len(what), read_back=True, timeout=20)
         h.check_transfer(res, 256 * 1024, "C's stream after %s" % what, echo=True)
 
@@ -98,17 +98,20 @@ def main():
         check(ev.get("addr"), "handshake_fail without addr=: %s" % ev["_line"])
         if peer:
             ups = a.events("session_up", m, peer=peer)
-            check(not ups, "A logged session_up for %s: %s" % (peer, ups[0]["_line"]))
+            check(not ups, lambda: "A logged session_up for %s: %s" % (peer, ups[0]["_line"]))
         c_still_up("a %r refusal" % reason)
 
-    def accepted(attempt, peer):
+    def accepted(name, tls_version, **tls):
+        """A well-behaved peer (valid certificate, valid HELLO) gets a session."""
         m = a.mark()
-        r = attempt()
-        check_eq(r["outcome"], "data", "control: valid client %s (%s)" % (peer, r))
-        a.wait_for("session_up", 5, m, peer=peer)
+        r = bad_peer.run(a.port, "hello", cert[name].cert, cert[name].key, ca.cert, name,
+                         wait=1.0, **tls)
+        check_eq((r.get("hello") or {}).get("name"), "A", "HELLO from A to %s (%s)" % (name, r))
+        check(r["goaway"] is None, "A sent GOAWAY to a valid peer: %s" % r)
+        up = a.wait_for("session_up", 5, m, peer=name)
+        check_eq(up.get("tls"), tls_version, "session_up tls= (%s)" % up["_line"])
         fails = a.events("handshake_fail", m)
-        check(not fails, "handshake_fail for a valid client: %s" % fails[0]["_line"])
-        a.wait_for("session_down", 5, m, peer=peer)  # the probe hung up
+        check(not fails, lambda: "handshake_fail for a valid client: %s" % fails[0]["_line"])
 
     def probe(name, **kw):
         def attempt():
@@ -120,17 +123,11 @@ def main():
             return r["outcome"] == "refused", "python ssl %s: %s" % (name or "(no cert)", r)
         return attempt
 
-    def probe_raw(name, **kw):
-        def attempt():
-            return tls_probe.probe(a.port, wait=3.0, ca=ca.cert, cert=cert[name].cert,
-                                   key=cert[name].key, **kw)
-        return attempt
-
     # controls first: the probes themselves get in when they should
-    env.case("control: valid TLS 1.3 client is accepted", accepted, probe_raw("good"), "good")
-    env.case("control: valid TLS 1.2 ECDHE-ECDSA-AES128-GCM client is accepted", accepted,
-             probe_raw("good", tls="1.2", ciphers="ECDHE-ECDSA-AES128-GCM-SHA256"), "good")
-    env.case("control: correct SPKI pin is accepted", accepted, probe_raw("pinok"), "pinok")
+    env.case("control: valid TLS 1.3 peer gets a session", accepted, "good", "1.3")
+    env.case("control: valid TLS 1.2 ECDHE-ECDSA-AES128-GCM peer gets a session (min 1.2)",
+             accepted, "good", "1.2", tls="1.2", ciphers="ECDHE-ECDSA-AES128-GCM-SHA256")
+    env.case("control: peer with the configured SPKI pin gets a session", accepted, "pinok", "1.3")
 
     env.case("certificate from another CA -> \"unknown ca\"",
              rejected, "unknown ca", probe("foreign"), "foreign")
@@ -246,7 +243,7 @@ def main():
                     bad.append("%s: reason %r, expected %r (%s)" % (
                         name, evs[0].get("reason"), reason, evs[0]["_line"]))
             ups = d.events("session_up")
-            check(not ups, "D accepted a bad server: %s" % ups[0]["_line"])
+            check(not ups, lambda: "D accepted a bad server: %s" % ups[0]["_line"])
             check(not bad, "dialer-side refusals:\n  " + "\n  ".join(bad) + "\n" + d.tail(20))
         finally:
             if d.running():

@@ -56,6 +56,8 @@ def main():
               "received=%d error=%s" % (what, res["eof"], res["received"], res["error"]))
         # the service side accounts for the bytes in stream_close
         ev = node.wait_for("stream_close", 10, mark, service="sink", peer=peer.name)
+        check(node.events("stream_open", mark, service="sink", peer=peer.name, dir="in"),
+              "%s: no stream_open dir=in for sink on %s" % (what, node.name))
         counts = sorted([int(ev.get("sent", -1)), int(ev.get("received", -1))])
         check_eq(counts, [0, N], "%s: stream_close sent/received on %s (%s)" % (what, node.name,
                                                                                   ev["_line"]))

@@ -8,8 +8,8 @@ capabilities u32 BE, name_len u8, name.
 
 Modes:
   garbage           bytes that are no frame at all, right after the handshake
-  oversize          a valid HELLO, then a DATA frame one byte longer than the
-                    node's announced max_payload (4088 unless it says otherwise)
+  oversize          a valid HELLO, then the header of a DATA frame one byte longer
+                    than the node's announced max_payload (4088 unless it says otherwise)
   wrong_name        a HELLO whose name is another peer's, not the certificate's
   bad_version       a HELLO with protocol version 2
   open_before_hello an OPEN frame before any HELLO
@@ -122,13 +122,14 @@ class Reader:
             self.pump(min(left, 0.2))
 
 
-def run(port, mode, cert, key, ca, name, host="127.0.0.1", wait=5.0, other_name="C"):
+def run(port, mode, cert, key, ca, name, host="127.0.0.1", wait=5.0, other_name="C", **tls):
     """Connect as the peer `name`, misbehave per mode, return what came back:
     {"frames": [type names], "hello": {...}, "goaway": {...} or None, "closed": how,
-     "sent": description}."""
-    s = tls_probe.connect(port, host=host, cert=cert, key=key, ca=ca)
+     "sent": description, "tls": version, "cipher": suite}. tls: tls_probe.context()
+    options (tls="1.2", ciphers=...)."""
+    s = tls_probe.connect(port, host=host, cert=cert, key=key, ca=ca, **tls)
     r = Reader(s)
-    out = {"mode": mode, "tls": s.version(), "sent": None}
+    out = {"mode": mode, "tls": s.version(), "cipher": s.cipher()[0], "sent": None}
     try:
         if mode == "garbage":
             junk = bytes((0xde, 0xad, 0xbe, 0xef)) * 16
@@ -148,9 +149,11 @@ def run(port, mode, cert, key, ca, name, host="127.0.0.1", wait=5.0, other_name=
                 out["hello"] = parse_hello(their["payload"])
                 mp = out["hello"].get("max_payload") or mp
             if mode == "oversize":
+                # the header alone says it all; sending no payload leaves nothing
+                # unread at the node, so its close is not turned into a TCP reset
                 n = mp + 1
-                s.sendall(frame(DATA, 1, b"\0" * n))
-                out["sent"] = "HELLO, then DATA with length %d (their max_payload %d%s)" % (
+                s.sendall(HDR.pack(DATA, 0, n, 1))
+                out["sent"] = "HELLO, then a DATA header with length %d (their max_payload %d%s)" % (
                     n, mp, "" if their is not None else ", no HELLO seen: assumed")
             elif mode == "second_hello":
                 s.sendall(frame(HELLO, 0, hello_payload(name)))
