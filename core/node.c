@@ -284,8 +284,12 @@ void node_session_up(struct tether_node *n, struct session *s)
 		ps->session = s;
 		return;
 	}
-	/* Both nodes dialed: both apply the same rule and agree on the survivor. */
-	if (s->dialed == keep_dialed_by_us(n, s->peer)) {
+	/*
+	 * Both nodes dialed: both apply the same rule and agree on the survivor.
+	 * Two sessions dialed the same way (the peer restarted and dialed again
+	 * before the old one timed out): the newer one is kept.
+	 */
+	if (s->dialed == old->dialed || s->dialed == keep_dialed_by_us(n, s->peer)) {
 		ps->session = s;
 		session_goaway(old, FRAME_GOAWAY_DUPLICATE, "duplicate session");
 		session_pump(old);

@@ -575,7 +575,9 @@ static void on_hello(struct session *s)
 	const char *why;
 	char reason[FRAME_REASON_MAX + 1];
 
-	if (frame_hello_decode(s->rx_buf, s->hdr.length, &h, &why) != 0) {
+	/* The version comes first: a HELLO of another version may be laid out otherwise. */
+	if (frame_hello_decode(s->rx_buf, s->hdr.length, &h, &why) != 0 &&
+	    h.version == FRAME_VERSION) {
 		protocol_error(s, FRAME_GOAWAY_PROTOCOL, why);
 		return;
 	}
@@ -643,21 +645,29 @@ static void on_control(struct session *s)
 	case FRAME_OPEN:
 		on_open(s);
 		return;
-	case FRAME_WINDOW:
+	case FRAME_WINDOW: {
+		const char *why;
+		int code;
+
 		v = frame_u32_decode(p);
-		if (v == 0) {
-			protocol_error(s, FRAME_GOAWAY_PROTOCOL, "WINDOW increment of zero");
-			return;
-		}
 		st = frame_stream(s, &bad);
-		if (st == NULL)
+		if (bad)
 			return;
-		if ((uint64_t)st->send_window + v > FRAME_MAX_WINDOW) {
-			protocol_error(s, FRAME_GOAWAY_FLOW, "window over 2^31-1");
+		if (st == NULL) {
+			/* A stream that just ended: check the increment all the same. */
+			uint32_t w = 0;
+
+			if (frame_window_add(&w, v, &why, &code) != 0)
+				protocol_error(s, code, why);
 			return;
 		}
-		stream_on_window(st, v);
+		if (frame_window_add(&st->send_window, v, &why, &code) != 0) {
+			protocol_error(s, code, why);
+			return;
+		}
+		stream_on_window(st, 0);
 		return;
+	}
 	case FRAME_CLOSE:
 		st = frame_stream(s, &bad);
 		if (st != NULL)

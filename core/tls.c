@@ -10,6 +10,7 @@
 
 #include "err.h"
 #include "identity.h"
+#include "pki.h"
 
 /* TLS 1.3 suites first (preferred), then TLS 1.2 ECDHE-ECDSA AEAD suites only. */
 static const int default_suites[] = {
@@ -24,16 +25,11 @@ static const int default_suites[] = {
 
 int64_t tls_time_unix(const mbedtls_x509_time *t)
 {
-	/* Days from civil (proleptic Gregorian), no libc time functions in core. */
-	int64_t y = t->year, m = t->mon, d = t->day;
-	int64_t era, yoe, doy, doe;
+	int64_t v = 0;
 
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return (era * 146097 + doe - 719468) * 86400 + t->hour * 3600 + t->min * 60 + t->sec;
+	/* An out-of-range field (mbedTLS parsed it, so unlikely) reads as the epoch. */
+	(void)pki_time_to_unix(t, &v);
+	return v;
 }
 
 static int is_pem(const unsigned char *buf, size_t len)

@@ -102,6 +102,10 @@
 /* ---- X.509 ---- */
 #define MBEDTLS_X509_USE_C
 #define MBEDTLS_X509_CRT_PARSE_C
+/* DESIGN.md: chains of up to 4 intermediates below the configured CA. */
+#ifndef MBEDTLS_X509_MAX_INTERMEDIATE_CA
+#define MBEDTLS_X509_MAX_INTERMEDIATE_CA 4
+#endif
 #define MBEDTLS_X509_CRL_PARSE_C
 #define MBEDTLS_X509_CSR_PARSE_C
 #define MBEDTLS_X509_CREATE_C
