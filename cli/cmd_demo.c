@@ -303,30 +303,63 @@ static int both_exited(struct node_proc *np, int n)
 	return n == 2 && np[0].log_fd < 0 && np[1].log_fd < 0;
 }
 
-/* xorshift: reproducible bytes that do not compress. */
-static void fill_random(unsigned char *buf, size_t len, uint64_t *state)
+/*
+ * The data: one 64 KB block of xorshift bytes (they do not compress), each
+ * copy stamped with its index so no two chunks are alike. Cheap to make again,
+ * so the sender's hash is computed before the clock starts.
+ */
+#define CHUNK 65536
+
+static void make_block(unsigned char *block)
 {
+	uint64_t x = 0x9e3779b97f4a7c15ull;
 	size_t i;
 
-	for (i = 0; i < len; i++) {
-		uint64_t x = *state;
-
+	for (i = 0; i < CHUNK; i++) {
 		x ^= x << 13;
 		x ^= x >> 7;
 		x ^= x << 17;
-		*state = x;
-		buf[i] = (unsigned char)(x >> 24);
+		block[i] = (unsigned char)(x >> 24);
 	}
 }
 
+static size_t make_chunk(const unsigned char *block, unsigned char *out, uint64_t index,
+			 size_t left)
+{
+	size_t n = left < CHUNK ? left : CHUNK;
+
+	memcpy(out, block, n);
+	memcpy(out, &index, n < sizeof(index) ? n : sizeof(index));
+	return n;
+}
+
+static void expected_hash(const unsigned char *block, size_t total, unsigned char out[32])
+{
+	static unsigned char chunk[CHUNK];
+	mbedtls_sha256_context h;
+	uint64_t i = 0;
+	size_t done = 0;
+
+	mbedtls_sha256_init(&h);
+	mbedtls_sha256_starts(&h, 0);
+	while (done < total) {
+		size_t n = make_chunk(block, chunk, i++, total - done);
+
+		mbedtls_sha256_update(&h, chunk, n);
+		done += n;
+	}
+	mbedtls_sha256_finish(&h, out);
+	mbedtls_sha256_free(&h);
+}
+
 /* Push total bytes into the forward while draining the sink; hash both ends. */
-static int transfer(int p_fwd, int sink_lfd, size_t total, unsigned char sent_hash[32],
+static int transfer(int p_fwd, int sink_lfd, size_t total, const unsigned char *block,
 		    unsigned char got_hash[32], size_t *got_total, struct node_proc *np)
 {
-	static unsigned char out[65536], in[65536];
-	mbedtls_sha256_context hs, hr;
+	static unsigned char out[CHUNK], in[65536];
+	mbedtls_sha256_context hr;
 	struct sockaddr_in a;
-	uint64_t rng = 0x9e3779b97f4a7c15ull;
+	uint64_t index = 0;
 	size_t sent = 0, out_len = 0, out_off = 0;
 	int cfd, sfd = -1, ret = -1, one = 1;
 	double deadline = now_s() + 120;
@@ -343,9 +376,7 @@ static int transfer(int p_fwd, int sink_lfd, size_t total, unsigned char sent_ha
 	}
 	setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	fcntl(cfd, F_SETFL, O_NONBLOCK);
-	mbedtls_sha256_init(&hs);
 	mbedtls_sha256_init(&hr);
-	mbedtls_sha256_starts(&hs, 0);
 	mbedtls_sha256_starts(&hr, 0);
 	*got_total = 0;
 	while (now_s() < deadline) {
@@ -394,10 +425,7 @@ static int transfer(int p_fwd, int sink_lfd, size_t total, unsigned char sent_ha
 						shutdown(cfd, SHUT_WR);
 						break;
 					}
-					out_len = total - sent < sizeof(out) ? total - sent
-									     : sizeof(out);
-					fill_random(out, out_len, &rng);
-					mbedtls_sha256_update(&hs, out, out_len);
+					out_len = make_chunk(block, out, index++, total - sent);
 					sent += out_len;
 					out_off = 0;
 				}
@@ -414,8 +442,8 @@ static int transfer(int p_fwd, int sink_lfd, size_t total, unsigned char sent_ha
 	}
 	if (ret != 0)
 		fprintf(stderr, "tether demo: transfer did not finish in time\n");
-	mbedtls_sha256_finish(&hs, sent_hash);
 	mbedtls_sha256_finish(&hr, got_hash);
+	mbedtls_sha256_free(&hr);
 out:
 	if (cfd >= 0)
 		close(cfd);
@@ -469,6 +497,7 @@ int cmd_demo(int argc, char **argv)
 {
 	struct node_proc np[2];
 	char dir[] = "/tmp/tether-demo-XXXXXX";
+	static unsigned char block[CHUNK];
 	unsigned char h_sent[32], h_got[32];
 	char hs[65], hg[65], v[6][64];
 	size_t total = 32u << 20, got = 0;
@@ -538,9 +567,11 @@ int cmd_demo(int argc, char **argv)
 		fprintf(stderr, "tether demo: the session did not come up within 20 s\n");
 		goto stop;
 	}
+	make_block(block);
+	expected_hash(block, total, h_sent);
 	printf("\n  pushing %zu bytes through beta -> alpha -> sink ...\n", total);
 	t0 = now_s();
-	if (transfer(p_fwd, sink_fd, total, h_sent, h_got, &got, np) != 0)
+	if (transfer(p_fwd, sink_fd, total, block, h_got, &got, np) != 0)
 		goto stop;
 	secs = now_s() - t0;
 	for (i = 0; i < 2; i++)
