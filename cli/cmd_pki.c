@@ -524,6 +524,19 @@ static void print_field(const char *label, const unsigned char *p, size_t n)
 	putchar('\n');
 }
 
+/* identity_each_san() callback: one line per SAN. */
+static int print_san(void *ctx, int type, const unsigned char *p, size_t len)
+{
+	(void)ctx;
+	if (type == MBEDTLS_X509_SAN_UNIFORM_RESOURCE_IDENTIFIER)
+		print_field("uri:", p, len);
+	else if (type == MBEDTLS_X509_SAN_DNS_NAME)
+		print_field("dns:", p, len);
+	else if (type == MBEDTLS_X509_SAN_IP_ADDRESS && len == 4)
+		printf("%-12s%u.%u.%u.%u\n", "ip:", p[0], p[1], p[2], p[3]);
+	return 0;
+}
+
 static void print_time(const char *label, const mbedtls_x509_time *t)
 {
 	printf("%-12s%04d-%02d-%02d %02d:%02d:%02d UTC\n", label, t->year, t->mon, t->day, t->hour,
@@ -534,7 +547,6 @@ static void show_one(const mbedtls_x509_crt *crt, int64_t now)
 {
 	char buf[1024];
 	uint8_t pin[32];
-	const mbedtls_x509_sequence *cur;
 	int64_t nb, na;
 
 	if (mbedtls_x509_dn_gets(buf, sizeof(buf), &crt->subject) < 0)
@@ -543,27 +555,7 @@ static void show_one(const mbedtls_x509_crt *crt, int64_t now)
 	if (mbedtls_x509_dn_gets(buf, sizeof(buf), &crt->issuer) < 0)
 		snprintf(buf, sizeof(buf), "(unprintable)");
 	printf("%-12s%s\n", "issuer:", buf);
-	for (cur = &crt->subject_alt_names; cur != NULL; cur = cur->next) {
-		mbedtls_x509_subject_alternative_name san;
-
-		if (cur->buf.p == NULL)
-			continue;
-		memset(&san, 0, sizeof(san));
-		if (mbedtls_x509_parse_subject_alt_name(&cur->buf, &san) != 0)
-			continue;
-		if (san.type == MBEDTLS_X509_SAN_UNIFORM_RESOURCE_IDENTIFIER)
-			print_field("uri:", san.san.unstructured_name.p,
-				    san.san.unstructured_name.len);
-		else if (san.type == MBEDTLS_X509_SAN_DNS_NAME)
-			print_field("dns:", san.san.unstructured_name.p,
-				    san.san.unstructured_name.len);
-		else if (san.type == MBEDTLS_X509_SAN_IP_ADDRESS &&
-			 san.san.unstructured_name.len == 4)
-			printf("%-12s%u.%u.%u.%u\n", "ip:", san.san.unstructured_name.p[0],
-			       san.san.unstructured_name.p[1], san.san.unstructured_name.p[2],
-			       san.san.unstructured_name.p[3]);
-		mbedtls_x509_free_subject_alt_name(&san);
-	}
+	identity_each_san(crt, print_san, NULL);
 	if (mbedtls_x509_serial_gets(buf, sizeof(buf), &crt->serial) < 0)
 		snprintf(buf, sizeof(buf), "(unprintable)");
 	printf("%-12s%s\n", "serial:", buf);

@@ -1,6 +1,7 @@
 /*
  * identity.c: matching a verified peer certificate against configured ids and pins.
  */
+#include <stdint.h>
 #include <string.h>
 
 #include "mbedtls/base64.h"
@@ -35,35 +36,65 @@ static int buf_equals(const mbedtls_x509_buf *b, const char *s, size_t n, int no
 	return 1;
 }
 
-/* Whether crt carries id in a URI SAN, a DNS SAN or a CN. */
-static int id_matches(const mbedtls_x509_crt *crt, const char *id)
+int identity_each_san(const mbedtls_x509_crt *crt,
+		      int (*fn)(void *ctx, int type, const unsigned char *p, size_t len), void *ctx)
 {
 	const mbedtls_x509_sequence *cur;
-	const mbedtls_x509_name *name;
-	size_t n;
-	int found = 0;
+	int r = 0;
 
-	if (crt == NULL || id == NULL || id[0] == '\0')
-		return 0;
-	n = strlen(id);
-	for (cur = &crt->subject_alt_names; cur != NULL && !found; cur = cur->next) {
+	for (cur = &crt->subject_alt_names; cur != NULL && r == 0; cur = cur->next) {
 		mbedtls_x509_subject_alternative_name san;
 
 		if (cur->buf.p == NULL)
 			continue;
 		memset(&san, 0, sizeof(san));
-		/* Kinds mbedTLS cannot parse (IP, registeredID, ...) are simply not ids. */
+		/* Kinds mbedTLS cannot parse (registeredID, ...) are skipped. */
 		if (mbedtls_x509_parse_subject_alt_name(&cur->buf, &san) != 0)
 			continue;
-		if (san.type == MBEDTLS_X509_SAN_UNIFORM_RESOURCE_IDENTIFIER)
-			found = buf_equals(&san.san.unstructured_name, id, n, 0);
-		else if (san.type == MBEDTLS_X509_SAN_DNS_NAME)
-			found = buf_equals(&san.san.unstructured_name, id, n, 1);
+		if (san.type == MBEDTLS_X509_SAN_UNIFORM_RESOURCE_IDENTIFIER ||
+		    san.type == MBEDTLS_X509_SAN_DNS_NAME ||
+		    san.type == MBEDTLS_X509_SAN_IP_ADDRESS)
+			r = fn(ctx, san.type, san.san.unstructured_name.p,
+			       san.san.unstructured_name.len);
 		mbedtls_x509_free_subject_alt_name(&san);
 	}
+	return r;
+}
+
+struct id_want {
+	const char *id;
+	size_t n;
+};
+
+static int san_is(void *ctx, int type, const unsigned char *p, size_t len)
+{
+	const struct id_want *w = ctx;
+	mbedtls_x509_buf b;
+
+	b.p = (unsigned char *)(uintptr_t)p;
+	b.len = len;
+	if (type == MBEDTLS_X509_SAN_UNIFORM_RESOURCE_IDENTIFIER)
+		return buf_equals(&b, w->id, w->n, 0);
+	if (type == MBEDTLS_X509_SAN_DNS_NAME)
+		return buf_equals(&b, w->id, w->n, 1);
+	return 0; /* IP SANs are not identities here */
+}
+
+/* Whether crt carries id in a URI SAN, a DNS SAN or a CN. */
+static int id_matches(const mbedtls_x509_crt *crt, const char *id)
+{
+	const mbedtls_x509_name *name;
+	struct id_want w;
+	int found;
+
+	if (crt == NULL || id == NULL || id[0] == '\0')
+		return 0;
+	w.id = id;
+	w.n = strlen(id);
+	found = identity_each_san(crt, san_is, &w);
 	for (name = &crt->subject; name != NULL && !found; name = name->next) {
 		if (name->oid.p != NULL && MBEDTLS_OID_CMP(MBEDTLS_OID_AT_CN, &name->oid) == 0)
-			found = buf_equals(&name->val, id, n, 0);
+			found = buf_equals(&name->val, id, w.n, 0);
 	}
 	return found;
 }

@@ -77,4 +77,14 @@ int identity_pin_format(const uint8_t pin[32], char *buf, size_t len);
  */
 int identity_pin_parse(const char *s, uint8_t pin[32]);
 
+/*
+ * identity_each_san: call fn(ctx, type, value, len) for each subjectAltName
+ * of crt that mbedTLS can parse (type is MBEDTLS_X509_SAN_*; value is the
+ * raw bytes, not NUL-terminated, valid only during the call). Stops at the
+ * first fn that returns non-zero and returns that value; 0 otherwise.
+ */
+int identity_each_san(const mbedtls_x509_crt *crt,
+		      int (*fn)(void *ctx, int type, const unsigned char *p, size_t len),
+		      void *ctx);
+
 #endif
