@@ -531,6 +531,7 @@ void tether_node_log_status(struct tether_node *n)
 		log_begin(&l, &n->log, PORT_LOG_INFO, "status_session");
 		log_str(&l, "peer", session_peer_name(s));
 		log_str(&l, "addr", s->addr);
+		log_str(&l, "dir", s->dialed ? "out" : "in");
 		log_str(&l, "state",
 			s->state == SS_OPEN	  ? "open"
 			: s->state == SS_DRAINING ? "draining"
