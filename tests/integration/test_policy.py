@@ -49,6 +49,9 @@ def main():
         ev = a.wait_for("stream_refused", 5, ma, service=service)
         check_eq(ev.get("reason"), reason, "A's stream_refused reason (%s)" % ev["_line"])
         check_eq(ev.get("peer"), b.name, "A's stream_refused peer")
+        bc = b.wait_for("stream_close", 5, mb, service=service)
+        check_eq(bc.get("reason"), reason, "B's stream_close reason for its refused stream (%s)"
+                 % bc["_line"])
         opened = a.events("stream_open", ma, service=service)
         check(not opened, lambda: "A logged stream_open for a refused stream: %s" % opened[0]["_line"])
         if service == "secret":

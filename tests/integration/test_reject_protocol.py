@@ -53,6 +53,8 @@ def main():
         check_eq(r["frames"][0], "HELLO", "A's first frame")
         check(r["goaway"] is None, "A sent GOAWAY to a well-behaved peer: %s" % r)
         a.wait_for("session_up", 5, m, peer="mal")
+        # the probe has hung up: let that session_down be logged before the next case
+        a.wait_for("session_down", 5, m, peer="mal")
     env.case("control: valid HELLO from mal is answered with A's HELLO, session up", control)
 
     def breaker(mode, code, log_rx, wait=5.0):

@@ -112,6 +112,7 @@ def main():
         check_eq(up.get("tls"), tls_version, "session_up tls= (%s)" % up["_line"])
         fails = a.events("handshake_fail", m)
         check(not fails, lambda: "handshake_fail for a valid client: %s" % fails[0]["_line"])
+        a.wait_for("session_down", 5, m, peer=name)  # the peer hung up
 
     def probe(name, **kw):
         def attempt():
