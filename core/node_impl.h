@@ -231,6 +231,8 @@ void stream_on_reset(struct stream *st, uint32_t code);
 void stream_on_window(struct stream *st, uint32_t inc);
 /* End the stream: abort != 0 resets the local socket; reason for the log. */
 void stream_end(struct stream *st, bool abort, const char *reason);
+/* End with RST locally and a RESET with code owed to the peer (code 0: it already knows). */
+void stream_fail(struct stream *st, uint32_t code, const char *reason);
 /* Fill up to room bytes at dst from the local socket: >0 read, 0 none, <0 EOF/error handled. */
 long stream_read_local(struct stream *st, uint8_t *dst, size_t room);
 void stream_update_watch(struct stream *st);

@@ -753,7 +753,7 @@ static void on_header(struct session *s)
 	s->rx_stream->recv_window -= s->hdr.length;
 	if (s->rx_stream->rx_closed) {
 		/* DATA after CLOSE: this stream is broken, the session is not. */
-		stream_end(s->rx_stream, true, "data after close");
+		stream_fail(s->rx_stream, FRAME_RESET_STREAM_ERROR, "data after close");
 		s->rx_stream = NULL;
 		return;
 	}

@@ -113,8 +113,7 @@ static void unlink_stream(struct stream *st)
 	}
 }
 
-/* End with a RESET owed to the peer (code != 0) unless it already knows. */
-static void stream_fail(struct stream *st, uint32_t code, const char *reason)
+void stream_fail(struct stream *st, uint32_t code, const char *reason)
 {
 	struct session *s = st->s;
 
