@@ -74,6 +74,7 @@ struct session {
 	bool ending;		/* session_end() is running */
 	bool want_write;	/* TLS output blocked: watch for PORT_WRITE */
 	bool rx_paused;		/* reset queue full: stop reading until it drains */
+	bool reset_lost;	/* a RESET found the queue full: the session must end */
 	bool peer_goaway;	/* the peer sent GOAWAY */
 	bool dead;		/* ended; released at the end of the node's step */
 	int io_err;		/* TETHER_ERR_* the transport last reported */

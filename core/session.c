@@ -418,6 +418,10 @@ void session_pump(struct session *s)
 	if (s->dead || !s->tls_up)
 		return;
 	for (;;) {
+		if (s->reset_lost) {
+			session_goaway(s, FRAME_GOAWAY_INTERNAL, "too many stream resets pending");
+			return;
+		}
 		if (s->out_pending > 0) {
 			r = tls_put(s, s->out_pending);
 			if (r <= 0)

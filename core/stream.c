@@ -85,8 +85,18 @@ struct stream *stream_find(struct session *s, uint32_t id)
 
 static void queue_reset(struct session *s, uint32_t id, uint32_t code)
 {
-	if (s->dead || s->n_resets >= TETHER_RESET_QUEUE)
-		return; /* session_read() stops reading before this can happen */
+	if (s->dead)
+		return;
+	if (s->n_resets >= TETHER_RESET_QUEUE) {
+		/*
+		 * session_read() stops reading before refusals fill the queue, but
+		 * local failures (targets refusing, clients resetting) fill it too
+		 * while the output is blocked. A RESET dropped would leave the peer's
+		 * stream open for ever: session_pump() ends the session instead.
+		 */
+		s->reset_lost = true;
+		return;
+	}
 	s->resets[s->n_resets].stream = id;
 	s->resets[s->n_resets].code = code;
 	s->n_resets++;
