@@ -334,6 +334,106 @@ class EofReplyServer(_Server):
         c.shutdown(socket.SHUT_WR)
 
 
+class TcpProxy:
+    """A loopback TCP relay to target_port that a test can steer:
+    hold()       new connections are accepted but not relayed until release();
+    blackhole()  the connections relayed so far go silent both ways (bytes are
+                 read and dropped, closes are not passed on): a dead path that
+                 neither end can see; new connections relay normally."""
+
+    def __init__(self, target_port):
+        self.target = target_port
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.bind((LOOP, 0))
+        self.sock.listen(64)
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.addr = "%s:%d" % (LOOP, self.port)
+        self.released = threading.Event()
+        self.released.set()
+        self.lock = threading.Lock()
+        self.pairs = []      # [client socket, upstream socket, silenced Event]
+        self.accepted = 0
+        self.stopping = False
+        threading.Thread(target=self._loop, daemon=True).start()
+
+    def hold(self):
+        self.released.clear()
+
+    def release(self):
+        self.released.set()
+
+    def blackhole(self):
+        with self.lock:
+            for p in self.pairs:
+                p[2].set()
+
+    def wait_accepted(self, n, timeout=10.0):
+        deadline = time.monotonic() + timeout
+        while self.accepted < n:
+            if time.monotonic() > deadline:
+                raise Failure("proxy: %d of %d connections after %.0fs" % (self.accepted, n,
+                                                                           timeout))
+            time.sleep(0.02)
+
+    def _loop(self):
+        while not self.stopping:
+            try:
+                c, _ = self.sock.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            self.accepted += 1
+            threading.Thread(target=self._pair, args=(c,), daemon=True).start()
+
+    def _pair(self, c):
+        if not self.released.wait(60):
+            c.close()
+            return
+        try:
+            u = socket.create_connection((LOOP, self.target), timeout=5)
+        except OSError:
+            c.close()
+            return
+        u.settimeout(None)
+        c.settimeout(None)
+        silenced = threading.Event()
+        with self.lock:
+            self.pairs.append([c, u, silenced])
+        for src, dst in ((c, u), (u, c)):
+            threading.Thread(target=self._pump, args=(src, dst, silenced), daemon=True).start()
+
+    @staticmethod
+    def _pump(src, dst, silenced):
+        try:
+            while True:
+                b = src.recv(65536)
+                if silenced.is_set():
+                    if not b:
+                        return  # swallow the close too
+                    continue
+                if not b:
+                    dst.shutdown(socket.SHUT_WR)
+                    return
+                dst.sendall(b)
+        except OSError:
+            if not silenced.is_set():
+                for s in (src, dst):
+                    try:
+                        s.shutdown(socket.SHUT_RDWR)
+                    except OSError:
+                        pass
+
+    def close(self):
+        self.stopping = True
+        for s in [self.sock] + [x for p in self.pairs for x in p[:2]]:
+            try:
+                s.close()
+            except OSError:
+                pass
+
+
 # ---------------------------------------------------------------------------
 # Local TCP client
 
