@@ -312,9 +312,11 @@ void node_session_gone(struct tether_node *n, struct session *s, bool was_up)
 	ps = &n->peers[s->peer];
 	if (ps->session == s)
 		ps->session = NULL;
-	if (s->dialed)
+	/* A dialed session that came up cleared dialing then; another may be under way now. */
+	if (s->dialed && !was_up)
 		ps->dialing = false;
-	if (cfg->peers[s->peer].connect[0] == '\0' || ps->session != NULL)
+	if (cfg->peers[s->peer].connect[0] == '\0' ||
+	    (ps->session != NULL && ps->session->state == SS_OPEN))
 		return;
 	/* Exponential back-off with full jitter; a session that came up resets it. */
 	if (was_up)
@@ -338,7 +340,15 @@ static void dial_due(struct tether_node *n, uint64_t *next)
 	for (i = 0; i < cfg->n_peers; i++) {
 		struct peer_state *ps = &n->peers[i];
 
-		if (cfg->peers[i].connect[0] == '\0' || ps->session != NULL || ps->dialing)
+		if (cfg->peers[i].connect[0] == '\0' || ps->dialing)
+			continue;
+		/*
+		 * PROTOCOL.md section 7: a draining session does not count, so a new
+		 * one is dialed at once (LIFETIME), unless the peer ended it as a
+		 * duplicate: then the session it keeps is on its way.
+		 */
+		if (ps->session != NULL &&
+		    (ps->session->state == SS_OPEN || ps->session->peer_duplicate))
 			continue;
 		if (n->now < ps->next_dial) {
 			if (ps->next_dial < *next)

@@ -700,6 +700,7 @@ static void on_control(struct session *s)
 		snprintf(msg, sizeof(msg), "goaway from peer: %s%s%s", frame_goaway_name(v),
 			 reason[0] ? ": " : "", reason);
 		s->peer_goaway = true;
+		s->peer_duplicate = v == FRAME_GOAWAY_DUPLICATE;
 		if (is_draining_code(v)) {
 			if (s->goaway_reason[0] == '\0')
 				snprintf(s->goaway_reason, sizeof(s->goaway_reason), "%.200s", msg);
