@@ -865,7 +865,9 @@ static void session_read(struct session *s)
 		if (r == MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET)
 			continue;
 		if (r == 0 || r == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY) {
-			session_end(s, s->peer_goaway ? s->goaway_reason : "closed by peer");
+			/* After a GOAWAY either way, the close ends the drain: its reason stands. */
+			session_end(s, s->goaway_reason[0] != '\0' ? s->goaway_reason
+								   : "closed by peer");
 			return;
 		}
 		if (s->io_err != 0) {
