@@ -599,7 +599,9 @@ static void on_hello(struct session *s)
 	s->hello_rx = true;
 	s->peer_max_payload = h.max_payload;
 	s->peer_window = h.window;
-	s->state = SS_OPEN;
+	/* A GOAWAY already sent (shutdown while waiting for this HELLO) still holds. */
+	if (s->state == SS_HELLO)
+		s->state = SS_OPEN;
 	s->t_up = s->node->now;
 	node_session_up(s->node, s);
 }
@@ -704,8 +706,11 @@ static void on_control(struct session *s)
 		if (is_draining_code(v)) {
 			if (s->goaway_reason[0] == '\0')
 				snprintf(s->goaway_reason, sizeof(s->goaway_reason), "%.200s", msg);
-			s->state = SS_DRAINING;
-			s->t_drain = s->node->now + TETHER_DRAIN_MS;
+			/* A second draining GOAWAY does not push the deadline back. */
+			if (s->state != SS_DRAINING) {
+				s->state = SS_DRAINING;
+				s->t_drain = s->node->now + TETHER_DRAIN_MS;
+			}
 			if (s->streams == NULL)
 				session_end(s, msg);
 			return;

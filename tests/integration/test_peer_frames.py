@@ -127,6 +127,27 @@ def main():
         a.wait_for("stream_close", 5, m, peer="mal", stream="1", reason="data after close")
     env.case("DATA after CLOSE -> RESET STREAM_ERROR, session goes on", data_after_close)
 
+    def drain_deadline():
+        # a peer that sends GOAWAY NORMAL again and again while a stream stays
+        # open does not push back A's drain deadline (5 s)
+        m = a.mark()
+        s, r = session()
+        s.sendall(bp.frame(bp.OPEN, 1, open_payload("echo")) + bp.frame(bp.DATA, 1, b"x") +
+                  bp.frame(bp.GOAWAY, 0, u32(bp.GOAWAY_NORMAL) + b"leaving"))
+        t0 = time.monotonic()
+        while r.closed is None and time.monotonic() - t0 < 9:
+            try:
+                s.sendall(bp.frame(bp.GOAWAY, 0, u32(bp.GOAWAY_NORMAL) + b"leaving"))
+            except OSError:
+                break
+            r.pump(1.0)
+        dt = time.monotonic() - t0
+        s.close()
+        check(r.closed is not None, "A still holds the draining session after %.0fs" % dt)
+        check(dt < 7, "A ended the draining session after %.1fs (deadline 5 s)" % dt)
+        a.wait_for("session_down", 5, m, peer="mal", reason="drain deadline passed")
+    env.case("repeated GOAWAY NORMAL does not extend the drain deadline", drain_deadline)
+
     def resets_while_blocked():
         # A's output is blocked (a stream from "source" and a peer that does not
         # read) when 24 streams to a dead target fail: more than A's queue of
