@@ -112,13 +112,15 @@ struct session {
 	struct reset_entry resets[TETHER_RESET_QUEUE];
 	unsigned n_resets;
 	/*
-	 * Length of the record handed to mbedtls_ssl_write() that returned
-	 * WANT_WRITE. mbedTLS has already encrypted it into its own buffer and
-	 * only flushes on the retry, which must pass the same length; the bytes
-	 * are not read again, so frames are assembled in the node's shared
-	 * buffer rather than a per-session copy (4 KB saved per session).
+	 * mbedTLS holds an encrypted record it could not flush: ours, after
+	 * mbedtls_ssl_write() returned WANT_WRITE, or an alert it wrote itself
+	 * while reading (TLS 1.2 refusing renegotiation). Any write flushes that
+	 * record instead of taking new bytes, so it is finished with a zero-length
+	 * write before anything else; our bytes are never read again, which is why
+	 * frames are assembled in the node's shared buffer rather than a
+	 * per-session copy (4 KB saved per session).
 	 */
-	size_t out_pending;
+	bool out_pending;
 
 	/* Input: header, then control payload or DATA straight into a stream. */
 	enum rx_state rx;

@@ -390,17 +390,20 @@ static void fill(struct session *s)
 	}
 }
 
-/* Hand len bytes of n->out to TLS: 1 taken, 0 would block (pending), -1 session ended. */
+/*
+ * Hand len bytes of n->out to TLS, or with len 0 finish the record mbedTLS
+ * holds (out_pending): 1 done, 0 would block (pending), -1 session ended.
+ */
 static int tls_put(struct session *s, size_t len)
 {
-	int r = mbedtls_ssl_write(&s->ssl, s->node->out, len);
+	int r = mbedtls_ssl_write(&s->ssl, len > 0 ? s->node->out : NULL, len);
 
-	if (r > 0 && (size_t)r == len) {
-		s->out_pending = 0;
+	if (r >= 0 && (size_t)r == len) {
+		s->out_pending = false;
 		return 1;
 	}
 	if (r == MBEDTLS_ERR_SSL_WANT_WRITE || r == MBEDTLS_ERR_SSL_WANT_READ) {
-		s->out_pending = len;
+		s->out_pending = true;
 		s->want_write = true;
 		session_update_watch(s);
 		return 0;
@@ -422,8 +425,8 @@ void session_pump(struct session *s)
 			session_goaway(s, FRAME_GOAWAY_INTERNAL, "too many stream resets pending");
 			return;
 		}
-		if (s->out_pending > 0) {
-			r = tls_put(s, s->out_pending);
+		if (s->out_pending) {
+			r = tls_put(s, 0);
 			if (r <= 0)
 				return;
 			continue;
@@ -487,7 +490,7 @@ void session_goaway(struct session *s, uint32_t code, const char *reason)
 	/* Errors: best effort to tell the peer, then end. */
 	s->flags &= SF_GOAWAY;
 	s->n_resets = 0;
-	if (s->out_pending == 0) {
+	if (!s->out_pending) {
 		struct tether_node *n = s->node;
 
 		n->out_len = 0;
@@ -865,8 +868,15 @@ static void session_read(struct session *s)
 			rx_done(s, (size_t)r);
 			continue;
 		}
-		if (r == MBEDTLS_ERR_SSL_WANT_READ || r == MBEDTLS_ERR_SSL_WANT_WRITE)
+		if (r == MBEDTLS_ERR_SSL_WANT_READ)
 			return;
+		if (r == MBEDTLS_ERR_SSL_WANT_WRITE) {
+			/* An alert of its own is stuck in mbedTLS: our next write would be
+			 * dropped in its place (see out_pending). */
+			s->out_pending = true;
+			s->want_write = true;
+			return;
+		}
 		if (r == MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET)
 			continue;
 		if (r == 0 || r == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY) {
