@@ -639,9 +639,10 @@ def main():
     def watchdog():
         time.sleep(o.timeout)
         print("run.py: past --timeout %.0fs, stopping" % o.timeout, flush=True)
+        # the main thread then fails its next wait and cleans up; this is the backstop
         stop_all()
-        if not o.keep:
-            shutil.rmtree(d, ignore_errors=True)
+        time.sleep(10)
+        print("work folder kept: %s" % d, flush=True)
         os._exit(1)
     threading.Thread(target=watchdog, daemon=True).start()
     signal.signal(signal.SIGTERM, on_term)
@@ -820,6 +821,10 @@ def make_pki(tether, d):
 
 
 if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1].startswith("_"):
+        # a Ctrl-C reaches the whole process group: children end quietly, the
+        # parent reports and cleans up
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
     if len(sys.argv) > 1 and sys.argv[1] == "_sink":
         role_sink()
     elif len(sys.argv) > 1 and sys.argv[1] == "_push":
