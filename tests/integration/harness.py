@@ -61,8 +61,36 @@ def check_eq(got, want, what):
 # ---------------------------------------------------------------------------
 # Ports
 
+_given_ports = set()
+
+
+def _ephemeral_low():
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_port():
-    """A free loopback TCP port (bind port 0, read it, close)."""
+    """A free loopback TCP port for tether to bind later. Taken below the kernel's
+    ephemeral range when there is room, so that outgoing connections (of this
+    or a concurrently running test) cannot take it before tether binds it."""
+    low = _ephemeral_low()
+    r = random.Random()
+    for _ in range(200 if low > 12000 else 0):
+        port = r.randrange(10000, low)
+        if port in _given_ports:
+            continue
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            s.bind((LOOP, port))
+        except OSError:
+            continue
+        finally:
+            s.close()
+        _given_ports.add(port)
+        return port
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     try:
         s.bind((LOOP, 0))
