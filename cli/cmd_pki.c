@@ -429,7 +429,7 @@ static int cmd_issue(int argc, char **argv)
 {
 	const char *ca = NULL, *name = NULL, *out = NULL, *uri = NULL, *dns = NULL, *cn = NULL;
 	const char *days_s = NULL, *nb_s = NULL, *na_s = NULL;
-	int64_t days = 365, now = (int64_t)time(NULL), nb, na;
+	int64_t days = 365, now = (int64_t)time(NULL), nb = 0, na = 0;
 	char path[PATH_MAX];
 	struct pki_cert_spec spec;
 	mbedtls_x509_crt ca_crt;

@@ -246,8 +246,12 @@ int port_watch(struct port *p, int h, unsigned events, void *tag)
 
 	if (e == NULL)
 		return TETHER_ERR_INVALID;
+	events &= PORT_READ | PORT_WRITE;
+	/* The engine re-states its interest after every frame: skip no-op syscalls. */
+	if (e->events == events && e->tag == tag)
+		return 0;
 	old = e->events;
-	e->events = events & (PORT_READ | PORT_WRITE);
+	e->events = events;
 	e->tag = tag;
 	rc = poller_update(p, h);
 	if (rc != 0)

@@ -211,7 +211,7 @@ static void set_nodelay(int fd)
 /* A socket for ss with a handle slot; the handle, or TETHER_ERR_*. */
 static int open_socket(struct port *p, const struct sockaddr_storage *ss, int *fd_out)
 {
-	int fd, h;
+	int fd = -1, h;
 
 	fd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
@@ -239,7 +239,7 @@ int port_tcp_listen(struct port *p, const char *addr, int *out)
 {
 	struct sockaddr_storage ss;
 	socklen_t slen;
-	int fd, h, one = 1, rc;
+	int fd = -1, h, one = 1, rc;
 
 	if (p == NULL || out == NULL)
 		return TETHER_ERR_INVALID;
@@ -321,7 +321,7 @@ int port_tcp_connect(struct port *p, const char *addr, int *out)
 {
 	struct sockaddr_storage ss;
 	socklen_t slen;
-	int fd, h, rc;
+	int fd = -1, h, rc;
 
 	if (p == NULL || out == NULL)
 		return TETHER_ERR_INVALID;
