@@ -184,124 +184,15 @@ fetch_from_dir() {
 
 # ---------------------------------------------------------------- source 2: Debian
 
-as_root() {
-	if [ "$(id -u)" = 0 ]; then
-		"$@"
-	elif command -v sudo >/dev/null 2>&1; then
-		sudo -n "$@" || die "'$*' needs root; run as root, allow sudo, or set TETHER_DEPS_DIR"
-	else
-		die "'$*' needs root (no sudo); run as root or set TETHER_DEPS_DIR to a directory of tarballs"
-	fi
-}
-
-# apt_entries: one line per enabled "deb" entry of the machine's apt sources:
-# "<uri>\t<suites>\t<components>\t<signed-by>" (signed-by may be empty).
-apt_entries() {
-	local f
-	for f in /etc/apt/sources.list.d/*.sources; do
-		[ -f "$f" ] || continue
-		[ "$f" = "$APT_SRC_FILE" ] && continue
-		awk '
-		function flush() {
-			if (types ~ /(^| )deb( |$)/ && enabled !~ /^(no|false|0)$/ && uris != "") {
-				n = split(uris, u, " ")
-				for (i = 1; i <= n; i++)
-					printf "%s\t%s\t%s\t%s\n", u[i], suites, comps, signed
-			}
-			types = uris = suites = comps = signed = enabled = ""; field = ""
-		}
-		/^[ \t]*#/ { next }
-		/^[ \t]*$/ { flush(); next }
-		/^[ \t]/ { if (field == "signed-by") multiline = 1; next }
-		{
-			field = tolower(substr($0, 1, index($0, ":") - 1))
-			val = substr($0, index($0, ":") + 1)
-			gsub(/^[ \t]+|[ \t]+$/, "", val)
-			gsub(/[ \t]+/, " ", val)
-			if (field == "types") types = val
-			else if (field == "uris") uris = val
-			else if (field == "suites") suites = val
-			else if (field == "components") comps = val
-			else if (field == "enabled") enabled = tolower(val)
-			else if (field == "signed-by") signed = val
-		}
-		END { flush() }' "$f"
-	done
-	for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
-		[ -f "$f" ] || continue
-		awk '
-		$1 != "deb" { next }
-		{
-			signed = ""; i = 2
-			if ($2 ~ /^\[/) {
-				while (i <= NF) {
-					o = $i; gsub(/[\[\]]/, "", o)
-					if (tolower(o) ~ /^signed-by=/) signed = substr(o, 11)
-					if ($i ~ /\]$/) { i++; break }
-					i++
-				}
-			}
-			uri = $i; suite = $(i + 1); comps = ""
-			for (j = i + 2; j <= NF; j++) comps = comps (comps == "" ? "" : " ") $j
-			printf "%s\t%s\t%s\t%s\n", uri, suite, comps, signed
-		}' "$f"
-	done
-}
-
-# debian_archive: "<uri>\t<signed-by>" of the Debian archive this machine uses:
-# the entry carrying the machine's own release (e.g. bookworm) with "main".
-debian_archive() {
-	local codename
-	codename=$( (. /etc/os-release && echo "${VERSION_CODENAME:-}") 2>/dev/null || true)
-	[ -n "$codename" ] || die "cannot tell the Debian release from /etc/os-release"
-	apt_entries | awk -F '\t' -v c="$codename" '
-		{
-			n = split($2, s, " "); ok = 0
-			for (i = 1; i <= n; i++) if (s[i] == c) ok = 1
-			if (ok && (" " $3 " ") ~ / main /) { print $1 "\t" $4; exit }
-		}'
-}
-
-setup_deb_src() {
-	local arch uri signed content
-	arch=$(debian_archive)
-	[ -n "$arch" ] || die "found no Debian archive entry (deb ... <release> main) in the apt sources;
-  set TETHER_DEPS_DIR to a directory of upstream tarballs instead"
-	uri=${arch%%$'\t'*}
-	signed=${arch#*$'\t'}
-	if [ -n "$signed" ] && [ ! -f "$signed" ]; then
-		# an inline key or a missing file: fall back to the distribution keyring
-		signed=/usr/share/keyrings/debian-archive-keyring.gpg
-		[ -f "$signed" ] || signed=
-	fi
-	content="# Written by tether's tools/fetch-deps.sh: source packages of mbedTLS and cJSON.
-# Derived from this machine's Debian archive entry; safe to delete.
-Types: deb-src
-URIs: $uri
-Suites: $SUITES
-Components: main"
-	[ -n "$signed" ] && content="$content
-Signed-By: $signed"
-	if [ ! -f "$APT_SRC_FILE" ] || [ "$(cat "$APT_SRC_FILE")" != "$content" ]; then
-		log "adding deb-src for $SUITES from $uri in $APT_SRC_FILE"
-		printf '%s\n' "$content" >"$TMP/tether-src.sources"
-		as_root install -m 0644 "$TMP/tether-src.sources" "$APT_SRC_FILE"
-	fi
-	log "apt-get update (source indexes for $SUITES)"
-	# Only this file's indexes: the rest of the machine's lists are left alone.
-	as_root apt-get update -qq \
-		-o Dir::Etc::sourcelist="$APT_SRC_FILE" \
-		-o Dir::Etc::sourceparts=- \
-		-o APT::Get::List-Cleanup=0 >&2 ||
-		die "apt-get update failed for $APT_SRC_FILE"
-}
+# as_root, deb_src_setup: shared with tools/musl-build.sh.
+. "$ROOT/tools/deb-src.sh"
 
 DEB_READY=0
 fetch_from_debian() {
 	local name=$1 suite uris line file ver sha want got listed
 	command -v apt-get >/dev/null 2>&1 || die "no apt-get: set TETHER_DEPS_DIR to a directory of tarballs"
 	if [ "$DEB_READY" = 0 ]; then
-		setup_deb_src
+		deb_src_setup "$APT_SRC_FILE" "$SUITES" "source packages of mbedTLS and cJSON"
 		DEB_READY=1
 	fi
 	for suite in $SUITES; do

@@ -1,0 +1,196 @@
+#!/usr/bin/env bash
+# musl-build.sh: build musl (static libraries only, -Os) for a static Linux
+# board with Debian's GCC for that target. Debian has no musl toolchain for
+# Arm; for x86-64 it has one (musl-tools), but compiled -O2, which costs the
+# linux-x86_64 board 16 KiB, so that board builds its own too.
+#
+# usage: tools/musl-build.sh TRIPLE [DEST]
+#        tools/musl-build.sh --fetch-only [TRIPLE [DEST]]
+#   TRIPLE  the GCC prefix: x86_64-linux-gnu, arm-linux-gnueabihf, aarch64-linux-gnu
+#   DEST    the dependency cache (default <repo>/.deps)
+#
+# Result: DEST/musl-<triple> (a symlink to musl-<version>-<triple>) holding
+# include/, lib/libc.a, lib/crt*.o and lib/musl-gcc.specs, the GCC specs file
+# that points <triple>-gcc at musl instead of glibc (-specs=...). Running it
+# again when that is present does nothing. --fetch-only stops after the source
+# tarball is in DEST/downloads (the step that needs root; tools/setup.sh runs
+# it so that builds afterwards need neither root nor apt).
+#
+# Source: musl's upstream tarball, from
+#  1. TETHER_DEPS_DIR, when set: musl-<ver>.tar.gz or musl_<ver>.orig.tar.gz
+#     whose SHA-256 is listed in cmake/deps.sha256; else
+#  2. Debian's source package for this machine's own release (the musl that
+#     Debian's musl-tools uses on x86_64), through `apt-get source` with a
+#     deb-src entry derived from the machine's apt sources (tools/deb-src.sh),
+#     written to /etc/apt/sources.list.d/tether-musl-src.sources. apt verifies
+#     it through the archive's signature chain. Only the .orig tarball is used
+#     (Debian's package carries no patches to musl's code).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+SUMS="$ROOT/cmake/deps.sha256"
+APT_SRC_FILE=/etc/apt/sources.list.d/tether-musl-src.sources
+
+FETCH_ONLY=0
+if [ "${1:-}" = "--fetch-only" ]; then
+	FETCH_ONLY=1
+	shift
+fi
+TRIPLE=${1:-}
+case "$FETCH_ONLY:$TRIPLE" in
+*:x86_64-linux-gnu | *:arm-linux-gnueabihf | *:aarch64-linux-gnu | 1:) ;;
+*)
+	echo "usage: tools/musl-build.sh [--fetch-only] x86_64-linux-gnu|arm-linux-gnueabihf|aarch64-linux-gnu [DEST]" >&2
+	exit 2
+	;;
+esac
+DEST=${2:-$ROOT/.deps}
+JOBS=${TETHER_JOBS:-2}
+
+log() { echo "musl-build: $*" >&2; }
+die() {
+	echo "musl-build: error: $*" >&2
+	exit 1
+}
+
+mkdir -p "$DEST"
+DEST=$(cd "$DEST" && pwd)
+
+# The lock tools/fetch-deps.sh takes: one apt or unpack job on DEST at a time.
+exec 9>"$DEST/.lock"
+flock -w 1800 9 || die "timed out waiting for the lock $DEST/.lock"
+
+TMP=$(mktemp -d "$DEST/.tmp.XXXXXX")
+trap 'rm -rf "$TMP"' EXIT
+
+. "$ROOT/tools/deb-src.sh"
+
+sha256_of() { sha256sum "$1" | awk '{print $1}'; }
+hash_listed() { awk -v h="$1" '$1 !~ /^#/ && $1 == h { f = 1 } END { exit !f }' "$SUMS"; }
+
+# tarball_version FILE: the musl version in a tarball's name, or nothing.
+tarball_version() {
+	local b
+	b=$(basename "$1")
+	if [[ "$b" =~ ^musl-([0-9.]+)\.tar\.gz$ ]] || [[ "$b" =~ ^musl_([0-9.]+)\.orig\.tar\.gz$ ]]; then
+		echo "${BASH_REMATCH[1]}"
+	fi
+}
+
+# find_tarball: the newest musl tarball already in DEST/downloads, if any.
+find_tarball() {
+	local f v
+	for f in "$DEST"/downloads/musl_*.orig.tar.gz "$DEST"/downloads/musl-*.tar.gz; do
+		[ -f "$f" ] || continue
+		v=$(tarball_version "$f")
+		[ -n "$v" ] && echo "$v $f"
+	done | sort -V -r | head -n1 | cut -d' ' -f2-
+}
+
+fetch_from_dir() {
+	local f v sha best=
+	[ -d "$TETHER_DEPS_DIR" ] || die "TETHER_DEPS_DIR=$TETHER_DEPS_DIR is not a directory"
+	best=$(for f in "$TETHER_DEPS_DIR"/musl*; do
+		[ -f "$f" ] || continue
+		v=$(tarball_version "$f")
+		[ -n "$v" ] && echo "$v $f"
+	done | sort -V -r | head -n1 | cut -d' ' -f2-)
+	[ -n "$best" ] || die "no musl-<ver>.tar.gz in TETHER_DEPS_DIR=$TETHER_DEPS_DIR"
+	sha=$(sha256_of "$best")
+	hash_listed "$sha" || die "$(basename "$best") has SHA-256 $sha, which is not listed in
+  cmake/deps.sha256. Refusing unverified source; if it is genuine, add:
+  $sha  $(basename "$best")"
+	mkdir -p "$DEST/downloads"
+	cp -f "$best" "$DEST/downloads/"
+	echo "dir" >"$DEST/downloads/$(basename "$best").source"
+}
+
+fetch_from_debian() {
+	local suite line file want got
+	command -v apt-get >/dev/null 2>&1 || die "no apt-get: set TETHER_DEPS_DIR to a directory with musl's tarball"
+	suite=$(deb_codename)
+	deb_src_setup "$APT_SRC_FILE" "$suite" "musl's source package, for the cross boards"
+	line=$(apt-get source --print-uris -qq "musl/$suite" 2>/dev/null |
+		awk '$2 ~ /^musl_[0-9.]+\.orig\.tar\.gz$/ { print; exit }')
+	[ -n "$line" ] || die "Debian $suite has no musl source package"
+	file=$(echo "$line" | awk '{print $2}')
+	want=$(echo "$line" | awk '{print $4}')
+	want=${want#SHA256:}
+	log "downloading $file from Debian $suite"
+	mkdir -p "$TMP/deb"
+	chmod 755 "$TMP" "$TMP/deb"
+	(cd "$TMP/deb" && apt-get source --download-only -qq "musl/$suite" >&2) ||
+		die "apt-get source musl/$suite failed"
+	[ -f "$TMP/deb/$file" ] || die "apt-get source did not produce $file"
+	got=$(sha256_of "$TMP/deb/$file")
+	if [[ "$want" =~ ^[0-9a-f]{64}$ ]] && [ "$got" != "$want" ]; then
+		die "$file: SHA-256 $got differs from the archive index ($want)"
+	fi
+	if ! hash_listed "$got"; then
+		log "note: $file is not in cmake/deps.sha256 (apt verified it); to pin it add:"
+		log "  $got  $file"
+	fi
+	mkdir -p "$DEST/downloads"
+	cp -f "$TMP/deb/$file" "$DEST/downloads/$file"
+	echo "debian:$suite" >"$DEST/downloads/$file.source"
+}
+
+# ---------------------------------------------------------------- main
+
+LINK="$DEST/musl-$TRIPLE"
+if [ "$FETCH_ONLY" = 0 ] && [ -f "$LINK/lib/musl-gcc.specs" ] && [ -f "$LINK/lib/libc.a" ]; then
+	exit 0
+fi
+
+TARBALL=$(find_tarball)
+if [ -z "$TARBALL" ]; then
+	if [ -n "${TETHER_DEPS_DIR:-}" ]; then
+		fetch_from_dir
+	else
+		fetch_from_debian
+	fi
+	TARBALL=$(find_tarball)
+	[ -n "$TARBALL" ] || die "no musl tarball in $DEST/downloads after the fetch"
+fi
+[ "$FETCH_ONLY" = 1 ] && exit 0
+
+VER=$(tarball_version "$TARBALL")
+SHA=$(sha256_of "$TARBALL")
+SOURCE=$(cat "$TARBALL.source" 2>/dev/null || echo unknown)
+command -v "$TRIPLE-gcc" >/dev/null 2>&1 ||
+	die "no $TRIPLE-gcc; run tools/setup.sh (Debian package gcc-$TRIPLE)"
+
+log "building musl $VER for $TRIPLE with $TRIPLE-gcc ($("$TRIPLE-gcc" -dumpfullversion)), -j$JOBS"
+t0=$SECONDS
+SRC="$TMP/musl-$VER"
+mkdir -p "$SRC"
+tar -xzf "$TARBALL" -C "$SRC" --strip-components=1 --no-same-owner || die "cannot unpack $TARBALL"
+DIR="musl-$VER-$TRIPLE"
+PREFIX="$DEST/$DIR"
+rm -rf "$PREFIX"
+# musl's configure picks -Os for most files (-O2 for its hot paths) and
+# -ffunction-sections -fdata-sections on its own; the wrapper option makes it
+# install lib/musl-gcc.specs.
+(
+	cd "$SRC"
+	./configure --target="$TRIPLE" --prefix="$PREFIX" --syslibdir="$PREFIX/lib" \
+		--disable-shared --enable-wrapper=gcc \
+		CROSS_COMPILE="$TRIPLE-" CC="$TRIPLE-gcc" >"$TMP/configure.log" 2>&1 ||
+		{
+			tail -n 30 "$TMP/configure.log" >&2
+			exit 1
+		}
+	make -j"$JOBS" >"$TMP/make.log" 2>&1 || {
+		tail -n 30 "$TMP/make.log" >&2
+		exit 1
+	}
+	make install >"$TMP/install.log" 2>&1 || {
+		tail -n 30 "$TMP/install.log" >&2
+		exit 1
+	}
+) || die "musl $VER for $TRIPLE failed to build (logs above)"
+[ -f "$PREFIX/lib/musl-gcc.specs" ] || die "musl's install left no lib/musl-gcc.specs"
+echo "musl $VER $SOURCE $(basename "$TARBALL") $SHA $TRIPLE-gcc $("$TRIPLE-gcc" -dumpfullversion)" \
+	>"$PREFIX/BUILT"
+ln -sfn "$DIR" "$LINK"
+log "musl $VER for $TRIPLE in $PREFIX ($((SECONDS - t0))s)"
