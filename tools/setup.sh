@@ -19,6 +19,12 @@ PACKAGES=(
 # ---- board toolchains (cross compilers, qemu) --------------------------------
 # Boards append their packages here, e.g.:
 #   PACKAGES+=(gcc-arm-linux-gnueabihf qemu-user)
+# Static Linux boards (tools/boards.sh): GCC for Arm, qemu-user to run their
+# binaries, Debian's x86-64 musl (musl-tools), and musl's source package, which
+# tools/musl-build.sh compiles for each board into .deps on first use.
+PACKAGES+=(musl-tools gcc-arm-linux-gnueabihf gcc-aarch64-linux-gnu qemu-user-static)
+bash "$(dirname "${BASH_SOURCE[0]}")/musl-build.sh" --fetch-only ||
+	echo "setup: musl's source was not fetched; the board builds will try again" >&2
 # -------------------------------------------------------------------------------
 
 as_root() {

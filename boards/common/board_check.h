@@ -1,0 +1,55 @@
+/*
+ * board_check.h: impossible combinations of a board's tether knobs
+ * (core/opts.h) and its mbedTLS configuration stop the build.
+ *
+ * core/check.h checks the tether knobs among themselves and mbedTLS's
+ * check_config.h its own options; this file checks the joints between the
+ * two, which only a board can get wrong. A board includes it at the end of its
+ * mbedtls_board_post.h (so the mbedTLS options are final), which brings in the
+ * tether knobs through core/opts.h; every file that sees the mbedTLS
+ * configuration, mbedTLS's own included, runs the checks.
+ */
+#ifndef TETHER_BOARD_CHECK_H
+#define TETHER_BOARD_CHECK_H
+
+#include "../../core/opts.h" /* board.h, then the defaults, then core/check.h */
+
+/* A frame travels in one TLS record: TETHER_RECORD_SIZE is its largest size. */
+#if TETHER_RECORD_SIZE > MBEDTLS_SSL_OUT_CONTENT_LEN
+#error "TETHER_RECORD_SIZE exceeds MBEDTLS_SSL_OUT_CONTENT_LEN: a frame must fit one TLS record"
+#endif
+/* A peer built for the same board sends records of TETHER_RECORD_SIZE. */
+#if MBEDTLS_SSL_IN_CONTENT_LEN < TETHER_RECORD_SIZE
+#error "MBEDTLS_SSL_IN_CONTENT_LEN is below TETHER_RECORD_SIZE: peers' frames would not fit"
+#endif
+
+/*
+ * The TLS heap is sized from TETHER_HEAP_PER_SESSION: it must at least hold a
+ * session's two record buffers, plus about 2 KB for the record overhead, the
+ * transforms and the context itself.
+ */
+#if TETHER_HEAP_PER_SESSION < MBEDTLS_SSL_IN_CONTENT_LEN + MBEDTLS_SSL_OUT_CONTENT_LEN + 2048
+#error "TETHER_HEAP_PER_SESSION cannot hold the TLS record buffers (IN + OUT_CONTENT_LEN + 2 KB)"
+#endif
+
+/*
+ * A fixed PSA key store must hold the keys of the default limits: two per
+ * established session (one per direction), up to four per handshake
+ * (ephemeral ECDH, two handshake traffic keys, a transient signing or
+ * verifying key) and a few for the node (ticket keys).
+ */
+#if !defined(MBEDTLS_PSA_KEY_STORE_DYNAMIC) && \
+	MBEDTLS_PSA_KEY_SLOT_COUNT <           \
+		2 * TETHER_DEFAULT_SESSIONS + 4 * TETHER_DEFAULT_HANDSHAKES + 4
+#error "MBEDTLS_PSA_KEY_SLOT_COUNT is too small for TETHER_DEFAULT_SESSIONS and _HANDSHAKES"
+#endif
+
+/* Each accelerator on its own architecture only. */
+#if defined(MBEDTLS_AESNI_C) && !(defined(__x86_64__) || defined(__i386__))
+#error "MBEDTLS_AESNI_C is for x86 boards: #undef it in the board's mbedtls_board_post.h"
+#endif
+#if defined(MBEDTLS_AESCE_C) && !(defined(__aarch64__) || (defined(__ARM_ARCH) && __ARM_ARCH >= 8))
+#error "MBEDTLS_AESCE_C needs ARMv8 (the Crypto Extension): #undef it in mbedtls_board_post.h"
+#endif
+
+#endif /* TETHER_BOARD_CHECK_H */

@@ -1,0 +1,19 @@
+/*
+ * linux-armhf: 32-bit ARMv7-A gateways (Cortex-A7/A9, hard-float), often with
+ * 128-512 MB of RAM and small flash. Knobs: core/opts.h (defaults there).
+ */
+#ifndef TETHER_BOARD_H
+#define TETHER_BOARD_H
+
+#define TETHER_BOARD_NAME "linux-armhf"
+
+/*
+ * Defaults of the config's "limits": a field gateway talks to a few upstream
+ * nodes. 64 streams of 32 KB windows reserve 2 MB instead of the common 16 MB.
+ */
+#define TETHER_DEFAULT_SESSIONS 8
+#define TETHER_DEFAULT_STREAMS 64
+#define TETHER_DEFAULT_STREAM_WINDOW 32768
+#define TETHER_DEFAULT_HANDSHAKES 2
+
+#endif
