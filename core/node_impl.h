@@ -75,7 +75,6 @@ struct session {
 	bool want_write;	/* TLS output blocked: watch for PORT_WRITE */
 	bool rx_paused;		/* reset queue full: stop reading until it drains */
 	bool reset_lost;	/* a RESET found the queue full: the session must end */
-	bool peer_goaway;	/* the peer sent GOAWAY */
 	bool peer_duplicate;	/* ... DUPLICATE: the session it keeps is on its way */
 	bool dead;		/* ended; released at the end of the node's step */
 	int io_err;		/* TETHER_ERR_* the transport last reported */

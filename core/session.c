@@ -702,9 +702,15 @@ static void on_control(struct session *s)
 			protocol_error(s, FRAME_GOAWAY_PROTOCOL, why);
 			return;
 		}
-		snprintf(msg, sizeof(msg), "goaway from peer: %s%s%s", frame_goaway_name(v),
-			 reason[0] ? ": " : "", reason);
-		s->peer_goaway = true;
+		{
+			/* "protocol error: ..." already names its code: do not say it twice. */
+			const char *name = frame_goaway_name(v);
+			size_t nl = strlen(name);
+			int named = strncmp(reason, name, nl) == 0 && reason[nl] == ':';
+
+			snprintf(msg, sizeof(msg), "goaway from peer: %s%s%s", named ? "" : name,
+				 named || reason[0] == '\0' ? "" : ": ", reason);
+		}
 		s->peer_duplicate = v == FRAME_GOAWAY_DUPLICATE;
 		if (is_draining_code(v)) {
 			if (s->goaway_reason[0] == '\0')
