@@ -11,7 +11,10 @@ sizes of the input sections that were kept, per part of the program:
   cJSON     libtether_cjson.a
   tether    the project's own code (core, config, port, cli)
   libc      the C library (musl's libc.a and crt files)
-  libgcc    the compiler's runtime (libgcc.a, crtbegin/crtend)
+  libgcc    the compiler's runtime (libgcc.a, crtbegin/crtend); on aarch64
+            mostly the software 128-bit long double that musl's printf and
+            strtod use
+  other     alignment padding between inputs, linker-made sections
 
 Columns: code (.text), ro (read-only data: .rodata, unwind index, ...),
 data (initialized writable data, also in the file), bss (zeroed at start-up,
@@ -32,7 +35,7 @@ import os
 import re
 import sys
 
-GROUPS = ("mbedTLS", "cJSON", "tether", "libc", "libgcc", "linker")
+GROUPS = ("mbedTLS", "cJSON", "tether", "libc", "libgcc", "other")
 
 NOBITS = re.compile(r"^\.(bss|tbss|sbss)(\.|$)|^COMMON$")
 CODE = re.compile(r"^\.(text|init|fini|plt|iplt)(\.|$)")
@@ -61,14 +64,14 @@ def classify_file(path):
             return "libc", short
         if lib.startswith("libgcc"):
             return "libgcc", short
-        return "linker", short
+        return "other", short
     if re.match(r"^(S|r|g)?crt1\.o$|^crt[in]\.o$", base):
         return "libc", base
     if re.match(r"^crt(begin|end)", base):
         return "libgcc", base
     if "/CMakeFiles/tether.dir/" in path or base.endswith(".c.o"):
         return "tether", base
-    return "linker", base or "(linker)"
+    return "other", base or "(linker)"
 
 
 def kind_of(out_section, in_section):
@@ -119,8 +122,7 @@ def parse_map(path):
         if m:
             name, size, what = m.group(1), int(m.group(3), 16), m.group(4).strip()
             pending = None
-            if size and not what.startswith("0x") and not re.match(r"^[A-Za-z_.$][\w.$@]*$", what) \
-                    or (size and "/" in what):
+            if size:
                 yield out, name, size, what
             continue
         m = re_in_name.match(line)
@@ -160,7 +162,7 @@ def main():
     objs = {}
     for out, sec, size, what in parse_map(mp):
         if what == "(alignment)":
-            g, short = "linker", "(alignment)"
+            g, short = "other", "(alignment)"
         else:
             g, short = classify_file(what)
         k = kind_of(out, sec)
@@ -171,8 +173,11 @@ def main():
 
     size = os.path.getsize(a.binary)
     lines = []
-    title = "size of %s%s: %d bytes (%s KiB) stripped" % (
-        os.path.basename(a.binary), " (board %s)" % a.board if a.board else "", size, kb(size))
+    with open(a.binary, "rb") as f:
+        stripped = b"\0.symtab\0" not in f.read()
+    title = "size of %s%s: %d bytes (%s KiB)%s" % (
+        os.path.basename(a.binary), " (board %s)" % a.board if a.board else "", size, kb(size),
+        " stripped" if stripped else ", not stripped")
     lines.append(title)
     if a.parts_binary:
         psize = os.path.getsize(a.parts_binary)

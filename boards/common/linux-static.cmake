@@ -4,10 +4,12 @@
 #
 # Options (cache variables):
 #   TETHER_LTO         link-time optimization (default ON: about 5% smaller)
+#   TETHER_STRIP       strip the program (default ON; OFF keeps its symbols)
 #   TETHER_SIZE_BUDGET bytes the stripped program may take; the report says
 #                      whether it fits (0: no budget). Set by the board.
 
 option(TETHER_LTO "Link-time optimization" ON)
+option(TETHER_STRIP "Strip the program (OFF keeps the symbols, for debugging)" ON)
 if(NOT DEFINED TETHER_SIZE_BUDGET)
 	set(TETHER_SIZE_BUDGET 0)
 endif()
@@ -17,7 +19,10 @@ endif()
 set(_tether_codegen -ffunction-sections -fdata-sections
 	-fno-asynchronous-unwind-tables -fno-unwind-tables)
 add_compile_options(${_tether_codegen})
-add_link_options(-Wl,--gc-sections -s -Wl,--build-id=none)
+add_link_options(-Wl,--gc-sections -Wl,--build-id=none)
+if(TETHER_STRIP)
+	add_link_options(-s)
+endif()
 # No PT_GNU_RELRO: only musl's dynamic linker applies it, a static program
 # never does; the segment alignment it asks for costs up to a page (64 KiB on
 # aarch64) of padding in the file. No separate code segment (the default of

@@ -8,6 +8,6 @@
 #define TETHER_BOARD_NAME "linux-aarch64"
 
 /* Room for the larger ECP window (mbedtls_board.h) during a handshake. */
-#define TETHER_HEAP_PER_HANDSHAKE (18u * 1024u)
+#define TETHER_HEAP_PER_HANDSHAKE (20u * 1024u)
 
 #endif

@@ -16,7 +16,8 @@
 
 /*
  * ECP window 4 (mbedTLS's default; common: 2): P-256 about 10% faster, for
- * about 2 KB more heap per handshake (TETHER_HEAP_PER_HANDSHAKE in board.h).
+ * about 4 KB more heap at a handshake's peak (TETHER_HEAP_PER_HANDSHAKE in
+ * board.h).
  */
 #define MBEDTLS_ECP_WINDOW_SIZE 4
 
