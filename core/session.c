@@ -706,7 +706,8 @@ static void on_control(struct session *s)
 			/* "protocol error: ..." already names its code: do not say it twice. */
 			const char *name = frame_goaway_name(v);
 			size_t nl = strlen(name);
-			int named = strncmp(reason, name, nl) == 0 && reason[nl] == ':';
+			int named = strncmp(reason, name, nl) == 0 &&
+				    (reason[nl] == ':' || reason[nl] == '\0');
 
 			snprintf(msg, sizeof(msg), "goaway from peer: %s%s%s", named ? "" : name,
 				 named || reason[0] == '\0' ? "" : ": ", reason);
