@@ -20,7 +20,7 @@
 # a board over its size budget a failure (otherwise it is a warning).
 # Exits non-zero if any check fails; prints a summary with timings.
 set -uo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
+cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
 
 JOBS=${TETHER_JOBS:-2}
 BOARDS=("$@")
@@ -67,7 +67,7 @@ host_tether() {
 
 # check_board BOARD: every step for one board; prints what failed.
 check_board() {
-	local b=$1 bin="build/$1/tether" emu t0 out m
+	local b=$1 bin="build/$1/tether" emu t0 out m run
 
 	t0=$SECONDS
 	if ! cmake --preset "$b" >"build/.boards-$b-configure.log" 2>&1; then
@@ -111,7 +111,9 @@ check_board() {
 		echo "$emu is missing (tools/setup.sh installs qemu-user-static)"
 		return 1
 	fi
-	if ! out=$(timeout 60 $emu "$bin" version 2>&1); then
+	run=("$bin")
+	[ -n "$emu" ] && run=("$emu" "$bin")
+	if ! out=$(timeout 60 "${run[@]}" version 2>&1); then
 		echo "tether version failed: $out"
 		return 1
 	fi

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # deb-src.sh: shared by the scripts that fetch Debian source packages
 # (tools/fetch-deps.sh for mbedTLS and cJSON, tools/musl-build.sh for musl).
 # Sourced, not run. The caller defines log MESSAGE and die MESSAGE, and TMP,
