@@ -33,15 +33,15 @@
 #endif
 
 /*
- * A fixed PSA key store must hold the keys of the default limits: two per
- * established session (one per direction), up to four per handshake
- * (ephemeral ECDH, two handshake traffic keys, a transient signing or
- * verifying key) and a few for the node (ticket keys).
+ * A fixed PSA key store must hold the keys of the most sessions a config may
+ * ask for (TETHER_MAX_SESSIONS, which the config loader enforces): up to four
+ * per session slot while it handshakes (ephemeral ECDH, two handshake traffic
+ * keys, a transient signing or verifying key), two once established, and a few
+ * for the node.
  */
 #if !defined(MBEDTLS_PSA_KEY_STORE_DYNAMIC) && \
-	MBEDTLS_PSA_KEY_SLOT_COUNT <           \
-		2 * TETHER_DEFAULT_SESSIONS + 4 * TETHER_DEFAULT_HANDSHAKES + 4
-#error "MBEDTLS_PSA_KEY_SLOT_COUNT is too small for TETHER_DEFAULT_SESSIONS and _HANDSHAKES"
+	MBEDTLS_PSA_KEY_SLOT_COUNT < 4 * TETHER_MAX_SESSIONS + 4
+#error "MBEDTLS_PSA_KEY_SLOT_COUNT is too small for TETHER_MAX_SESSIONS (4 per session + 4)"
 #endif
 
 /* Each accelerator on its own architecture only. */

@@ -6,4 +6,6 @@
 #ifndef TETHER_MBEDTLS_BOARD_H
 #define TETHER_MBEDTLS_BOARD_H
 
+#define TETHER_MBEDTLS_BOARD_POST /* mbedtls_board_post.h: the board checks */
+
 #endif

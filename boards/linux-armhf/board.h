@@ -15,5 +15,7 @@
 #define TETHER_DEFAULT_STREAMS 64
 #define TETHER_DEFAULT_STREAM_WINDOW 32768
 #define TETHER_DEFAULT_HANDSHAKES 2
+/* The most a config may ask for; the fixed PSA key store is sized from it. */
+#define TETHER_MAX_SESSIONS 32
 
 #endif

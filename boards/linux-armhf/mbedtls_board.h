@@ -18,8 +18,12 @@
 #define MBEDTLS_SHA256_SMALLER
 #define MBEDTLS_SHA512_SMALLER
 
-/* Key store for the board's smaller defaults (board.h; board_check.h checks it). */
-#define MBEDTLS_PSA_KEY_SLOT_COUNT 32
+/*
+ * Fixed key store, smaller code than the dynamic one: 4 keys per session slot
+ * at most (a handshake holds up to 4, an established session 2) for the
+ * board's TETHER_MAX_SESSIONS, plus 4 for the node. About 50 bytes each.
+ */
+#define MBEDTLS_PSA_KEY_SLOT_COUNT (4 * 32 + 4)
 
 #define TETHER_MBEDTLS_BOARD_POST /* mbedtls_board_post.h */
 

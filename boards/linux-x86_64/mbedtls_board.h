@@ -33,8 +33,7 @@
 #define MBEDTLS_SHA256_SMALLER
 #define MBEDTLS_SHA512_SMALLER
 
-/* Key store: 2 keys per session, 4 per handshake, a few for the node (board_check.h). */
-#define MBEDTLS_PSA_KEY_SLOT_COUNT 192
+/* Key store: the common dynamic one, bounded by the TLS heap region (sized from limits). */
 
 #define TETHER_MBEDTLS_BOARD_POST /* mbedtls_board_post.h */
 
