@@ -18,11 +18,11 @@ static const char check_usage[] =
 
 static void print_time(const char *label, const mbedtls_x509_time *t, int64_t now)
 {
-	int64_t left = (tls_time_unix(t) - now) / 86400;
+	int64_t d = tls_time_unix(t) - now;
 
 	printf("  %s: %04d-%02d-%02d %02d:%02d:%02d UTC (%lld days %s)\n", label, t->year, t->mon,
-	       t->day, t->hour, t->min, t->sec, (long long)(left < 0 ? -left : left),
-	       left < 0 ? "ago" : "left");
+	       t->day, t->hour, t->min, t->sec, (long long)((d < 0 ? -d : d) / 86400),
+	       d < 0 ? "ago" : "left");
 }
 
 /* identity_each_san() callback: one line per URI or DNS SAN, unprintable bytes as '?'. */
