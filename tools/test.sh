@@ -3,7 +3,9 @@
 #   1. install the tools (tools/setup.sh)
 #   2. build preset host, run its tests
 #   3. build preset host-asan (ASan + UBSan), run its tests
-#   4. board checks (tools/boards.sh), when that script exists
+#   4. build preset host-fuzz (clang, ASan, libFuzzer), run its tests: the suite
+#      once more built by clang, and each fuzz target for 15 seconds
+#   5. board checks (tools/boards.sh), when that script exists
 # Exits non-zero if any step fails; every step runs, and a summary is printed.
 #
 # Environment: TETHER_JOBS (default 2) parallel jobs for build and ctest;
@@ -50,6 +52,7 @@ fi
 step deps bash tools/fetch-deps.sh
 step host build_and_test host
 step host-asan build_and_test host-asan
+step host-fuzz build_and_test host-fuzz
 if [ -f tools/boards.sh ]; then
 	step boards boards
 fi
