@@ -1,0 +1,76 @@
+/*
+ * file.c: files served from a table the program fills (certificates, keys,
+ * CRLs made or embedded at run time). Nothing is copied: the table borrows.
+ */
+#include <string.h>
+
+#include "mem_impl.h"
+
+static struct mem_file *find(const char *path)
+{
+	unsigned i;
+
+	for (i = 0; i < PORT_MEM_MAX_FILES; i++) {
+		struct mem_file *f = &port_mem_world.files[i];
+
+		if (f->path[0] != '\0' && strcmp(f->path, path) == 0)
+			return f;
+	}
+	return NULL;
+}
+
+int port_mem_file_add(const char *path, const void *data, size_t len, unsigned mode)
+{
+	struct mem_file *f;
+	unsigned i;
+
+	if (path == NULL || path[0] == '\0' || strlen(path) >= PORT_MEM_PATH_MAX ||
+	    (data == NULL && len > 0))
+		return TETHER_ERR_INVALID;
+	f = find(path);
+	for (i = 0; f == NULL && i < PORT_MEM_MAX_FILES; i++)
+		if (port_mem_world.files[i].path[0] == '\0')
+			f = &port_mem_world.files[i];
+	if (f == NULL)
+		return TETHER_ERR_NOMEM;
+	memcpy(f->path, path, strlen(path) + 1);
+	f->data = data;
+	f->len = len;
+	f->mode = mode;
+	return 0;
+}
+
+int port_read_file(struct port *p, const char *path, unsigned char *buf, size_t cap, size_t *len)
+{
+	const struct mem_file *f;
+
+	(void)p;
+	if (len != NULL)
+		*len = 0;
+	if (path == NULL || buf == NULL || len == NULL)
+		return TETHER_ERR_INVALID;
+	if (cap == 0)
+		return TETHER_ERR_TOO_BIG;
+	f = find(path);
+	if (f == NULL)
+		return TETHER_ERR_FILE;
+	if (f->len > cap - 1)
+		return TETHER_ERR_TOO_BIG;
+	memcpy(buf, f->data, f->len);
+	buf[f->len] = '\0';
+	*len = f->len;
+	return 0;
+}
+
+int port_file_private(struct port *p, const char *path)
+{
+	const struct mem_file *f;
+
+	(void)p;
+	if (path == NULL)
+		return TETHER_ERR_INVALID;
+	f = find(path);
+	if (f == NULL)
+		return TETHER_ERR_FILE;
+	return (f->mode & 077u) != 0 ? TETHER_ERR_PERM : 0;
+}

@@ -1,0 +1,399 @@
+/*
+ * net.c: TCP-like connections between ports of the world, as byte pipes with
+ * bounded buffers. The semantics follow what port/posix gives on Linux, so
+ * core behaves the same on both: see port_mem.h.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "mem_impl.h"
+
+#define EPHEMERAL_FIRST 49152u
+
+/* "host:port": a non-empty host, then 1..5 digits up to 65535. Sets *port_at. */
+static int parse_addr(const char *addr, const char **port_at)
+{
+	const char *c;
+	unsigned long v = 0;
+	size_t i;
+
+	if (addr == NULL || strlen(addr) >= PORT_MEM_ADDR_MAX)
+		return TETHER_ERR_ADDR;
+	c = strrchr(addr, ':');
+	if (c == NULL || c == addr)
+		return TETHER_ERR_ADDR;
+	for (i = 1; c[i] != '\0'; i++) {
+		if (c[i] < '0' || c[i] > '9' || i > 5)
+			return TETHER_ERR_ADDR;
+		v = v * 10 + (unsigned long)(c[i] - '0');
+	}
+	if (i == 1 || v > 65535)
+		return TETHER_ERR_ADDR;
+	*port_at = c + 1;
+	return 0;
+}
+
+static int is_wildcard(const char *addr, const char *port_at)
+{
+	size_t hlen = (size_t)(port_at - 1 - addr);
+
+	return (hlen == 7 && memcmp(addr, "0.0.0.0", 7) == 0) ||
+	       (hlen == 4 && memcmp(addr, "[::]", 4) == 0);
+}
+
+/* The listener that takes a dial to addr, or NULL. */
+static struct mem_listener *listener_for(const char *addr, const char *port_at)
+{
+	struct mem_listener *wild = NULL;
+	unsigned i;
+
+	for (i = 0; i < PORT_MEM_MAX_LISTENERS; i++) {
+		struct mem_listener *l = &port_mem_world.listeners[i];
+		const char *lp;
+
+		if (l->addr[0] == '\0')
+			continue;
+		if (strcmp(l->addr, addr) == 0)
+			return l;
+		lp = strrchr(l->addr, ':') + 1;
+		if (wild == NULL && is_wildcard(l->addr, lp) && strcmp(lp, port_at) == 0)
+			wild = l;
+	}
+	return wild;
+}
+
+static int sock_new(void)
+{
+	unsigned i;
+
+	for (i = 0; i < PORT_MEM_MAX_SOCKETS; i++) {
+		struct mem_sock *s = &port_mem_world.socks[i];
+
+		if (s->state == SK_FREE) {
+			memset(s, 0, sizeof(*s) - sizeof(s->buf));
+			s->peer = -1;
+			return (int)i;
+		}
+	}
+	return TETHER_ERR_NOMEM;
+}
+
+static void sock_free(struct mem_sock *s)
+{
+	mem_wipe(s->buf, sizeof(s->buf));
+	memset(s, 0, sizeof(*s) - sizeof(s->buf));
+	s->peer = -1;
+}
+
+static struct mem_sock *peer_of(const struct mem_sock *s)
+{
+	return s->peer >= 0 ? &port_mem_world.socks[s->peer] : NULL;
+}
+
+/* s's other end reset: buffered bytes are lost, every call now reports it. */
+static void sock_reset(struct mem_sock *s)
+{
+	s->rst_in = 1;
+	mem_wipe(s->buf, sizeof(s->buf));
+	s->head = s->len = 0;
+}
+
+/*
+ * The owner lets go of s. A reset if asked, or if bytes were left unread
+ * (Linux does the same); otherwise a FIN after what s already sent.
+ */
+static void sock_release(struct mem_sock *s, int abort)
+{
+	struct mem_sock *o = peer_of(s);
+
+	if (o != NULL && !o->closed) {
+		if (abort || s->len > 0)
+			sock_reset(o);
+		else
+			o->fin_in = 1;
+	}
+	s->closed = 1;
+	if (o == NULL || o->closed) {
+		if (o != NULL)
+			sock_free(o);
+		sock_free(s);
+	}
+}
+
+static void listener_close(struct mem_listener *l)
+{
+	unsigned i;
+
+	/* Queued connections were never accepted: their dialers see a reset. */
+	for (i = 0; i < l->n_pending; i++)
+		sock_release(&port_mem_world.socks[l->pending[i]], 1);
+	memset(l, 0, sizeof(*l));
+}
+
+void mem_handle_close(struct mem_handle *e, int abort)
+{
+	if (e->kind == MH_SOCK)
+		sock_release(&port_mem_world.socks[e->idx], abort);
+	else if (e->kind == MH_LISTEN)
+		listener_close(&port_mem_world.listeners[e->idx]);
+	memset(e, 0, sizeof(*e));
+}
+
+unsigned mem_handle_ready(const struct mem_handle *e)
+{
+	const struct mem_sock *s, *o;
+	unsigned r = 0;
+	int err;
+
+	if (e->kind == MH_LISTEN)
+		return port_mem_world.listeners[e->idx].n_pending > 0 ? PORT_READ : 0;
+	if (e->kind != MH_SOCK)
+		return 0;
+	s = &port_mem_world.socks[e->idx];
+	o = peer_of(s);
+	err = s->rst_in || s->state == SK_REFUSED;
+	if (s->len > 0 || s->fin_in || err)
+		r |= PORT_READ;
+	/* After our FIN a write fails at once, so it counts as ready, as on Linux. */
+	if (err || s->tx_shut || o == NULL || o->closed || o->len < PORT_MEM_SOCK_BUF)
+		r |= PORT_WRITE;
+	if (err || (s->fin_in && s->tx_shut))
+		r |= PORT_ERROR;
+	return r;
+}
+
+static struct mem_sock *sock_of(struct port *p, int h)
+{
+	struct mem_handle *e = mem_handle_get(p, h);
+
+	return e != NULL && e->kind == MH_SOCK ? &port_mem_world.socks[e->idx] : NULL;
+}
+
+int port_tcp_listen(struct port *p, const char *addr, int *out)
+{
+	const char *port_at;
+	struct mem_listener *l = NULL;
+	unsigned i;
+	int rc, h;
+
+	if (p == NULL || !p->in_use || out == NULL)
+		return TETHER_ERR_INVALID;
+	*out = -1;
+	rc = parse_addr(addr, &port_at);
+	if (rc != 0)
+		return rc;
+	for (i = 0; i < PORT_MEM_MAX_LISTENERS; i++) {
+		struct mem_listener *x = &port_mem_world.listeners[i];
+
+		if (x->addr[0] != '\0' && strcmp(x->addr, addr) == 0)
+			return TETHER_ERR_INUSE;
+		if (l == NULL && x->addr[0] == '\0')
+			l = x;
+	}
+	if (l == NULL)
+		return TETHER_ERR_NOMEM;
+	h = mem_handle_new(p, MH_LISTEN, (int16_t)(l - port_mem_world.listeners));
+	if (h < 0)
+		return h;
+	memset(l, 0, sizeof(*l));
+	if (strcmp(port_at, "0") == 0) {
+		/* Port 0: a free one is picked, and port_local_addr() tells which. */
+		int n = snprintf(
+			l->addr, sizeof(l->addr), "%.*s:%u", (int)(port_at - 1 - addr), addr,
+			(unsigned)(EPHEMERAL_FIRST + port_mem_world.next_eport++ % 16384u));
+
+		if (n < 0 || (size_t)n >= sizeof(l->addr)) {
+			memset(&p->h[h], 0, sizeof(p->h[h]));
+			memset(l, 0, sizeof(*l));
+			return TETHER_ERR_ADDR;
+		}
+	} else {
+		memcpy(l->addr, addr, strlen(addr) + 1);
+	}
+	*out = h;
+	return 0;
+}
+
+int port_tcp_accept(struct port *p, int lh, int *out, char *peer, size_t peer_len)
+{
+	struct mem_handle *e = mem_handle_get(p, lh);
+	struct mem_listener *l;
+	int16_t si;
+	int h;
+
+	if (e == NULL || e->kind != MH_LISTEN || out == NULL)
+		return TETHER_ERR_INVALID;
+	*out = -1;
+	l = &port_mem_world.listeners[e->idx];
+	if (l->n_pending == 0)
+		return 0;
+	si = l->pending[0];
+	h = mem_handle_new(p, MH_SOCK, si);
+	if (h < 0) {
+		/* As port/posix: refuse it now rather than leave it queued forever. */
+		sock_release(&port_mem_world.socks[si], 1);
+	}
+	l->n_pending--;
+	memmove(&l->pending[0], &l->pending[1], l->n_pending * sizeof(l->pending[0]));
+	if (h < 0)
+		return h;
+	if (peer != NULL && peer_len > 0)
+		snprintf(peer, peer_len, "%s", port_mem_world.socks[si].remote);
+	*out = h;
+	return 1;
+}
+
+int port_tcp_connect(struct port *p, const char *addr, int *out)
+{
+	struct mem_world *w = &port_mem_world;
+	struct mem_listener *l;
+	struct mem_sock *s, *o;
+	const char *port_at;
+	int si, oi, h, rc;
+
+	if (p == NULL || !p->in_use || out == NULL)
+		return TETHER_ERR_INVALID;
+	*out = -1;
+	rc = parse_addr(addr, &port_at);
+	if (rc != 0)
+		return rc;
+	si = sock_new();
+	if (si < 0)
+		return si;
+	s = &w->socks[si];
+	s->state = SK_OPEN; /* taken, so the far end's sock_new() cannot pick it */
+	h = mem_handle_new(p, MH_SOCK, (int16_t)si);
+	if (h < 0) {
+		sock_free(s);
+		return h;
+	}
+	snprintf(s->local, sizeof(s->local), "mem:%u",
+		 (unsigned)(EPHEMERAL_FIRST + w->next_eport++ % 16384u));
+	memcpy(s->remote, addr, strlen(addr) + 1);
+	l = listener_for(addr, port_at);
+	oi = l != NULL && l->n_pending < PORT_MEM_BACKLOG ? sock_new() : -1;
+	if (oi < 0) {
+		/* Nobody listens, or the queue is full: refused, as a RST answers a SYN. */
+		s->state = SK_REFUSED;
+		*out = h;
+		return 0;
+	}
+	o = &w->socks[oi];
+	o->state = SK_OPEN;
+	o->peer = (int16_t)si;
+	s->peer = (int16_t)oi;
+	memcpy(o->local, addr, strlen(addr) + 1);
+	memcpy(o->remote, s->local, sizeof(o->remote));
+	l->pending[l->n_pending++] = (int16_t)oi;
+	*out = h;
+	return 0;
+}
+
+int port_tcp_connect_result(struct port *p, int h)
+{
+	struct mem_sock *s = sock_of(p, h);
+
+	if (s == NULL)
+		return TETHER_ERR_INVALID;
+	if (s->state == SK_REFUSED)
+		return TETHER_ERR_REFUSED;
+	return s->rst_in ? TETHER_ERR_RESET : 0;
+}
+
+long port_tcp_send(struct port *p, int h, const void *buf, size_t len)
+{
+	struct mem_sock *s = sock_of(p, h), *o;
+	size_t room, tail, n, first;
+
+	if (s == NULL || (buf == NULL && len > 0))
+		return TETHER_ERR_INVALID;
+	if (s->state == SK_REFUSED)
+		return TETHER_ERR_REFUSED;
+	if (s->rst_in)
+		return TETHER_ERR_RESET;
+	if (len == 0)
+		return 0;
+	o = peer_of(s);
+	if (s->tx_shut || o == NULL || o->closed) {
+		/* Writing after our FIN, or to an end that is gone: Linux says EPIPE/RST. */
+		if (!s->tx_shut)
+			sock_reset(s);
+		return TETHER_ERR_RESET;
+	}
+	room = PORT_MEM_SOCK_BUF - o->len;
+	n = len < room ? len : room;
+	if (n == 0)
+		return 0;
+	tail = (o->head + o->len) % PORT_MEM_SOCK_BUF;
+	first = PORT_MEM_SOCK_BUF - tail < n ? PORT_MEM_SOCK_BUF - tail : n;
+	memcpy(o->buf + tail, buf, first);
+	memcpy(o->buf, (const uint8_t *)buf + first, n - first);
+	o->len += (uint32_t)n;
+	return (long)n;
+}
+
+long port_tcp_recv(struct port *p, int h, void *buf, size_t len)
+{
+	struct mem_sock *s = sock_of(p, h);
+	size_t n, first;
+
+	if (s == NULL || (buf == NULL && len > 0))
+		return TETHER_ERR_INVALID;
+	if (s->state == SK_REFUSED)
+		return TETHER_ERR_REFUSED;
+	if (s->rst_in)
+		return TETHER_ERR_RESET;
+	if (len == 0)
+		return 0;
+	if (s->len == 0)
+		return s->fin_in ? TETHER_ERR_CLOSED : 0;
+	n = len < s->len ? len : s->len;
+	first = PORT_MEM_SOCK_BUF - s->head < n ? PORT_MEM_SOCK_BUF - s->head : n;
+	memcpy(buf, s->buf + s->head, first);
+	memcpy((uint8_t *)buf + first, s->buf, n - first);
+	s->head = (uint32_t)((s->head + n) % PORT_MEM_SOCK_BUF);
+	s->len -= (uint32_t)n;
+	return (long)n;
+}
+
+int port_tcp_shutdown(struct port *p, int h)
+{
+	struct mem_sock *s = sock_of(p, h), *o;
+
+	if (s == NULL)
+		return TETHER_ERR_INVALID;
+	if (s->state == SK_REFUSED)
+		return TETHER_ERR_REFUSED;
+	if (s->rst_in)
+		return TETHER_ERR_RESET;
+	o = peer_of(s);
+	if (!s->tx_shut && o != NULL && !o->closed)
+		o->fin_in = 1;
+	s->tx_shut = 1;
+	return 0;
+}
+
+void port_tcp_close(struct port *p, int h, int abort)
+{
+	struct mem_handle *e = mem_handle_get(p, h);
+
+	if (e != NULL)
+		mem_handle_close(e, abort);
+}
+
+int port_local_addr(struct port *p, int h, char *buf, size_t len)
+{
+	struct mem_handle *e = mem_handle_get(p, h);
+	const char *a;
+	size_t n;
+
+	if (e == NULL || buf == NULL || len == 0)
+		return TETHER_ERR_INVALID;
+	a = e->kind == MH_LISTEN ? port_mem_world.listeners[e->idx].addr
+				 : port_mem_world.socks[e->idx].local;
+	n = strlen(a);
+	if (n >= len)
+		return TETHER_ERR_TOO_BIG;
+	memcpy(buf, a, n + 1);
+	return 0;
+}

@@ -1,0 +1,124 @@
+/*
+ * port_mem.h: the in-memory port (no OS): what a program using it sets up
+ * beyond port/port.h.
+ *
+ * One process-wide world holds everything port.h needs without an OS or
+ * malloc: a virtual clock, an in-process network of TCP-like byte pipes, a
+ * table of files, and the log sink. Every struct port opened in the process
+ * lives in that world, so several nodes (and the program's own endpoints) can
+ * talk to each other through it. All storage is static, sized by the
+ * PORT_MEM_* knobs below (a board may set them in its board.h).
+ *
+ * Network: port_tcp_listen(addr) registers addr ("host:port", exact string;
+ * a host of 0.0.0.0 or [::] takes any host with that port) in a world-wide
+ * table; port_tcp_connect(addr) makes a connected pair at once and queues the
+ * far end on the listener (TETHER_ERR_REFUSED through
+ * port_tcp_connect_result() when nobody listens or the backlog is full). Each
+ * end buffers at most PORT_MEM_SOCK_BUF bytes the other sent it: a full buffer
+ * makes send return 0 (would block), as a full TCP window does. A FIN
+ * (shutdown, or close with nothing unread) reaches the reader after the
+ * buffered bytes (TETHER_ERR_CLOSED); a reset (close with abort, or close with
+ * unread bytes, as Linux does) discards them and every later call says
+ * TETHER_ERR_RESET. Readiness is computed from the buffers, level-triggered.
+ *
+ * Clock: virtual milliseconds that move only when the world is idle.
+ * port_wait() never blocks; a wait that finds nothing ready records when its
+ * port wants to wake (now + timeout; never for a negative timeout). Once no
+ * watched handle of any open port is ready and every open port has waited,
+ * the clock jumps to the earliest of those wake times, so timers fire in a
+ * deterministic order. A port that is open but never waits holds the clock
+ * still: every user of the world must call port_wait() in its loop.
+ *
+ * Not thread-safe: one thread drives the whole world.
+ */
+#ifndef TETHER_PORT_MEM_H
+#define TETHER_PORT_MEM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../../core/opts.h"
+#include "../port.h"
+
+/* Ports open at once (each node is one, and so is the program's own endpoints). */
+#ifndef PORT_MEM_MAX_PORTS
+#define PORT_MEM_MAX_PORTS 4
+#endif
+/* Handles one port may hold; port_open() refuses a larger max_handles. */
+#ifndef PORT_MEM_MAX_HANDLES
+#define PORT_MEM_MAX_HANDLES 32
+#endif
+/* Connection ends in the whole world (a connection has two). */
+#ifndef PORT_MEM_MAX_SOCKETS
+#define PORT_MEM_MAX_SOCKETS 16
+#endif
+/* Receive buffer of each end, bytes: the most one side can send ahead. */
+#ifndef PORT_MEM_SOCK_BUF
+#define PORT_MEM_SOCK_BUF 4096
+#endif
+#ifndef PORT_MEM_MAX_LISTENERS
+#define PORT_MEM_MAX_LISTENERS 8
+#endif
+/* Connections a listener queues before refusing more. */
+#ifndef PORT_MEM_BACKLOG
+#define PORT_MEM_BACKLOG 4
+#endif
+/* Longest address a listener or socket keeps, with its NUL. */
+#ifndef PORT_MEM_ADDR_MAX
+#define PORT_MEM_ADDR_MAX 48
+#endif
+#ifndef PORT_MEM_MAX_FILES
+#define PORT_MEM_MAX_FILES 8
+#endif
+#ifndef PORT_MEM_PATH_MAX
+#define PORT_MEM_PATH_MAX 32
+#endif
+/*
+ * Wall clock at virtual time 0, Unix seconds: a fixed, plausible date
+ * (2025-06-01T00:00:00Z), so certificates made at run time are valid.
+ */
+#ifndef PORT_MEM_WALL_START
+#define PORT_MEM_WALL_START 1748736000
+#endif
+
+/* Log sink: called for every port_log_write(); p is the writing port (may be NULL). */
+typedef void port_mem_log_fn(void *ctx, struct port *p, const char *line, size_t len);
+
+/*
+ * port_mem_reset: empty the world (clock back to 0, no listeners, sockets or
+ * files; the log sink and the entropy seed stay). Every port MUST be closed.
+ */
+void port_mem_reset(void);
+
+/* Virtual clock: milliseconds since the world started, and the wall clock. */
+uint64_t port_mem_now_ms(void);
+int64_t port_mem_wall_s(void);
+/* Move the clock forward by ms at once (for tests; timers then fire). */
+void port_mem_advance(uint64_t ms);
+
+/*
+ * port_mem_file_add: serve data (len bytes, borrowed: it MUST outlive its
+ * reads) at path for port_read_file(). mode is what port_file_private()
+ * checks (0600 passes, 0644 does not). Adding an existing path replaces it.
+ * 0, TETHER_ERR_NOMEM when the table is full, TETHER_ERR_INVALID for a path
+ * longer than PORT_MEM_PATH_MAX - 1.
+ */
+int port_mem_file_add(const char *path, const void *data, size_t len, unsigned mode);
+
+/* Where log lines go; NULL drops them. ctx is passed back. */
+void port_mem_set_log(port_mem_log_fn *fn, void *ctx);
+
+/* A short name for p (for the log sink to tell nodes apart); copied. */
+void port_mem_set_label(struct port *p, const char *label);
+const char *port_mem_label(const struct port *p);
+
+/* Deliver PORT_SIG_* bits to p: port_signals() returns them once. */
+void port_mem_raise(struct port *p, unsigned sig);
+
+/*
+ * port_mem_seed: restart the test-only entropy source (entropy_test.c) from
+ * seed, so a simulation can be replayed. Absent when a board links a real RNG.
+ */
+void port_mem_seed(uint64_t seed);
+
+#endif
