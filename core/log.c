@@ -108,26 +108,47 @@ void log_str(struct log_line *l, const char *key, const char *val)
 	}
 }
 
+/*
+ * Decimal digits of val, by hand: small C libraries (newlib-nano) print
+ * "%llu" without its value. Returns where the digits start in tmp[24].
+ */
+static const char *u64_dec(uint64_t val, char tmp[24])
+{
+	char *p = tmp + 23;
+
+	*p = '\0';
+	do {
+		*--p = (char)('0' + val % 10u);
+		val /= 10u;
+	} while (val != 0);
+	return p;
+}
+
 void log_u64(struct log_line *l, const char *key, uint64_t val)
 {
 	char tmp[24];
+	const char *d;
 
 	if (!l->on)
 		return;
 	put_key(l, key);
-	snprintf(tmp, sizeof(tmp), "%llu", (unsigned long long)val);
-	put(l, tmp, strlen(tmp));
+	d = u64_dec(val, tmp);
+	put(l, d, strlen(d));
 }
 
 void log_i64(struct log_line *l, const char *key, int64_t val)
 {
 	char tmp[24];
+	const char *d;
 
 	if (!l->on)
 		return;
 	put_key(l, key);
-	snprintf(tmp, sizeof(tmp), "%lld", (long long)val);
-	put(l, tmp, strlen(tmp));
+	if (val < 0)
+		put_c(l, '-');
+	/* The magnitude in unsigned arithmetic, so INT64_MIN has one too. */
+	d = u64_dec(val < 0 ? 0u - (uint64_t)val : (uint64_t)val, tmp);
+	put(l, d, strlen(d));
 }
 
 void log_end(struct log_line *l)

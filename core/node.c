@@ -97,8 +97,9 @@ int tether_node_init(struct tether_node **out, void *mem, size_t mem_len,
 	*out = n;
 	return 0;
 nomem:
-	snprintf(err, err_len, "memory region of %zu bytes is too small (need %zu)", mem_len,
-		 tether_node_mem_size(cfg));
+	/* %lu, not %zu: small C libraries (newlib-nano) have no z modifier. */
+	snprintf(err, err_len, "memory region of %lu bytes is too small (need %lu)",
+		 (unsigned long)mem_len, (unsigned long)tether_node_mem_size(cfg));
 	return TETHER_ERR_NOMEM;
 }
 

@@ -1,0 +1,45 @@
+# cortex-m4: core and the in-memory port (port/mem) on bare metal, linked into
+# a self-test image for qemu-system-arm -M mps2-an386 (tools/cortex-m4.sh).
+#
+# Builds build/cortex-m4/tether-selftest.elf, its link map, and a size report
+# (tools/size-mcu.py, also in <build>/size-report.txt): flash (code, read-only
+# data, initial values of data) and RAM (data, bss, stack), with the pool of
+# node regions and mbedTLS heap and the simulated network shown apart.
+set(TETHER_PORT mem)
+set(TETHER_HOSTED OFF)
+
+# The libraries call each other (mbedTLS <-> port): the top-level link groups
+# them for rescanning, which CMake only knows for OS platforms. GNU ld's own.
+set(CMAKE_C_LINK_GROUP_USING_RESCAN "LINKER:--start-group" "LINKER:--end-group")
+set(CMAKE_C_LINK_GROUP_USING_RESCAN_SUPPORTED TRUE)
+
+# Code and data in their own sections so that --gc-sections drops what is
+# never referenced; no unwind tables.
+add_compile_options(-ffunction-sections -fdata-sections -fno-asynchronous-unwind-tables
+	-fno-unwind-tables)
+add_link_options(-Wl,--gc-sections -Wl,--build-id=none
+	"-T${CMAKE_CURRENT_LIST_DIR}/mps2-an386.ld")
+
+function(tether_cortex_m4_image)
+	set(_dir "${CMAKE_SOURCE_DIR}/boards/cortex-m4")
+	add_executable(tether-selftest "${_dir}/selftest.c" "${_dir}/startup.c"
+		"${_dir}/semihost.c" "${_dir}/platform.c")
+	set_target_properties(tether-selftest PROPERTIES SUFFIX ".elf"
+		LINK_DEPENDS "${_dir}/mps2-an386.ld")
+	tether_link(tether-selftest)
+	target_link_libraries(tether-selftest PRIVATE tether_warnings)
+	# No C heap: newlib's allocator entry points go to platform.c's failing,
+	# counting stand-ins, so malloc and sbrk are not linked at all.
+	target_link_options(tether-selftest PRIVATE "-Wl,-Map=$<TARGET_FILE:tether-selftest>.map"
+		"-Wl,--wrap=_malloc_r,--wrap=_realloc_r,--wrap=_free_r")
+
+	find_program(TETHER_PYTHON3 python3 REQUIRED)
+	add_custom_target(size_report ALL
+		COMMAND "${TETHER_PYTHON3}" "${CMAKE_SOURCE_DIR}/tools/size-mcu.py"
+			--readelf "${CMAKE_READELF}" --map "$<TARGET_FILE:tether-selftest>.map"
+			--out "${CMAKE_BINARY_DIR}/size-report.txt" "$<TARGET_FILE:tether-selftest>"
+		DEPENDS tether-selftest
+		COMMENT "Size report"
+		VERBATIM)
+endfunction()
+cmake_language(DEFER DIRECTORY "${CMAKE_SOURCE_DIR}" CALL tether_cortex_m4_image)

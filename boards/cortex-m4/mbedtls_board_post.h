@@ -1,0 +1,5 @@
+/* cortex-m4: removals from the common mbedTLS config, then the board checks. */
+#undef MBEDTLS_AESNI_C /* Intel's AES-NI: not on Arm */
+#undef MBEDTLS_AESCE_C /* the ARMv8 Crypto Extension: ARMv7E-M has none */
+
+#include "../common/board_check.h"
