@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# boards.sh: build every static Linux board and prove each binary works.
+# boards.sh: build every static Linux board and prove each binary works; build
+# the cortex-m4 self-test image and run it under qemu-system-arm.
 #
-# usage: tools/boards.sh [BOARD...]   (default: linux-x86_64 linux-armhf linux-aarch64)
+# usage: tools/boards.sh [BOARD...]
+#        (default: linux-x86_64 linux-armhf linux-aarch64 cortex-m4)
 #
 # For each board:
 #   1. cmake --preset BOARD && cmake --build --preset BOARD: the static, stripped
@@ -14,7 +16,8 @@
 #      mutual-TLS session between the board's binary and a host-built tether
 #      on 127.0.0.1, dialing each way, streams both ways compared by SHA-256.
 # The host tether is TETHER_HOST, else build/host/tether (built from the host
-# preset if missing).
+# preset if missing). cortex-m4 is a bare-metal image: tools/cortex-m4.sh
+# builds it and runs its self-test (two nodes, mutual TLS 1.3, 64 KiB echoed).
 #
 # Environment: TETHER_JOBS (default 2); TETHER_HOST; TETHER_SIZE_STRICT=1 makes
 # a board over its size budget a failure (otherwise it is a warning).
@@ -24,7 +27,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
 
 JOBS=${TETHER_JOBS:-2}
 BOARDS=("$@")
-[ "${#BOARDS[@]}" -eq 0 ] && BOARDS=(linux-x86_64 linux-armhf linux-aarch64)
+[ "${#BOARDS[@]}" -eq 0 ] && BOARDS=(linux-x86_64 linux-armhf linux-aarch64 cortex-m4)
 RESULTS=()
 FAILED=0
 T_ALL=$SECONDS
@@ -142,6 +145,17 @@ say "host tether: $HOST"
 for b in "${BOARDS[@]}"; do
 	t0=$SECONDS
 	say "==== $b"
+	if [ "$b" = cortex-m4 ]; then
+		if bash tools/cortex-m4.sh; then
+			rep="build/$b/size-report.txt"
+			sizes="$(grep -o 'flash [0-9]* B' "$rep"), $(grep -o 'RAM *[0-9]* B' "$rep" | tr -s ' ')"
+			RESULTS+=("ok      $b: $sizes, self-test passed under qemu ($((SECONDS - t0))s)")
+		else
+			FAILED=1
+			RESULTS+=("FAILED  $b: see the messages above ($((SECONDS - t0))s)")
+		fi
+		continue
+	fi
 	if why=$(check_board "$b"); then
 		size=$(stat -c %s "build/$b/tether")
 		note=""

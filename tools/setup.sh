@@ -25,6 +25,8 @@ PACKAGES=(
 PACKAGES+=(musl-tools gcc-arm-linux-gnueabihf gcc-aarch64-linux-gnu qemu-user-static)
 bash "$(dirname "${BASH_SOURCE[0]}")/musl-build.sh" --fetch-only ||
 	echo "setup: musl's source was not fetched; the board builds will try again" >&2
+# cortex-m4 (tools/cortex-m4.sh): bare-metal GCC, newlib, qemu's system emulator.
+PACKAGES+=(gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm)
 # -------------------------------------------------------------------------------
 
 as_root() {
