@@ -9,7 +9,9 @@
 
 struct mem_handle *mem_handle_get(struct port *p, int h)
 {
-	if (p == NULL || !p->in_use || h < 0 || (unsigned)h >= p->max || p->h[h].kind == MH_FREE)
+	/* p->max never exceeds the table; the second bound says so to the compiler too. */
+	if (p == NULL || !p->in_use || h < 0 || (unsigned)h >= p->max ||
+	    (unsigned)h >= PORT_MEM_MAX_HANDLES || p->h[h].kind == MH_FREE)
 		return NULL;
 	return &p->h[h];
 }
