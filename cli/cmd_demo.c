@@ -31,6 +31,7 @@
 #include <mbedtls/x509_crt.h>
 
 #include "cli.h"
+#include "core/log.h"
 #include "core/pki.h"
 
 #define DEMO_HEAP (256 * 1024)
@@ -243,26 +244,6 @@ static void drain_log(struct node_proc *np)
 		close(np->log_fd);
 		np->log_fd = -1;
 	}
-}
-
-static const char *field(const char *line, const char *key, char *out, size_t len)
-{
-	char pat[64];
-	const char *p;
-	size_t n = 0;
-
-	snprintf(pat, sizeof(pat), " %s=", key);
-	p = strstr(line, pat);
-	if (p == NULL) {
-		snprintf(out, len, "?");
-		return out;
-	}
-	p += strlen(pat);
-	while (p[n] != '\0' && p[n] != ' ' && n < len - 1)
-		n++;
-	memcpy(out, p, n);
-	out[n] = '\0';
-	return out;
 }
 
 static void wait_logs(struct node_proc *np, int n, double deadline,
@@ -581,10 +562,10 @@ int cmd_demo(int argc, char **argv)
 	hex(h_got, hg);
 
 	printf("\nreport\n");
-	field(np[1].session_up, "tls", v[0], sizeof(v[0]));
-	field(np[1].session_up, "suite", v[1], sizeof(v[1]));
-	field(np[1].session_up, "handshake_ms", v[2], sizeof(v[2]));
-	field(np[1].session_up, "id", v[3], sizeof(v[3]));
+	log_field(np[1].session_up, "tls", v[0], sizeof(v[0]));
+	log_field(np[1].session_up, "suite", v[1], sizeof(v[1]));
+	log_field(np[1].session_up, "handshake_ms", v[2], sizeof(v[2]));
+	log_field(np[1].session_up, "id", v[3], sizeof(v[3]));
 	printf("  handshake: beta -> alpha, peer id %s, TLS %s, %s, %s ms\n", v[3], v[0], v[1],
 	       v[2]);
 	printf("  transfer:  %zu bytes sent, %zu received, %.2f s, %.1f MB/s\n", total, got, secs,
@@ -592,12 +573,12 @@ int cmd_demo(int argc, char **argv)
 	printf("  sha256:    sent %s\n             got  %s  %s\n", hs, hg,
 	       strcmp(hs, hg) == 0 && got == total ? "MATCH" : "MISMATCH");
 	for (i = 0; i < 2; i++) {
-		field(np[i].session_up, "mem", v[0], sizeof(v[0]));
-		field(np[i].session_up, "handshake_peak", v[1], sizeof(v[1]));
-		field(np[i].status, "streams_high", v[2], sizeof(v[2]));
-		field(np[i].status, "sessions_high", v[3], sizeof(v[3]));
-		field(np[i].status, "heap_peak", v[4], sizeof(v[4]));
-		field(np[i].status, "heap_size", v[5], sizeof(v[5]));
+		log_field(np[i].session_up, "mem", v[0], sizeof(v[0]));
+		log_field(np[i].session_up, "handshake_peak", v[1], sizeof(v[1]));
+		log_field(np[i].status, "streams_high", v[2], sizeof(v[2]));
+		log_field(np[i].status, "sessions_high", v[3], sizeof(v[3]));
+		log_field(np[i].status, "heap_peak", v[4], sizeof(v[4]));
+		log_field(np[i].status, "heap_size", v[5], sizeof(v[5]));
 		printf("  %-5s memory: %s bytes per established session (TLS state + session "
 		       "struct), %s at the handshake peak;\n"
 		       "               pools: sessions high-water %s, streams high-water %s; TLS "

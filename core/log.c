@@ -164,3 +164,26 @@ void log_end(struct log_line *l)
 	}
 	port_log_write(l->sink->port, l->buf, l->len);
 }
+
+const char *log_field(const char *line, const char *key, char *out, size_t len)
+{
+	size_t klen = strlen(key), n = 0;
+	const char *p = line;
+
+	out[0] = '\0';
+	if (len == 0)
+		return out;
+	while ((p = strstr(p, key)) != NULL) {
+		if ((p == line || p[-1] == ' ') && p[klen] == '=')
+			break;
+		p += klen;
+	}
+	if (p == NULL)
+		return out;
+	p += klen + 1;
+	while (p[n] != '\0' && p[n] != ' ' && n < len - 1)
+		n++;
+	memcpy(out, p, n);
+	out[n] = '\0';
+	return out;
+}

@@ -37,6 +37,13 @@ void log_i64(struct log_line *l, const char *key, int64_t val);
 /* Write the line. Over-long lines are cut and end in "..." (never split). */
 void log_end(struct log_line *l);
 
+/*
+ * log_field: the value of key in a text-format line (up to the next space;
+ * quoted values are returned with their first word only), copied into out
+ * (len bytes, NUL-terminated). "" when the key is absent. Returns out.
+ */
+const char *log_field(const char *line, const char *key, char *out, size_t len);
+
 /* 1 if a line of this level would be written. */
 int log_enabled(const struct log_sink *sink, int level);
 

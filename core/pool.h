@@ -38,7 +38,7 @@ struct pool {
 int pool_init(struct pool *p, const char *name, struct arena *a, size_t slot_size, uint32_t count);
 /* Bytes pool_init would take from an arena. */
 size_t pool_bytes(size_t slot_size, uint32_t count);
-/* A zeroed slot, or NULL when none is free (p->exhausted counts it). */
+/* A zeroed slot, or NULL when every slot is taken (p->exhausted counts it). */
 void *pool_get(struct pool *p);
 /* Return slot (from this pool; NULL is harmless). Its bytes are wiped. */
 void pool_put(struct pool *p, void *slot);

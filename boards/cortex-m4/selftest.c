@@ -26,6 +26,7 @@
 #include <psa/crypto.h>
 
 #include "board_io.h"
+#include "core/log.h"
 #include "core/node.h"
 #include "core/pki.h"
 #include "port/mem/port_mem.h"
@@ -107,26 +108,6 @@ static void fail(int code, const char *why)
 	board_exit(code);
 }
 
-/* Value of key in a key=value line (unquoted values), copied into out. */
-static const char *field(const char *line, const char *key, char *out, size_t len)
-{
-	char pat[32];
-	const char *p;
-	size_t n = 0;
-
-	snprintf(pat, sizeof(pat), " %s=", key);
-	p = strstr(line, pat);
-	out[0] = '\0';
-	if (p == NULL)
-		return out;
-	p += strlen(pat);
-	while (p[n] != '\0' && p[n] != ' ' && n < len - 1)
-		n++;
-	memcpy(out, p, n);
-	out[n] = '\0';
-	return out;
-}
-
 static void log_sink(void *ctx, struct port *p, const char *line, size_t len)
 {
 	char buf[600], v[64];
@@ -153,10 +134,10 @@ static void log_sink(void *ctx, struct port *p, const char *line, size_t len)
 		return;
 	if (strstr(buf, " event=session_up ") != NULL) {
 		s->session_up++;
-		s->tls13 = strcmp(field(buf, "tls", v, sizeof(v)), "1.3") == 0;
-		s->id_ok =
-			strcmp(field(buf, "id", v, sizeof(v)), s == &seen[0] ? URI_B : URI_A) == 0;
-		field(buf, "suite", s->suite, sizeof(s->suite));
+		s->tls13 = strcmp(log_field(buf, "tls", v, sizeof(v)), "1.3") == 0;
+		s->id_ok = strcmp(log_field(buf, "id", v, sizeof(v)),
+				  s == &seen[0] ? URI_B : URI_A) == 0;
+		log_field(buf, "suite", s->suite, sizeof(s->suite));
 	} else if (strstr(buf, " event=handshake_fail ") != NULL) {
 		s->handshake_fail++;
 	} else if (strstr(buf, " event=session_down ") != NULL) {
