@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "core/log.h"
 #include "core/node.h"
 #include "port/port.h"
 
@@ -19,7 +20,10 @@ static const char run_usage[] =
 	"Signals: SIGTERM/SIGINT shut down gracefully (GOAWAY to peers, streams drain),\n"
 	"SIGUSR1 logs status, SIGHUP is reserved for reload.\n";
 
-/* Leave root after the listeners are bound and the key is read. */
+/*
+ * Leave root after the listeners are bound and the key is read. Returns 0, or
+ * the exit code: a user that does not exist is a config error.
+ */
 static int drop_privileges(const char *user)
 {
 	struct passwd *pw;
@@ -29,12 +33,12 @@ static int drop_privileges(const char *user)
 	pw = getpwnam(user);
 	if (pw == NULL) {
 		fprintf(stderr, "tether: user: no such user \"%s\"\n", user);
-		return -1;
+		return EXIT_USAGE;
 	}
 	if (setgroups(0, NULL) != 0 || setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0) {
 		fprintf(stderr, "tether: user: cannot switch to \"%s\": %s\n", user,
 			strerror(errno));
-		return -1;
+		return EXIT_RUNTIME;
 	}
 	return 0;
 }
@@ -48,6 +52,8 @@ int cmd_run(int argc, char **argv)
 	void *mem = NULL;
 	size_t mem_len;
 	unsigned long allocs_at_start;
+	struct log_sink sink;
+	struct log_line l;
 	char err[512];
 	int ret, code = EXIT_RUNTIME;
 
@@ -56,14 +62,20 @@ int cmd_run(int argc, char **argv)
 		return ret == 1 ? EXIT_OK : ret;
 	if (cli_load_config(path, &cfg) != 0)
 		return EXIT_USAGE;
-	if (cfg.status[0] != '\0')
-		fprintf(stderr, "level=warn event=config key=status reason=\"the status socket is not "
-				"supported by this version; SIGUSR1 logs status\"\n");
-
 	ret = port_open(&port, cfg.limits.sessions + 2 * cfg.limits.streams + cfg.n_forwards + 16);
 	if (ret < 0) {
 		fprintf(stderr, "tether: cannot start the event loop: %s\n", tether_err_str(ret));
 		return EXIT_RUNTIME;
+	}
+	sink.port = port;
+	sink.level = cfg.log_level;
+	sink.json = cfg.log_format == TETHER_LOG_JSON;
+	if (cfg.status[0] != '\0') {
+		log_begin(&l, &sink, PORT_LOG_WARN, "config");
+		log_str(&l, "key", "status");
+		log_str(&l, "reason",
+			"the status socket is not supported by this version; SIGUSR1 logs status");
+		log_end(&l);
 	}
 	if (cli_crypto_init(tether_tls_heap_size(&cfg)) != 0)
 		goto err0;
@@ -82,25 +94,21 @@ int cmd_run(int argc, char **argv)
 	if (ret != 0) {
 		fprintf(stderr, "tether: %s: %s\n", path, err);
 		/* Unusable certificates or keys are configuration errors. */
-		code = ret == TETHER_ERR_CONFIG || ret == TETHER_ERR_FILE || ret == TETHER_ERR_PERM
-			       ? EXIT_USAGE
-			       : EXIT_RUNTIME;
+		code = ret == TETHER_ERR_CONFIG ? EXIT_USAGE : EXIT_RUNTIME;
 		goto err3;
 	}
-	if (drop_privileges(cfg.user) != 0)
+	ret = drop_privileges(cfg.user);
+	if (ret != 0) {
+		code = ret;
 		goto err3;
+	}
 
 	allocs_at_start = alloc_count_calls();
 	ret = tether_node_run(node);
-	{
-		char line[160];
-		int n = snprintf(line, sizeof(line),
-				 "level=info event=exit allocs_after_start=%lu result=%s",
-				 alloc_count_calls() - allocs_at_start,
-				 ret == 0 ? "ok" : tether_err_str(ret));
-
-		port_log_write(port, line, (size_t)n);
-	}
+	log_begin(&l, &sink, PORT_LOG_INFO, "exit");
+	log_u64(&l, "allocs_after_start", alloc_count_calls() - allocs_at_start);
+	log_str(&l, "result", ret == 0 ? "ok" : tether_err_str(ret));
+	log_end(&l);
 	code = ret == 0 ? EXIT_OK : EXIT_RUNTIME;
 err3:
 	tether_node_free(node);

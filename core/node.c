@@ -140,7 +140,7 @@ int tether_node_start(struct tether_node *n, char *err, size_t err_len)
 	n->now = port_now_ms(n->port);
 	ret = tls_ctx_load(&n->tls, cfg, n->port, n->scratch, TETHER_FILE_MAX, err, err_len);
 	if (ret < 0)
-		return ret;
+		return TETHER_ERR_CONFIG; /* unusable identity material is a config error */
 	for (i = 0; i < n->n_listeners; i++) {
 		n->listeners[i].kind = OBJ_LISTENER;
 		n->listeners[i].h = -1;

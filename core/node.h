@@ -63,7 +63,9 @@ int tether_node_init(struct tether_node **out, void *mem, size_t mem_len,
 
 /*
  * tether_node_start: load certificates and keys, open the listeners, schedule
- * the dials. Returns 0 or <0 with a sentence in err (which file, which address).
+ * the dials. Returns 0 or <0 with a sentence in err (which file, which address):
+ * TETHER_ERR_CONFIG when the certificate, key, CA or CRL cannot be used, the
+ * port's error when a listener cannot be opened.
  */
 int tether_node_start(struct tether_node *n, char *err, size_t err_len);
 

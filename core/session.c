@@ -513,7 +513,7 @@ static void protocol_error(struct session *s, int code, const char *why)
 void session_end(struct session *s, const char *reason)
 {
 	struct tether_node *n = s->node;
-	bool was_up = s->t_up != 0;
+	bool was_up = s->hello_rx; /* t_up may be 0 on a virtual clock */
 	struct log_line l;
 
 	if (s->dead)

@@ -173,7 +173,7 @@ int tls_ctx_load(struct tls_ctx *t, const struct tether_config *cfg, struct port
 	ret = port_file_private(port, id->key);
 	if (ret == TETHER_ERR_PERM) {
 		say(err, err_len, "identity.key", id->key,
-		    "readable by group or others; make it private (chmod 600)");
+		    "accessible by group or others; make it private (chmod 600)");
 		goto err0;
 	}
 	if ((ret = read_into(port, "identity.key", id->key, scratch, scratch_len, &len, err,
