@@ -23,8 +23,6 @@ PACKAGES=(
 # binaries, Debian's x86-64 musl (musl-tools), and musl's source package, which
 # tools/musl-build.sh compiles for each board into .deps on first use.
 PACKAGES+=(musl-tools gcc-arm-linux-gnueabihf gcc-aarch64-linux-gnu qemu-user-static)
-bash "$(dirname "${BASH_SOURCE[0]}")/musl-build.sh" --fetch-only ||
-	echo "setup: musl's source was not fetched; the board builds will try again" >&2
 # cortex-m4 (tools/cortex-m4.sh): bare-metal GCC, newlib, qemu's system emulator.
 PACKAGES+=(gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm)
 # -------------------------------------------------------------------------------
@@ -47,12 +45,14 @@ for p in "${PACKAGES[@]}"; do
 	fi
 done
 
-if [ "${#missing[@]}" -eq 0 ]; then
-	exit 0
+if [ "${#missing[@]}" -ne 0 ]; then
+	echo "setup: installing ${missing[*]}" >&2
+	as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+		"${missing[@]}" >/dev/null
+	echo "setup: done" >&2
 fi
 
-echo "setup: installing ${missing[*]}" >&2
-as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-	"${missing[@]}" >/dev/null
-echo "setup: done" >&2
+# musl's source for the static boards, after the packages (and any sudo prompt).
+bash "$(dirname "${BASH_SOURCE[0]}")/musl-build.sh" --fetch-only ||
+	echo "setup: musl's source was not fetched; the board builds will try again" >&2
