@@ -559,6 +559,7 @@ void tether_node_log_status(struct tether_node *n)
 	log_u64(&l, "streams", st.streams_open);
 	log_u64(&l, "streams_high", st.streams_high);
 	log_u64(&l, "streams_cap", st.streams_cap);
+	log_u64(&l, "handshakes_high", st.handshakes_high);
 	log_u64(&l, "handshakes_ok", st.handshakes_ok);
 	log_u64(&l, "handshakes_failed", st.handshakes_failed);
 	log_u64(&l, "streams_refused", st.streams_refused);

@@ -139,7 +139,8 @@ struct session *session_dial(struct tether_node *n, int peer)
 	s->next_id = 1;
 	snprintf(s->addr, sizeof(s->addr), "%s", addr);
 	s->counted_handshake = true;
-	n->handshakes++;
+	if (++n->handshakes > n->st.handshakes_high)
+		n->st.handshakes_high = n->handshakes;
 	s->state = SS_CONNECTING;
 	ret = port_tcp_connect(n->port, addr, &s->h);
 	if (ret < 0) {
@@ -170,7 +171,8 @@ struct session *session_accept(struct tether_node *n, int h, const char *addr)
 	s->next_id = 2;
 	snprintf(s->addr, sizeof(s->addr), "%s", addr);
 	s->counted_handshake = true;
-	n->handshakes++;
+	if (++n->handshakes > n->st.handshakes_high)
+		n->st.handshakes_high = n->handshakes;
 	start_tls(s);
 	return s;
 }
