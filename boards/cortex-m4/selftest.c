@@ -26,6 +26,7 @@
 #include <psa/crypto.h>
 
 #include "board_io.h"
+#include "config/config.h"
 #include "core/log.h"
 #include "core/node.h"
 #include "core/pki.h"
@@ -205,29 +206,11 @@ out:
 
 /* ---- configs, in code (what config_parse() would make of two small JSON files) ---- */
 
-static void cfg_defaults(struct tether_config *c)
-{
-	memset(c, 0, sizeof(*c));
-	c->tls.min_version = TETHER_TLS_1_3;
-	c->tls.handshake_timeout_ms = TETHER_DEFAULT_HANDSHAKE_TIMEOUT_MS;
-	c->tls.session_lifetime_s = TETHER_DEFAULT_SESSION_LIFETIME_S;
-	c->limits.sessions = TETHER_DEFAULT_SESSIONS;
-	c->limits.streams = TETHER_DEFAULT_STREAMS;
-	c->limits.stream_window = TETHER_DEFAULT_STREAM_WINDOW;
-	c->limits.handshakes = TETHER_DEFAULT_HANDSHAKES;
-	c->keepalive_interval_ms = TETHER_DEFAULT_KEEPALIVE_INTERVAL_MS;
-	c->keepalive_timeout_ms = TETHER_DEFAULT_KEEPALIVE_TIMEOUT_MS;
-	c->reconnect_min_ms = TETHER_DEFAULT_RECONNECT_MIN_MS;
-	c->reconnect_max_ms = TETHER_DEFAULT_RECONNECT_MAX_MS;
-	c->log_level = PORT_LOG_INFO;
-	c->log_format = TETHER_LOG_TEXT;
-}
-
 static void make_configs(void)
 {
 	struct tether_config *a = &cfg[0], *b = &cfg[1];
 
-	cfg_defaults(a);
+	config_defaults(a);
 	snprintf(a->node, sizeof(a->node), "a");
 	snprintf(a->identity.cert, sizeof(a->identity.cert), "/a.crt");
 	snprintf(a->identity.key, sizeof(a->identity.key), "/a.key");
@@ -242,7 +225,7 @@ static void make_configs(void)
 	a->services[0].n_allow = 1;
 	a->services[0].allow[0] = 0;
 
-	cfg_defaults(b);
+	config_defaults(b);
 	snprintf(b->node, sizeof(b->node), "b");
 	snprintf(b->identity.cert, sizeof(b->identity.cert), "/b.crt");
 	snprintf(b->identity.key, sizeof(b->identity.key), "/b.key");
