@@ -12,6 +12,10 @@
 #   chain.
 # deb_codename
 #   The machine's Debian release (e.g. bookworm), from /etc/os-release.
+# deb_fetch_orig DIR NAME SUITE FILE WANT
+#   Downloads source package NAME from SUITE into DIR (apt-get source
+#   --download-only), checks that FILE (its .orig tarball) arrived and, when
+#   WANT is a SHA-256, that it matches the archive index. Prints the SHA-256.
 
 as_root() {
 	if [ "$(id -u)" = 0 ]; then
@@ -130,4 +134,18 @@ Signed-By: $signed"
 		-o Dir::Etc::sourceparts=- \
 		-o APT::Get::List-Cleanup=0 >&2 ||
 		die "apt-get update failed for $file"
+}
+
+deb_fetch_orig() {
+	local dir=$1 name=$2 suite=$3 file=$4 want=$5 got
+	mkdir -p "$dir"
+	chmod 755 "$TMP" "$dir"
+	(cd "$dir" && apt-get source --download-only -qq "$name/$suite" >&2) ||
+		die "apt-get source $name/$suite failed"
+	[ -f "$dir/$file" ] || die "apt-get source did not produce $file"
+	got=$(sha256sum "$dir/$file" | awk '{print $1}')
+	if [[ "$want" =~ ^[0-9a-f]{64}$ ]] && [ "$got" != "$want" ]; then
+		die "$file: SHA-256 $got differs from the archive index ($want)"
+	fi
+	echo "$got"
 }

@@ -209,15 +209,7 @@ fetch_from_debian() {
 			continue
 		fi
 		log "downloading $name $ver from Debian $suite"
-		mkdir -p "$TMP/deb-$name"
-		chmod 755 "$TMP" "$TMP/deb-$name"
-		(cd "$TMP/deb-$name" && apt-get source --download-only -qq "$name/$suite" >&2) ||
-			die "apt-get source $name/$suite failed"
-		[ -f "$TMP/deb-$name/$file" ] || die "apt-get source did not produce $file"
-		got=$(sha256_of "$TMP/deb-$name/$file")
-		if [[ "$want" =~ ^[0-9a-f]{64}$ ]] && [ "$got" != "$want" ]; then
-			die "$file: SHA-256 $got differs from the archive index ($want)"
-		fi
+		got=$(deb_fetch_orig "$TMP/deb-$name" "$name" "$suite" "$file" "$want")
 		listed=$(listed_hash "$file")
 		if [ -n "$listed" ] && [ "$listed" != "$got" ]; then
 			die "$file: SHA-256 $got differs from cmake/deps.sha256 ($listed)"

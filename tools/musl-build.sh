@@ -117,15 +117,7 @@ fetch_from_debian() {
 	want=$(echo "$line" | awk '{print $4}')
 	want=${want#SHA256:}
 	log "downloading $file from Debian $suite"
-	mkdir -p "$TMP/deb"
-	chmod 755 "$TMP" "$TMP/deb"
-	(cd "$TMP/deb" && apt-get source --download-only -qq "musl/$suite" >&2) ||
-		die "apt-get source musl/$suite failed"
-	[ -f "$TMP/deb/$file" ] || die "apt-get source did not produce $file"
-	got=$(sha256_of "$TMP/deb/$file")
-	if [[ "$want" =~ ^[0-9a-f]{64}$ ]] && [ "$got" != "$want" ]; then
-		die "$file: SHA-256 $got differs from the archive index ($want)"
-	fi
+	got=$(deb_fetch_orig "$TMP/deb" musl "$suite" "$file" "$want")
 	if ! hash_listed "$got"; then
 		log "note: $file is not in cmake/deps.sha256 (apt verified it); to pin it add:"
 		log "  $got  $file"
