@@ -86,6 +86,21 @@ struct tether_node {
 	uint8_t out[TETHER_RECORD_SIZE];
 };
 
+/* listener.c */
+int listeners_open(struct tether_node *n, char *err, size_t err_len);
+void listeners_close(struct tether_node *n);
+/* Watch again the listeners whose rest after a failed accept is over; *next: the earliest due. */
+void listeners_resume(struct tether_node *n, uint64_t *next);
+void listener_event(struct tether_node *n, struct listener *ls);
+
+/* peer.c */
+/* s exchanged HELLO: apply the one-session-per-pair rule. */
+void peer_session_up(struct tether_node *n, struct session *s);
+/* s ended and is being released: schedule the next dial to its peer. */
+void peer_session_gone(struct tether_node *n, struct session *s);
+/* Dial the peers that are due; *next: the earliest later dial. */
+void peers_dial_due(struct tether_node *n, uint64_t *next);
+
 /* Bytes before a stream slot's ring: the struct, rounded up to 16. */
 static inline size_t node_stream_header(void)
 {
