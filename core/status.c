@@ -18,6 +18,23 @@ void tether_node_stats(const struct tether_node *n, struct tether_stats *st)
 	st->heap_size = tether_tls_heap_size(n->cfg);
 }
 
+/* One line per reason that has ended something of this kind. */
+static void log_reasons(struct tether_node *n, const char *what, const uint64_t *count)
+{
+	struct log_line l;
+	int r;
+
+	for (r = 1; r < REASON_COUNT; r++) {
+		if (count[r] == 0)
+			continue;
+		log_begin(&l, &n->log, PORT_LOG_INFO, "status_reason");
+		log_str(&l, "what", what);
+		log_str(&l, "reason", reason_label((enum tether_reason)r));
+		log_u64(&l, "count", count[r]);
+		log_end(&l);
+	}
+}
+
 void tether_node_log_status(struct tether_node *n)
 {
 	struct tether_stats st;
@@ -39,6 +56,10 @@ void tether_node_log_status(struct tether_node *n)
 		log_u64(&l, "received", s->state == SS_MUX ? s->mux.bytes_in : 0);
 		log_end(&l);
 	}
+	/* The status line comes last: a reader that sees it has the whole report. */
+	log_reasons(n, "session", n->st.sessions_ended);
+	log_reasons(n, "handshake", n->st.handshakes_refused);
+	log_reasons(n, "stream", n->st.streams_ended);
 	log_begin(&l, &n->log, PORT_LOG_INFO, "status");
 	log_u64(&l, "sessions", st.sessions_up);
 	log_u64(&l, "sessions_high", st.sessions_high);

@@ -12,6 +12,7 @@ certificates (openssl s_server) must refuse them.
 
 import datetime
 import os
+import signal
 import socket
 import subprocess
 import time
@@ -260,6 +261,22 @@ def main():
         c_still_up("all refusals")
         check_eq(len(a.events("session_up", peer=c.name)), 1, "C's session_up lines on A")
     env.case("C's session survived every refusal", after_all)
+
+    def counted():
+        # every refusal is counted under its reason, and the status says so
+        m = a.mark()
+        a.send_signal(signal.SIGUSR1)
+        a.wait_for("status", 5, m)
+        seen = {ev.get("reason"): int(ev.get("count", "0"))
+                for ev in a.events("status_reason", m) if ev.get("what") == "handshake"}
+        for label in ("unknown_ca", "expired", "not_yet_valid", "identity_not_allowed",
+                      "revoked", "no_client_certificate", "tls_version", "no_shared_suite",
+                      "handshake_timeout"):
+            check(seen.get(label, 0) >= 1, "A's status_reason what=handshake reason=%s: %s"
+                  % (label, seen))
+        fails = len(a.events("handshake_fail"))
+        check_eq(sum(seen.values()), fails, "refusals counted by reason vs handshake_fail lines")
+    env.case("every refusal is counted by reason (SIGUSR1 status)", counted)
 
     env.finish()
 
