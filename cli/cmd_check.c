@@ -4,7 +4,7 @@
 
 #include <mbedtls/x509_crt.h>
 
-#include "cli.h"
+#include "cli/cli.h"
 #include "core/identity.h"
 #include "core/tls.h"
 #include "port/port.h"

@@ -2,7 +2,7 @@
  * cmd_pki.c: `tether pki`: make a CA, issue node certificates, show one.
  *
  * Enough for a fleet without OpenSSL on its devices. The work is done by
- * core/pki.c; this file parses arguments and moves files. Private keys are
+ * pki/pki.c; this file parses arguments and moves files. Private keys are
  * written 0600 through a temporary file renamed into place, so a key file is
  * never visible half-written or with wider permissions.
  */
@@ -28,10 +28,11 @@
 #include "mbedtls/x509_crt.h"
 #include "psa/crypto.h"
 
-#include "../core/err.h"
-#include "../core/identity.h"
-#include "../core/pki.h"
-#include "cmd_pki.h"
+#include "base/err.h"
+#include "core/identity.h"
+#include "core/x509_time.h"
+#include "pki/pki.h"
+#include "cli/cmd_pki.h"
 
 #define EXIT_OK 0
 #define EXIT_FAIL 1
@@ -160,7 +161,7 @@ static int name_ok(const char *s)
 	return 1;
 }
 
-/* What core/pki.c accepts in a SAN: printable ASCII, no spaces. */
+/* What pki/pki.c accepts in a SAN: printable ASCII, no spaces. */
 static int san_ok(const char *s)
 {
 	size_t i, n = strlen(s);
@@ -173,7 +174,7 @@ static int san_ok(const char *s)
 	return 1;
 }
 
-/* What core/pki.c accepts in a CN: 1..64 bytes, no control characters. */
+/* What pki/pki.c accepts in a CN: 1..64 bytes, no control characters. */
 static int cn_ok(const char *s)
 {
 	size_t i, n = strlen(s);
@@ -342,7 +343,7 @@ static int load_key(const char *path, mbedtls_pk_context *pk)
 }
 
 /*
- * Generates a key, has core/pki.c certify it, and writes DIR/BASE.key (0600)
+ * Generates a key, has pki/pki.c certify it, and writes DIR/BASE.key (0600)
  * then DIR/BASE.crt (0644).
  */
 static int make_pair(const struct pki_cert_spec *spec, const mbedtls_x509_crt *issuer,
@@ -561,8 +562,8 @@ static void show_one(const mbedtls_x509_crt *crt, int64_t now)
 	printf("%-12s%s\n", "serial:", buf);
 	print_time("not before:", &crt->valid_from);
 	print_time("not after:", &crt->valid_to);
-	if (pki_time_to_unix(&crt->valid_from, &nb) == 0 &&
-	    pki_time_to_unix(&crt->valid_to, &na) == 0) {
+	if (x509_time_to_unix(&crt->valid_from, &nb) == 0 &&
+	    x509_time_to_unix(&crt->valid_to, &na) == 0) {
 		/* Floor division, so a certificate that expired an hour ago shows -1. */
 		int64_t d = na - now, days = d / PKI_DAY_S - (d % PKI_DAY_S < 0);
 

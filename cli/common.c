@@ -7,7 +7,7 @@
 #include <mbedtls/platform_util.h>
 #include <psa/crypto.h>
 
-#include "cli.h"
+#include "cli/cli.h"
 
 int cli_config_arg(int argc, char **argv, const char *usage, const char **path)
 {

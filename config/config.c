@@ -9,7 +9,7 @@
  * Sections are walked in dependency order (node, then peers, then what
  * names peers) whatever their order in the file.
  */
-#include "config.h"
+#include "config/config.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -18,10 +18,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../core/err.h"
-#include "../port/port.h"
+#include "base/err.h"
+#include "base/log_level.h"
 #include "cJSON.h"
-#include "config_syntax.h"
+#include "config/config_syntax.h"
 
 /* Bounds on values the config may set; the board's defaults lie within them. */
 #define HANDSHAKE_TIMEOUT_MIN_MS 100u

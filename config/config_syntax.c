@@ -4,12 +4,12 @@
  * Written by hand rather than with inet_pton() and friends so that the same
  * rules hold on every board, with or without a C library that has them.
  */
-#include "config_syntax.h"
+#include "config/config_syntax.h"
 
 #include <string.h>
 
-#include "../core/err.h"
-#include "config.h"
+#include "base/err.h"
+#include "config/config.h"
 
 static bool is_digit(char c)
 {

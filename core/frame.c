@@ -5,11 +5,11 @@
  * Every decoder re-checks the bounds it relies on, even where the header
  * decoder already did, so each one is safe to call on arbitrary bytes.
  */
-#include "frame.h"
+#include "core/frame.h"
 
 #include <string.h>
 
-#include "err.h"
+#include "base/err.h"
 
 /* Fixed part of a HELLO payload: everything before the name. */
 #define HELLO_FIXED_LEN 13

@@ -10,9 +10,9 @@
 #include "mbedtls/x509.h"
 #include "psa/crypto.h"
 
-#include "../config/config.h"
-#include "err.h"
-#include "identity.h"
+#include "core/settings.h"
+#include "base/err.h"
+#include "core/identity.h"
 
 #define PIN_PREFIX "sha256/"
 #define PIN_PREFIX_LEN (sizeof(PIN_PREFIX) - 1)

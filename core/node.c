@@ -9,7 +9,7 @@
 #include <mbedtls/platform_util.h>
 #include <psa/crypto.h>
 
-#include "node_impl.h"
+#include "core/node_impl.h"
 
 #define EVENTS_PER_WAIT 64
 

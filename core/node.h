@@ -18,8 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../config/config.h"
-#include "../port/port.h"
+#include "core/settings.h"
+#include "port/port.h"
 
 struct tether_node;
 

@@ -11,12 +11,12 @@
 
 #include <mbedtls/ssl.h>
 
-#include "frame.h"
-#include "log.h"
-#include "node.h"
-#include "opts.h"
-#include "pool.h"
-#include "tls.h"
+#include "core/frame.h"
+#include "core/log.h"
+#include "core/node.h"
+#include "base/opts.h"
+#include "core/pool.h"
+#include "core/tls.h"
 
 /* Every object registered with port_watch() starts with one of these tags. */
 enum obj_kind {

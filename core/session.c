@@ -15,7 +15,7 @@
 #include <mbedtls/memory_buffer_alloc.h>
 #include <mbedtls/net_sockets.h>
 
-#include "node_impl.h"
+#include "core/node_impl.h"
 
 static void session_read(struct session *s);
 

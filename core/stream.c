@@ -11,7 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "node_impl.h"
+#include "core/node_impl.h"
 
 static void log_stream(struct stream *st, int level, const char *event, const char *reason)
 {

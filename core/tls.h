@@ -16,8 +16,8 @@
 #include <mbedtls/ssl.h>
 #include <mbedtls/x509_crl.h>
 
-#include "../config/config.h"
-#include "../port/port.h"
+#include "core/settings.h"
+#include "port/port.h"
 
 struct tls_ctx {
 	mbedtls_ssl_config conf_dial;

@@ -19,8 +19,8 @@
 
 #include "config/config.h"
 #include "config/config_syntax.h"
-#include "core/err.h"
-#include "port/port.h"
+#include "base/err.h"
+#include "base/log_level.h"
 
 /* Large: kept out of the stack. */
 static struct tether_config cfg;

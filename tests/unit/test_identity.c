@@ -13,9 +13,9 @@
 #include "psa/crypto.h"
 
 #include "config/config.h"
-#include "core/err.h"
+#include "base/err.h"
 #include "core/identity.h"
-#include "core/pki.h"
+#include "pki/pki.h"
 
 static mbedtls_pk_context key_a, key_b;
 static struct tether_config cfg;

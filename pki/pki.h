@@ -95,15 +95,9 @@ int pki_cert_write_pem(const struct pki_cert_spec *spec, mbedtls_pk_context *sub
 /*
  * pki_time_format: Unix seconds -> "YYYYMMDDhhmmss" (UTC, 15 bytes with the
  * NUL), the form mbedTLS's certificate writer takes. TETHER_ERR_INVALID
- * outside PKI_TIME_MIN..PKI_TIME_MAX.
+ * outside PKI_TIME_MIN..PKI_TIME_MAX. The way back, from a parsed certificate,
+ * is core's x509_time_to_unix() (core/x509_time.h).
  */
 int pki_time_format(int64_t t, char out[15]);
-
-/*
- * pki_time_to_unix: a parsed certificate time (crt->valid_from, valid_to) ->
- * Unix seconds, UTC. TETHER_ERR_INVALID if a field is out of range. Lets
- * callers compute seconds to expiry from port_wall_s() without any OS calls.
- */
-int pki_time_to_unix(const mbedtls_x509_time *t, int64_t *out);
 
 #endif
