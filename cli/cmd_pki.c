@@ -29,6 +29,7 @@
 #include "psa/crypto.h"
 
 #include "base/err.h"
+#include "core/frame.h"
 #include "core/identity.h"
 #include "core/x509_time.h"
 #include "pki/pki.h"
@@ -40,7 +41,6 @@
 
 #define PKI_HEAP_SIZE (256 * 1024)
 #define PKI_FILE_MAX (64 * 1024)
-#define PKI_NAME_MAX 63
 #define PKI_BACKDATE_S 300 /* tolerate this much clock skew between nodes */
 #define PKI_DAY_S 86400
 
@@ -145,20 +145,10 @@ static int parse_i64(const char *s, int64_t min, int64_t max, int64_t *out)
 	return 0;
 }
 
+/* A node name (core's rule) that also makes a plain file name: no leading '.'. */
 static int name_ok(const char *s)
 {
-	size_t i, n = strlen(s);
-
-	if (n == 0 || n > PKI_NAME_MAX || s[0] == '.')
-		return 0;
-	for (i = 0; i < n; i++) {
-		char c = s[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '.' || c == '_' || c == '-'))
-			return 0;
-	}
-	return 1;
+	return s[0] != '.' && frame_name_valid_str(s);
 }
 
 /* What pki/pki.c accepts in a SAN: printable ASCII, no spaces. */
@@ -351,7 +341,7 @@ static int make_pair(const struct pki_cert_spec *spec, const mbedtls_x509_crt *i
 {
 	unsigned char key_pem[PKI_KEY_PEM_MAX];
 	unsigned char crt_pem[PKI_CERT_PEM_MAX];
-	char file[PKI_NAME_MAX + 8];
+	char file[FRAME_NAME_MAX + 8];
 	char key_path[PATH_MAX], crt_path[PATH_MAX];
 	mbedtls_pk_context pk;
 	int ret, rc = -1;

@@ -22,6 +22,7 @@
 #include "base/log_level.h"
 #include "cJSON.h"
 #include "config/config_syntax.h"
+#include "core/frame.h"
 
 /* Bounds on values the config may set; the board's defaults lie within them. */
 #define HANDSHAKE_TIMEOUT_MIN_MS 100u
@@ -53,6 +54,7 @@ _Static_assert(TETHER_DEFAULT_RECONNECT_MIN_MS >= RECONNECT_MIN_MS &&
 		       TETHER_DEFAULT_RECONNECT_MAX_MS <= RECONNECT_MAX_MS,
 	       "default reconnect back-off out of range");
 _Static_assert(TETHER_MAX_PEERS <= UINT16_MAX, "peer indexes are uint16_t");
+_Static_assert(FRAME_NAME_MAX < TETHER_NAME_MAX, "a valid name fits the config's name fields");
 
 #define PATH_LEN sizeof(((struct config_error *)0)->path)
 #define COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
@@ -213,11 +215,11 @@ static bool get_name(struct ctx *c, const cJSON *it, const char *path, const cha
 
 	if (s == NULL)
 		return false;
-	if (!config_syntax_name(s)) {
+	if (!frame_name_valid_str(s)) {
 		report(c, path, "expected a %s name: " NAME_RULE, what);
 		return false;
 	}
-	strcpy(out, s); /* fits: config_syntax_name() bounds the length */
+	strcpy(out, s); /* fits: frame_name_valid_str() bounds the length (asserted above) */
 	return true;
 }
 
@@ -360,7 +362,7 @@ static void parse_peers(struct ctx *c, const cJSON *root)
 		struct tether_peer_cfg *peer;
 
 		path_key(p, "peers", it->string);
-		if (!config_syntax_name(it->string)) {
+		if (!frame_name_valid_str(it->string)) {
 			report(c, p, "expected a peer name: " NAME_RULE);
 			continue;
 		}
@@ -485,7 +487,7 @@ static void parse_services(struct ctx *c, const cJSON *root)
 		struct tether_service_cfg *svc;
 
 		path_key(p, "services", it->string);
-		if (!config_syntax_name(it->string)) {
+		if (!frame_name_valid_str(it->string)) {
 			report(c, p, "expected a service name: " NAME_RULE);
 			continue;
 		}

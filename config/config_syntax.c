@@ -32,19 +32,6 @@ static int hex_val(char c)
 	return -1;
 }
 
-bool config_syntax_name(const char *s)
-{
-	size_t n = 0;
-
-	for (; s[n] != '\0'; n++) {
-		if (n >= TETHER_NAME_MAX - 1)
-			return false;
-		if (!is_alnum(s[n]) && s[n] != '.' && s[n] != '_' && s[n] != '-')
-			return false;
-	}
-	return n > 0;
-}
-
 /* Dotted quad, four decimal parts 0..255 without leading zeros (as inet_pton). */
 static bool ipv4_ok(const char *s, size_t n)
 {

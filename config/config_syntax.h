@@ -1,7 +1,8 @@
 /*
  * config_syntax.h: the small grammars inside config values, kept apart from
- * the JSON walk so they can be tested and reused on their own: names,
- * "host:port" addresses, SPKI pins, cipher suite names and path joining.
+ * the JSON walk so they can be tested and reused on their own: "host:port"
+ * addresses, SPKI pins, cipher suite names and path joining. Names follow
+ * core's rule, frame_name_valid_str() (core/frame.h).
  *
  * None of these functions allocate or touch the OS. Strings are
  * NUL-terminated and MUST NOT be NULL unless a function says otherwise.
@@ -12,12 +13,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-
-/*
- * config_syntax_name: true if s is a valid node, peer, service or user name:
- * 1 to 63 of A-Z a-z 0-9 '.' '_' '-'.
- */
-bool config_syntax_name(const char *s);
 
 /*
  * config_syntax_addr: check a "host:port" address. host is an IPv4 literal,

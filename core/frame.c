@@ -98,6 +98,11 @@ int frame_name_valid(const char *s, size_t len)
 	return 1;
 }
 
+int frame_name_valid_str(const char *s)
+{
+	return s != NULL && frame_name_valid(s, bounded_len(s, FRAME_NAME_MAX));
+}
+
 void frame_header_encode(const struct frame_header *h, uint8_t out[FRAME_HEADER_LEN])
 {
 	out[0] = h->type;
