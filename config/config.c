@@ -23,6 +23,7 @@
 #include "cJSON.h"
 #include "config/config_syntax.h"
 #include "core/frame.h"
+#include "core/identity.h"
 
 /* Bounds on values the config may set; the board's defaults lie within them. */
 #define HANDSHAKE_TIMEOUT_MIN_MS 100u
@@ -341,7 +342,7 @@ static void parse_peer(struct ctx *c, const cJSON *obj, const char *path,
 		path_key(p, path, "pin");
 		s = want_string(c, it, p);
 		if (s == NULL) {
-		} else if (config_syntax_pin(s, peer->pin) != 0) {
+		} else if (identity_pin_parse(s, peer->pin) != 0) {
 			report(c, p, "expected \"sha256/\" and the base64 of a 32-byte SPKI hash");
 		} else {
 			peer->has_pin = true;

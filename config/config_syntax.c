@@ -175,61 +175,6 @@ const char *config_syntax_addr(const char *s)
 	return NULL;
 }
 
-static int b64_val(char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (is_digit(c))
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
-int config_syntax_pin(const char *s, uint8_t out[32])
-{
-	static const char prefix[] = "sha256/";
-	uint32_t acc = 0;
-	unsigned bits = 0;
-	size_t o = 0;
-	size_t n;
-
-	memset(out, 0, 32);
-	if (strncmp(s, prefix, sizeof(prefix) - 1) != 0)
-		return TETHER_ERR_INVALID;
-	s += sizeof(prefix) - 1;
-	n = strlen(s);
-	/* 32 bytes are 43 base64 digits (2 spare bits) and one '=' of padding. */
-	if (n == 44 && s[43] == '=')
-		n = 43;
-	if (n != 43)
-		return TETHER_ERR_INVALID;
-	for (size_t i = 0; i < n; i++) {
-		int v = b64_val(s[i]);
-
-		if (v < 0)
-			goto err;
-		acc = (acc << 6) | (uint32_t)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			out[o++] = (uint8_t)(acc >> bits);
-			acc &= (1u << bits) - 1;
-		}
-	}
-	/* Only the canonical encoding: the spare bits must be zero. */
-	if (acc != 0 || o != 32)
-		goto err;
-	return 0;
-err:
-	memset(out, 0, 32);
-	return TETHER_ERR_INVALID;
-}
-
 static const struct {
 	const char *name;
 	int iana;

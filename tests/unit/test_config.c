@@ -907,7 +907,6 @@ static void test_syntax(void **state)
 		{"", false},
 	};
 	char name[80];
-	uint8_t pin[32];
 	bool tls13;
 
 	(void)state;
@@ -927,7 +926,6 @@ static void test_syntax(void **state)
 	assert_false(frame_name_valid_str(""));
 	assert_true(frame_name_valid_str("A.z_0-9"));
 
-	assert_int_equal(config_syntax_pin("sha256/", pin), TETHER_ERR_INVALID);
 	assert_int_equal(config_syntax_suite("TLS_AES_256_GCM_SHA384", &tls13), 0x1302);
 	assert_true(tls13);
 	assert_int_equal(

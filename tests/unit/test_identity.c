@@ -351,8 +351,15 @@ static void test_pin_parse_rejects(void **state)
 	assert_int_equal(
 		identity_pin_parse("sha256/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==", pin),
 		TETHER_ERR_INVALID); /* 31 bytes */
+	/* The final '=' is optional (a config's pin may leave it out). */
 	assert_int_equal(
-		identity_pin_parse("sha256/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", pin),
+		identity_pin_parse("sha256/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", pin), 0);
+	/* Spare bits set: not the canonical spelling of any pin. */
+	assert_int_equal(
+		identity_pin_parse("sha256/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAB=", pin),
+		TETHER_ERR_INVALID);
+	assert_int_equal(
+		identity_pin_parse("sha256/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n", pin),
 		TETHER_ERR_INVALID);
 	assert_int_equal(
 		identity_pin_parse("sha256/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA!=", pin),
