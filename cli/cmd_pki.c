@@ -151,30 +151,10 @@ static int name_ok(const char *s)
 	return s[0] != '.' && frame_name_valid_str(s);
 }
 
-/* What pki/pki.c accepts in a SAN: printable ASCII, no spaces. */
+/* A SAN given on the command line: present, and one pki/pki.c accepts. */
 static int san_ok(const char *s)
 {
-	size_t i, n = strlen(s);
-
-	if (n == 0 || n > PKI_SAN_MAX)
-		return 0;
-	for (i = 0; i < n; i++)
-		if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7f)
-			return 0;
-	return 1;
-}
-
-/* What pki/pki.c accepts in a CN: 1..64 bytes, no control characters. */
-static int cn_ok(const char *s)
-{
-	size_t i, n = strlen(s);
-
-	if (n == 0 || n > PKI_CN_MAX)
-		return 0;
-	for (i = 0; i < n; i++)
-		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] == 0x7f)
-			return 0;
-	return 1;
+	return s[0] != '\0' && pki_san_ok(s);
 }
 
 static int join(char *out, size_t cap, const char *dir, const char *file)
@@ -400,7 +380,7 @@ static int cmd_ca(int argc, char **argv)
 		return usage_error(usage_ca, "%s", "--out DIR is required");
 	if (days_s != NULL && parse_i64(days_s, 1, 100000, &days) != 0)
 		return usage_error(usage_ca, "--days: expected 1..100000, got %s", days_s);
-	if (!cn_ok(cn))
+	if (!pki_cn_ok(cn))
 		return usage_error(usage_ca, "--cn: expected 1..64 printable bytes, got \"%s\"",
 				   cn);
 
@@ -454,7 +434,7 @@ static int cmd_issue(int argc, char **argv)
 				   name);
 	if (cn == NULL)
 		cn = name;
-	if (!cn_ok(cn))
+	if (!pki_cn_ok(cn))
 		return usage_error(usage_issue, "--cn: expected 1..64 printable bytes, got \"%s\"",
 				   cn);
 	if (uri != NULL && !san_ok(uri))

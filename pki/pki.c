@@ -222,15 +222,13 @@ static int pki_subject_dn(const char *cn, char *out, size_t cap)
 {
 	size_t n = strlen(cn), i, j = 0;
 
-	if (n == 0 || n > PKI_CN_MAX || cap < 4 + 2 * n)
+	if (!pki_cn_ok(cn) || cap < 4 + 2 * n)
 		return TETHER_ERR_INVALID;
 	memcpy(out, "CN=", 3);
 	j = 3;
 	for (i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)cn[i];
 
-		if (c < 0x20 || c == 0x7f)
-			return TETHER_ERR_INVALID;
 		if (strchr(" ,=+<>#;\"\\", c) != NULL)
 			out[j++] = '\\';
 		out[j++] = (char)c;
@@ -239,8 +237,20 @@ static int pki_subject_dn(const char *cn, char *out, size_t cap)
 	return TETHER_OK;
 }
 
+int pki_cn_ok(const char *cn)
+{
+	size_t i;
+
+	if (cn == NULL || cn[0] == '\0')
+		return 0;
+	for (i = 0; cn[i] != '\0'; i++)
+		if (i >= PKI_CN_MAX || (unsigned char)cn[i] < 0x20 || (unsigned char)cn[i] == 0x7f)
+			return 0;
+	return 1;
+}
+
 /* SANs are IA5String: printable ASCII, and no spaces in a name or URI. */
-static int pki_san_ok(const char *s)
+int pki_san_ok(const char *s)
 {
 	size_t i;
 

@@ -34,6 +34,19 @@
 /* Longest URI or DNS SAN accepted (a config's peer id holds 255). */
 #define PKI_SAN_MAX 255
 
+/*
+ * pki_cn_ok: 1 if cn is a subject CN pki_cert_write_pem() accepts: 1 to
+ * PKI_CN_MAX bytes without control characters. NULL: 0.
+ */
+int pki_cn_ok(const char *cn);
+
+/*
+ * pki_san_ok: 1 if s is a URI or DNS SAN pki_cert_write_pem() accepts: at most
+ * PKI_SAN_MAX bytes of printable ASCII without spaces. NULL and "" mean "no
+ * SAN" and give 1.
+ */
+int pki_san_ok(const char *s);
+
 /* Room for a P-256 key or one certificate in PEM; callers may use these for buffers. */
 #define PKI_KEY_PEM_MAX 512
 #define PKI_CERT_PEM_MAX 4096

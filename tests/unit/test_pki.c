@@ -425,6 +425,37 @@ static void test_cert_too_small(void **state)
 	assert_int_equal(small[0], 0);
 }
 
+/* The rules tether pki checks its arguments with before issuing. */
+static void test_name_rules(void **state)
+{
+	char s[PKI_SAN_MAX + 2];
+
+	(void)state;
+	assert_true(pki_cn_ok("tether CA, \"plant\" #1"));
+	assert_false(pki_cn_ok(""));
+	assert_false(pki_cn_ok(NULL));
+	assert_false(pki_cn_ok("tab\there"));
+	assert_false(pki_cn_ok("del\x7f"));
+	memset(s, 'c', sizeof(s));
+	s[PKI_CN_MAX] = '\0';
+	assert_true(pki_cn_ok(s));
+	s[PKI_CN_MAX] = 'c';
+	s[PKI_CN_MAX + 1] = '\0';
+	assert_false(pki_cn_ok(s));
+
+	assert_true(pki_san_ok(NULL));
+	assert_true(pki_san_ok(""));
+	assert_true(pki_san_ok("spiffe://plant.example/gw-01"));
+	assert_false(pki_san_ok("with space"));
+	assert_false(pki_san_ok("caf\xc3\xa9"));
+	memset(s, 's', sizeof(s));
+	s[PKI_SAN_MAX] = '\0';
+	assert_true(pki_san_ok(s));
+	s[PKI_SAN_MAX] = 's';
+	s[PKI_SAN_MAX + 1] = '\0';
+	assert_false(pki_san_ok(s));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -445,6 +476,7 @@ int main(void)
 		cmocka_unit_test(test_special_cn),
 		cmocka_unit_test(test_rejects),
 		cmocka_unit_test(test_cert_too_small),
+		cmocka_unit_test(test_name_rules),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
