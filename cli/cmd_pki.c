@@ -29,15 +29,14 @@
 #include "psa/crypto.h"
 
 #include "base/err.h"
+#include "cli/cli.h"
 #include "core/frame.h"
 #include "core/identity.h"
 #include "core/x509_time.h"
 #include "pki/pki.h"
 #include "cli/cmd_pki.h"
 
-#define EXIT_OK 0
-#define EXIT_FAIL 1
-#define EXIT_USAGE 2
+#define EXIT_FAIL EXIT_RUNTIME
 
 #define PKI_HEAP_SIZE (256 * 1024)
 #define PKI_FILE_MAX (64 * 1024)
@@ -484,35 +483,9 @@ out:
 	return rc;
 }
 
-/* Prints a certificate string field, with anything unprintable as '?'. */
-static void print_field(const char *label, const unsigned char *p, size_t n)
-{
-	size_t i;
-
-	printf("%-12s", label);
-	for (i = 0; i < n; i++)
-		putchar(p[i] < 0x20 || p[i] > 0x7e ? '?' : p[i]);
-	putchar('\n');
-}
-
-/* identity_each_san() callback: one line per SAN. */
-static int print_san(void *ctx, int type, const unsigned char *p, size_t len)
-{
-	(void)ctx;
-	if (type == MBEDTLS_X509_SAN_UNIFORM_RESOURCE_IDENTIFIER)
-		print_field("uri:", p, len);
-	else if (type == MBEDTLS_X509_SAN_DNS_NAME)
-		print_field("dns:", p, len);
-	else if (type == MBEDTLS_X509_SAN_IP_ADDRESS && len == 4)
-		printf("%-12s%u.%u.%u.%u\n", "ip:", p[0], p[1], p[2], p[3]);
-	return 0;
-}
-
-static void print_time(const char *label, const mbedtls_x509_time *t)
-{
-	printf("%-12s%04d-%02d-%02d %02d:%02d:%02d UTC\n", label, t->year, t->mon, t->day, t->hour,
-	       t->min, t->sec);
-}
+/* "uri:        spiffe://...", "not after:  2027-01-01 00:00:00 UTC". */
+static const struct cli_cert_layout show_layout = {
+	.indent = 0, .width = 12, .uri = "uri:", .dns = "dns:", .ip = "ip:"};
 
 static void show_one(const mbedtls_x509_crt *crt, int64_t now)
 {
@@ -526,12 +499,14 @@ static void show_one(const mbedtls_x509_crt *crt, int64_t now)
 	if (mbedtls_x509_dn_gets(buf, sizeof(buf), &crt->issuer) < 0)
 		snprintf(buf, sizeof(buf), "(unprintable)");
 	printf("%-12s%s\n", "issuer:", buf);
-	identity_each_san(crt, print_san, NULL);
+	cli_print_sans(crt, &show_layout);
 	if (mbedtls_x509_serial_gets(buf, sizeof(buf), &crt->serial) < 0)
 		snprintf(buf, sizeof(buf), "(unprintable)");
 	printf("%-12s%s\n", "serial:", buf);
-	print_time("not before:", &crt->valid_from);
-	print_time("not after:", &crt->valid_to);
+	cli_print_time(&show_layout, "not before:", &crt->valid_from);
+	putchar('\n');
+	cli_print_time(&show_layout, "not after:", &crt->valid_to);
+	putchar('\n');
 	if (x509_time_to_unix(&crt->valid_from, &nb) == 0 &&
 	    x509_time_to_unix(&crt->valid_to, &na) == 0) {
 		/* Floor division, so a certificate that expired an hour ago shows -1. */
