@@ -6,7 +6,7 @@
  */
 #include <stddef.h>
 
-#include "cli.h"
+#include "cli/cli.h"
 
 void *__real_malloc(size_t size);
 void *__real_calloc(size_t n, size_t size);

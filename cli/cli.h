@@ -4,6 +4,8 @@
 
 #include <stddef.h>
 
+#include <mbedtls/x509_crt.h>
+
 #include "config/config.h"
 
 #define TETHER_DEFAULT_CONFIG "/etc/tether/tether.json"
@@ -37,6 +39,33 @@ unsigned cli_load_config(const char *path, struct tether_config *cfg);
  */
 int cli_crypto_init(size_t heap_len);
 void cli_crypto_done(void);
+
+/*
+ * How a command lays out a certificate's lines (`tether check` and `tether pki
+ * show` each keep their own): indent spaces, then a label padded to width
+ * columns, then the value.
+ */
+struct cli_cert_layout {
+	int indent;
+	int width;
+	const char *uri; /* labels of URI, DNS and IPv4 SANs; NULL leaves that kind out */
+	const char *dns;
+	const char *ip;
+};
+
+/*
+ * cli_print_sans: one line per URI, DNS or IPv4 subjectAltName of crt that
+ * layout has a label for, in certificate order; bytes outside printable
+ * ASCII are printed as '?'.
+ */
+void cli_print_sans(const mbedtls_x509_crt *crt, const struct cli_cert_layout *layout);
+
+/*
+ * cli_print_time: the label as layout says, then t as "YYYY-MM-DD hh:mm:ss UTC".
+ * No newline: the caller may add to the line, and ends it.
+ */
+void cli_print_time(const struct cli_cert_layout *layout, const char *label,
+		    const mbedtls_x509_time *t);
 
 /* Allocation counting (alloc_count.c): calls to malloc/calloc/realloc/free so far. */
 unsigned long alloc_count_calls(void);

@@ -4,7 +4,7 @@
 
 #include <mbedtls/x509_crt.h>
 
-#include "cli.h"
+#include "cli/cli.h"
 #include "core/identity.h"
 #include "core/tls.h"
 #include "port/port.h"
@@ -16,29 +16,16 @@ static const char check_usage[] =
 	"key, CA and CRL it names. Prints the node's identity and expiry, and every problem\n"
 	"found with its JSON path. Exit 0 if all is well, 2 if anything is wrong.\n";
 
+/* "  san: URI:spiffe://...", "  not after: 2027-01-01 00:00:00 UTC (...)". */
+static const struct cli_cert_layout check_layout = {
+	.indent = 2, .width = 0, .uri = "san: URI:", .dns = "san: DNS:", .ip = NULL};
+
 static void print_time(const char *label, const mbedtls_x509_time *t, int64_t now)
 {
 	int64_t d = tls_time_unix(t) - now;
 
-	printf("  %s: %04d-%02d-%02d %02d:%02d:%02d UTC (%lld days %s)\n", label, t->year, t->mon,
-	       t->day, t->hour, t->min, t->sec, (long long)((d < 0 ? -d : d) / 86400),
-	       d < 0 ? "ago" : "left");
-}
-
-/* identity_each_san() callback: one line per URI or DNS SAN, unprintable bytes as '?'. */
-static int print_san(void *ctx, int type, const unsigned char *p, size_t len)
-{
-	size_t i;
-
-	(void)ctx;
-	if (type != MBEDTLS_X509_SAN_UNIFORM_RESOURCE_IDENTIFIER &&
-	    type != MBEDTLS_X509_SAN_DNS_NAME)
-		return 0;
-	printf("  san: %s:", type == MBEDTLS_X509_SAN_DNS_NAME ? "DNS" : "URI");
-	for (i = 0; i < len; i++)
-		putchar(p[i] < 0x20 || p[i] > 0x7e ? '?' : p[i]);
-	putchar('\n');
-	return 0;
+	cli_print_time(&check_layout, label, t);
+	printf(" (%lld days %s)\n", (long long)((d < 0 ? -d : d) / 86400), d < 0 ? "ago" : "left");
 }
 
 /* Own certificate and CA: expired, not yet valid, or not chaining are problems. */
@@ -56,9 +43,9 @@ static unsigned check_material(struct tls_ctx *t, const struct tether_config *cf
 		printf("  subject: %s\n", buf);
 	if (identity_describe(&t->own, buf, sizeof(buf)) == 0)
 		printf("  identity: %s\n", buf);
-	identity_each_san(&t->own, print_san, NULL);
-	print_time("not before", &t->own.valid_from, now);
-	print_time("not after", &t->own.valid_to, now);
+	cli_print_sans(&t->own, &check_layout);
+	print_time("not before: ", &t->own.valid_from, now);
+	print_time("not after: ", &t->own.valid_to, now);
 	if (identity_spki_sha256(&t->own, pin) == 0 &&
 	    identity_pin_format(pin, buf, sizeof(buf)) == 0)
 		printf("  pin: %s\n", buf);
@@ -83,7 +70,7 @@ static unsigned check_material(struct tls_ctx *t, const struct tether_config *cf
 		n++;
 		if (mbedtls_x509_dn_gets(buf, sizeof(buf), &c->subject) > 0)
 			printf("  [%d] subject: %s\n", n, buf);
-		print_time("not after", &c->valid_to, now);
+		print_time("not after: ", &c->valid_to, now);
 		if (tls_time_unix(&c->valid_to) < now) {
 			printf("problem: identity.ca: certificate %d expired\n", n);
 			problems++;

@@ -30,9 +30,9 @@
 #include <mbedtls/sha256.h>
 #include <mbedtls/x509_crt.h>
 
-#include "cli.h"
+#include "cli/cli.h"
 #include "core/log.h"
-#include "core/pki.h"
+#include "pki/pki.h"
 
 #define DEMO_HEAP (256 * 1024)
 

@@ -2,7 +2,7 @@
  * cmd_pki.c: `tether pki`: make a CA, issue node certificates, show one.
  *
  * Enough for a fleet without OpenSSL on its devices. The work is done by
- * core/pki.c; this file parses arguments and moves files. Private keys are
+ * pki/pki.c; this file parses arguments and moves files. Private keys are
  * written 0600 through a temporary file renamed into place, so a key file is
  * never visible half-written or with wider permissions.
  */
@@ -28,18 +28,18 @@
 #include "mbedtls/x509_crt.h"
 #include "psa/crypto.h"
 
-#include "../core/err.h"
-#include "../core/identity.h"
-#include "../core/pki.h"
-#include "cmd_pki.h"
+#include "base/err.h"
+#include "cli/cli.h"
+#include "core/frame.h"
+#include "core/identity.h"
+#include "core/x509_time.h"
+#include "pki/pki.h"
+#include "cli/cmd_pki.h"
 
-#define EXIT_OK 0
-#define EXIT_FAIL 1
-#define EXIT_USAGE 2
+#define EXIT_FAIL EXIT_RUNTIME
 
 #define PKI_HEAP_SIZE (256 * 1024)
 #define PKI_FILE_MAX (64 * 1024)
-#define PKI_NAME_MAX 63
 #define PKI_BACKDATE_S 300 /* tolerate this much clock skew between nodes */
 #define PKI_DAY_S 86400
 
@@ -144,46 +144,16 @@ static int parse_i64(const char *s, int64_t min, int64_t max, int64_t *out)
 	return 0;
 }
 
+/* A node name (core's rule) that also makes a plain file name: no leading '.'. */
 static int name_ok(const char *s)
 {
-	size_t i, n = strlen(s);
-
-	if (n == 0 || n > PKI_NAME_MAX || s[0] == '.')
-		return 0;
-	for (i = 0; i < n; i++) {
-		char c = s[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '.' || c == '_' || c == '-'))
-			return 0;
-	}
-	return 1;
+	return s[0] != '.' && frame_name_valid_str(s);
 }
 
-/* What core/pki.c accepts in a SAN: printable ASCII, no spaces. */
+/* A SAN given on the command line: present, and one pki/pki.c accepts. */
 static int san_ok(const char *s)
 {
-	size_t i, n = strlen(s);
-
-	if (n == 0 || n > PKI_SAN_MAX)
-		return 0;
-	for (i = 0; i < n; i++)
-		if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7f)
-			return 0;
-	return 1;
-}
-
-/* What core/pki.c accepts in a CN: 1..64 bytes, no control characters. */
-static int cn_ok(const char *s)
-{
-	size_t i, n = strlen(s);
-
-	if (n == 0 || n > PKI_CN_MAX)
-		return 0;
-	for (i = 0; i < n; i++)
-		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] == 0x7f)
-			return 0;
-	return 1;
+	return s[0] != '\0' && pki_san_ok(s);
 }
 
 static int join(char *out, size_t cap, const char *dir, const char *file)
@@ -342,7 +312,7 @@ static int load_key(const char *path, mbedtls_pk_context *pk)
 }
 
 /*
- * Generates a key, has core/pki.c certify it, and writes DIR/BASE.key (0600)
+ * Generates a key, has pki/pki.c certify it, and writes DIR/BASE.key (0600)
  * then DIR/BASE.crt (0644).
  */
 static int make_pair(const struct pki_cert_spec *spec, const mbedtls_x509_crt *issuer,
@@ -350,7 +320,7 @@ static int make_pair(const struct pki_cert_spec *spec, const mbedtls_x509_crt *i
 {
 	unsigned char key_pem[PKI_KEY_PEM_MAX];
 	unsigned char crt_pem[PKI_CERT_PEM_MAX];
-	char file[PKI_NAME_MAX + 8];
+	char file[FRAME_NAME_MAX + 8];
 	char key_path[PATH_MAX], crt_path[PATH_MAX];
 	mbedtls_pk_context pk;
 	int ret, rc = -1;
@@ -409,7 +379,7 @@ static int cmd_ca(int argc, char **argv)
 		return usage_error(usage_ca, "%s", "--out DIR is required");
 	if (days_s != NULL && parse_i64(days_s, 1, 100000, &days) != 0)
 		return usage_error(usage_ca, "--days: expected 1..100000, got %s", days_s);
-	if (!cn_ok(cn))
+	if (!pki_cn_ok(cn))
 		return usage_error(usage_ca, "--cn: expected 1..64 printable bytes, got \"%s\"",
 				   cn);
 
@@ -463,7 +433,7 @@ static int cmd_issue(int argc, char **argv)
 				   name);
 	if (cn == NULL)
 		cn = name;
-	if (!cn_ok(cn))
+	if (!pki_cn_ok(cn))
 		return usage_error(usage_issue, "--cn: expected 1..64 printable bytes, got \"%s\"",
 				   cn);
 	if (uri != NULL && !san_ok(uri))
@@ -513,35 +483,9 @@ out:
 	return rc;
 }
 
-/* Prints a certificate string field, with anything unprintable as '?'. */
-static void print_field(const char *label, const unsigned char *p, size_t n)
-{
-	size_t i;
-
-	printf("%-12s", label);
-	for (i = 0; i < n; i++)
-		putchar(p[i] < 0x20 || p[i] > 0x7e ? '?' : p[i]);
-	putchar('\n');
-}
-
-/* identity_each_san() callback: one line per SAN. */
-static int print_san(void *ctx, int type, const unsigned char *p, size_t len)
-{
-	(void)ctx;
-	if (type == MBEDTLS_X509_SAN_UNIFORM_RESOURCE_IDENTIFIER)
-		print_field("uri:", p, len);
-	else if (type == MBEDTLS_X509_SAN_DNS_NAME)
-		print_field("dns:", p, len);
-	else if (type == MBEDTLS_X509_SAN_IP_ADDRESS && len == 4)
-		printf("%-12s%u.%u.%u.%u\n", "ip:", p[0], p[1], p[2], p[3]);
-	return 0;
-}
-
-static void print_time(const char *label, const mbedtls_x509_time *t)
-{
-	printf("%-12s%04d-%02d-%02d %02d:%02d:%02d UTC\n", label, t->year, t->mon, t->day, t->hour,
-	       t->min, t->sec);
-}
+/* "uri:        spiffe://...", "not after:  2027-01-01 00:00:00 UTC". */
+static const struct cli_cert_layout show_layout = {
+	.indent = 0, .width = 12, .uri = "uri:", .dns = "dns:", .ip = "ip:"};
 
 static void show_one(const mbedtls_x509_crt *crt, int64_t now)
 {
@@ -555,14 +499,16 @@ static void show_one(const mbedtls_x509_crt *crt, int64_t now)
 	if (mbedtls_x509_dn_gets(buf, sizeof(buf), &crt->issuer) < 0)
 		snprintf(buf, sizeof(buf), "(unprintable)");
 	printf("%-12s%s\n", "issuer:", buf);
-	identity_each_san(crt, print_san, NULL);
+	cli_print_sans(crt, &show_layout);
 	if (mbedtls_x509_serial_gets(buf, sizeof(buf), &crt->serial) < 0)
 		snprintf(buf, sizeof(buf), "(unprintable)");
 	printf("%-12s%s\n", "serial:", buf);
-	print_time("not before:", &crt->valid_from);
-	print_time("not after:", &crt->valid_to);
-	if (pki_time_to_unix(&crt->valid_from, &nb) == 0 &&
-	    pki_time_to_unix(&crt->valid_to, &na) == 0) {
+	cli_print_time(&show_layout, "not before:", &crt->valid_from);
+	putchar('\n');
+	cli_print_time(&show_layout, "not after:", &crt->valid_to);
+	putchar('\n');
+	if (x509_time_to_unix(&crt->valid_from, &nb) == 0 &&
+	    x509_time_to_unix(&crt->valid_to, &na) == 0) {
 		/* Floor division, so a certificate that expired an hour ago shows -1. */
 		int64_t d = na - now, days = d / PKI_DAY_S - (d % PKI_DAY_S < 0);
 

@@ -6,8 +6,8 @@
 #include <mbedtls/ssl_ciphersuites.h>
 #include <mbedtls/version.h>
 
-#include "cli.h"
-#include "core/opts.h"
+#include "cli/cli.h"
+#include "base/opts.h"
 #include "tether_version.h"
 
 int cmd_version(int argc, char **argv)

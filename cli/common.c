@@ -1,4 +1,4 @@
-/* common.c: what run, check and demo share. */
+/* common.c: what the commands share. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,7 +7,8 @@
 #include <mbedtls/platform_util.h>
 #include <psa/crypto.h>
 
-#include "cli.h"
+#include "cli/cli.h"
+#include "core/identity.h"
 
 int cli_config_arg(int argc, char **argv, const char *usage, const char **path)
 {
@@ -87,4 +88,45 @@ void cli_crypto_done(void)
 	mbedtls_platform_zeroize(heap, heap_size);
 	free(heap);
 	heap = NULL;
+}
+
+static void print_label(const struct cli_cert_layout *l, const char *label)
+{
+	printf("%*s%-*s", l->indent, "", l->width, label);
+}
+
+/* identity_each_san() callback; ctx is the layout. */
+static int print_san(void *ctx, int type, const unsigned char *p, size_t len)
+{
+	const struct cli_cert_layout *l = ctx;
+	size_t i;
+
+	if (type == MBEDTLS_X509_SAN_IP_ADDRESS && len == 4 && l->ip != NULL) {
+		print_label(l, l->ip);
+		printf("%u.%u.%u.%u\n", p[0], p[1], p[2], p[3]);
+		return 0;
+	}
+	if (type == MBEDTLS_X509_SAN_UNIFORM_RESOURCE_IDENTIFIER && l->uri != NULL)
+		print_label(l, l->uri);
+	else if (type == MBEDTLS_X509_SAN_DNS_NAME && l->dns != NULL)
+		print_label(l, l->dns);
+	else
+		return 0;
+	for (i = 0; i < len; i++)
+		putchar(p[i] < 0x20 || p[i] > 0x7e ? '?' : p[i]);
+	putchar('\n');
+	return 0;
+}
+
+void cli_print_sans(const mbedtls_x509_crt *crt, const struct cli_cert_layout *layout)
+{
+	identity_each_san(crt, print_san, (void *)layout);
+}
+
+void cli_print_time(const struct cli_cert_layout *layout, const char *label,
+		    const mbedtls_x509_time *t)
+{
+	print_label(layout, label);
+	printf("%04d-%02d-%02d %02d:%02d:%02d UTC", t->year, t->mon, t->day, t->hour, t->min,
+	       t->sec);
 }

@@ -2,8 +2,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cli.h"
-#include "cmd_pki.h"
+#include "cli/cli.h"
+#include "cli/cmd_pki.h"
 
 static void usage(FILE *f)
 {

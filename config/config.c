@@ -9,7 +9,7 @@
  * Sections are walked in dependency order (node, then peers, then what
  * names peers) whatever their order in the file.
  */
-#include "config.h"
+#include "config/config.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -18,10 +18,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../core/err.h"
-#include "../port/port.h"
+#include "base/err.h"
+#include "base/log_level.h"
 #include "cJSON.h"
-#include "config_syntax.h"
+#include "config/config_syntax.h"
+#include "core/frame.h"
+#include "core/identity.h"
 
 /* Bounds on values the config may set; the board's defaults lie within them. */
 #define HANDSHAKE_TIMEOUT_MIN_MS 100u
@@ -53,6 +55,7 @@ _Static_assert(TETHER_DEFAULT_RECONNECT_MIN_MS >= RECONNECT_MIN_MS &&
 		       TETHER_DEFAULT_RECONNECT_MAX_MS <= RECONNECT_MAX_MS,
 	       "default reconnect back-off out of range");
 _Static_assert(TETHER_MAX_PEERS <= UINT16_MAX, "peer indexes are uint16_t");
+_Static_assert(FRAME_NAME_MAX < TETHER_NAME_MAX, "a valid name fits the config's name fields");
 
 #define PATH_LEN sizeof(((struct config_error *)0)->path)
 #define COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
@@ -213,11 +216,11 @@ static bool get_name(struct ctx *c, const cJSON *it, const char *path, const cha
 
 	if (s == NULL)
 		return false;
-	if (!config_syntax_name(s)) {
+	if (!frame_name_valid_str(s)) {
 		report(c, path, "expected a %s name: " NAME_RULE, what);
 		return false;
 	}
-	strcpy(out, s); /* fits: config_syntax_name() bounds the length */
+	strcpy(out, s); /* fits: frame_name_valid_str() bounds the length (asserted above) */
 	return true;
 }
 
@@ -339,7 +342,7 @@ static void parse_peer(struct ctx *c, const cJSON *obj, const char *path,
 		path_key(p, path, "pin");
 		s = want_string(c, it, p);
 		if (s == NULL) {
-		} else if (config_syntax_pin(s, peer->pin) != 0) {
+		} else if (identity_pin_parse(s, peer->pin) != 0) {
 			report(c, p, "expected \"sha256/\" and the base64 of a 32-byte SPKI hash");
 		} else {
 			peer->has_pin = true;
@@ -360,7 +363,7 @@ static void parse_peers(struct ctx *c, const cJSON *root)
 		struct tether_peer_cfg *peer;
 
 		path_key(p, "peers", it->string);
-		if (!config_syntax_name(it->string)) {
+		if (!frame_name_valid_str(it->string)) {
 			report(c, p, "expected a peer name: " NAME_RULE);
 			continue;
 		}
@@ -485,7 +488,7 @@ static void parse_services(struct ctx *c, const cJSON *root)
 		struct tether_service_cfg *svc;
 
 		path_key(p, "services", it->string);
-		if (!config_syntax_name(it->string)) {
+		if (!frame_name_valid_str(it->string)) {
 			report(c, p, "expected a service name: " NAME_RULE);
 			continue;
 		}

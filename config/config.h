@@ -1,112 +1,20 @@
 /*
- * config.h: tether's configuration as plain structs.
+ * config.h: the config loader: JSON text or file -> struct tether_config.
  *
  * config_load() is the only place that sees JSON (cJSON); it fills a struct
- * tether_config and lets the tree go. Everything else reads these structs.
- * Sizes are fixed so the loaded config needs no further allocation.
+ * tether_config (core/settings.h, owned by core) and lets the tree go.
+ * Everything else reads that struct.
  */
 #ifndef TETHER_CONFIG_H
 #define TETHER_CONFIG_H
 
-#include <stdbool.h>
 #include <stddef.h>
-#include <stdint.h>
 
-#include "../core/opts.h"
-
-#ifndef TETHER_MAX_PEERS
-#define TETHER_MAX_PEERS 64
-#endif
-#ifndef TETHER_MAX_SERVICES
-#define TETHER_MAX_SERVICES 32
-#endif
-#ifndef TETHER_MAX_FORWARDS
-#define TETHER_MAX_FORWARDS 32
-#endif
-#ifndef TETHER_MAX_ALLOW
-#define TETHER_MAX_ALLOW 16
-#endif
-#ifndef TETHER_MAX_SUITES
-#define TETHER_MAX_SUITES 8
-#endif
-
-#define TETHER_NAME_MAX 64  /* node, peer and service names: 1..63 chars + NUL */
-#define TETHER_ADDR_MAX 136 /* "host:port" + NUL */
-#define TETHER_PATH_MAX 256 /* file paths, already joined with the config's folder */
-#define TETHER_ID_MAX 256   /* peer identity (URI SAN, DNS SAN or CN) + NUL */
-
-enum tether_tls_version { TETHER_TLS_1_2 = 0x0303, TETHER_TLS_1_3 = 0x0304 };
-
-enum tether_log_format { TETHER_LOG_TEXT = 0, TETHER_LOG_JSON = 1 };
-
-struct tether_identity_cfg {
-	char cert[TETHER_PATH_MAX];
-	char key[TETHER_PATH_MAX];
-	char ca[TETHER_PATH_MAX];
-	char crl[TETHER_PATH_MAX]; /* "" = none */
-};
-
-struct tether_peer_cfg {
-	char name[TETHER_NAME_MAX];
-	char connect[TETHER_ADDR_MAX]; /* "" = accept only, never dialed */
-	char id[TETHER_ID_MAX];        /* defaults to name */
-	bool has_pin;
-	uint8_t pin[32]; /* SHA-256 of the SubjectPublicKeyInfo DER */
-};
-
-struct tether_service_cfg {
-	char name[TETHER_NAME_MAX];
-	char target[TETHER_ADDR_MAX];
-	unsigned n_allow;
-	uint16_t allow[TETHER_MAX_ALLOW]; /* indexes into tether_config.peers */
-};
-
-struct tether_forward_cfg {
-	char listen[TETHER_ADDR_MAX];
-	uint16_t peer; /* index into tether_config.peers */
-	char service[TETHER_NAME_MAX];
-};
-
-struct tether_tls_cfg {
-	enum tether_tls_version min_version; /* default 1.3 */
-	unsigned n_suites;                   /* 0 = the built-in secure list */
-	int suites[TETHER_MAX_SUITES];       /* IANA cipher suite numbers */
-	uint32_t handshake_timeout_ms;
-	uint32_t session_lifetime_s;
-};
-
-struct tether_limits_cfg {
-	uint32_t sessions;
-	uint32_t streams;
-	uint32_t stream_window; /* bytes of receive buffer per stream */
-	uint32_t handshakes;    /* concurrent handshakes */
-};
-
-struct tether_config {
-	char node[TETHER_NAME_MAX];
-	struct tether_identity_cfg identity;
-	char listen[TETHER_ADDR_MAX]; /* "" = do not accept sessions */
-	unsigned n_peers;
-	struct tether_peer_cfg peers[TETHER_MAX_PEERS];
-	unsigned n_services;
-	struct tether_service_cfg services[TETHER_MAX_SERVICES];
-	unsigned n_forwards;
-	struct tether_forward_cfg forwards[TETHER_MAX_FORWARDS];
-	struct tether_tls_cfg tls;
-	struct tether_limits_cfg limits;
-	uint32_t keepalive_interval_ms;
-	uint32_t keepalive_timeout_ms;
-	uint32_t reconnect_min_ms;
-	uint32_t reconnect_max_ms;
-	char status[TETHER_PATH_MAX]; /* "" = no status socket */
-	int log_level;                /* enum port_log_level */
-	enum tether_log_format log_format;
-	char user[TETHER_NAME_MAX]; /* "" = do not change user */
-};
+#include "core/settings.h"
 
 /* One problem found in a config: where (JSON path) and what. */
 struct config_error {
-	char path[128];   /* e.g. "peers.core-01.connect"; "" for the file itself */
+	char path[128];	   /* e.g. "peers.core-01.connect"; "" for the file itself */
 	char message[192]; /* e.g. "expected \"host:port\"" */
 };
 

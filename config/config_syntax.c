@@ -4,12 +4,12 @@
  * Written by hand rather than with inet_pton() and friends so that the same
  * rules hold on every board, with or without a C library that has them.
  */
-#include "config_syntax.h"
+#include "config/config_syntax.h"
 
 #include <string.h>
 
-#include "../core/err.h"
-#include "config.h"
+#include "base/err.h"
+#include "config/config.h"
 
 static bool is_digit(char c)
 {
@@ -30,19 +30,6 @@ static int hex_val(char c)
 	if (c >= 'A' && c <= 'F')
 		return c - 'A' + 10;
 	return -1;
-}
-
-bool config_syntax_name(const char *s)
-{
-	size_t n = 0;
-
-	for (; s[n] != '\0'; n++) {
-		if (n >= TETHER_NAME_MAX - 1)
-			return false;
-		if (!is_alnum(s[n]) && s[n] != '.' && s[n] != '_' && s[n] != '-')
-			return false;
-	}
-	return n > 0;
 }
 
 /* Dotted quad, four decimal parts 0..255 without leading zeros (as inet_pton). */
@@ -186,61 +173,6 @@ const char *config_syntax_addr(const char *s)
 	if (v > 65535)
 		return "port must be 1 to 65535";
 	return NULL;
-}
-
-static int b64_val(char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (is_digit(c))
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
-int config_syntax_pin(const char *s, uint8_t out[32])
-{
-	static const char prefix[] = "sha256/";
-	uint32_t acc = 0;
-	unsigned bits = 0;
-	size_t o = 0;
-	size_t n;
-
-	memset(out, 0, 32);
-	if (strncmp(s, prefix, sizeof(prefix) - 1) != 0)
-		return TETHER_ERR_INVALID;
-	s += sizeof(prefix) - 1;
-	n = strlen(s);
-	/* 32 bytes are 43 base64 digits (2 spare bits) and one '=' of padding. */
-	if (n == 44 && s[43] == '=')
-		n = 43;
-	if (n != 43)
-		return TETHER_ERR_INVALID;
-	for (size_t i = 0; i < n; i++) {
-		int v = b64_val(s[i]);
-
-		if (v < 0)
-			goto err;
-		acc = (acc << 6) | (uint32_t)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			out[o++] = (uint8_t)(acc >> bits);
-			acc &= (1u << bits) - 1;
-		}
-	}
-	/* Only the canonical encoding: the spare bits must be zero. */
-	if (acc != 0 || o != 32)
-		goto err;
-	return 0;
-err:
-	memset(out, 0, 32);
-	return TETHER_ERR_INVALID;
 }
 
 static const struct {

@@ -1,7 +1,9 @@
 /*
  * config_syntax.h: the small grammars inside config values, kept apart from
- * the JSON walk so they can be tested and reused on their own: names,
- * "host:port" addresses, SPKI pins, cipher suite names and path joining.
+ * the JSON walk so they can be tested and reused on their own: "host:port"
+ * addresses, cipher suite names and path joining. Names and SPKI pins follow
+ * core's rules, frame_name_valid_str() (core/frame.h) and identity_pin_parse()
+ * (core/identity.h).
  *
  * None of these functions allocate or touch the OS. Strings are
  * NUL-terminated and MUST NOT be NULL unless a function says otherwise.
@@ -14,12 +16,6 @@
 #include <stdint.h>
 
 /*
- * config_syntax_name: true if s is a valid node, peer, service or user name:
- * 1 to 63 of A-Z a-z 0-9 '.' '_' '-'.
- */
-bool config_syntax_name(const char *s);
-
-/*
  * config_syntax_addr: check a "host:port" address. host is an IPv4 literal,
  * an IPv6 literal in brackets or a host name ([A-Za-z0-9.-], RFC 1123
  * labels); port is 1..65535. The whole string must fit TETHER_ADDR_MAX.
@@ -27,13 +23,6 @@ bool config_syntax_name(const char *s);
  * ("port must be 1 to 65535").
  */
 const char *config_syntax_addr(const char *s);
-
-/*
- * config_syntax_pin: decode "sha256/<base64 of 32 bytes>" (standard
- * alphabet, the final '=' optional) into out. Returns 0, or
- * TETHER_ERR_INVALID with out zeroed.
- */
-int config_syntax_pin(const char *s, uint8_t out[32]);
 
 /*
  * config_syntax_suite: the IANA number of a cipher suite given by its IANA

@@ -5,8 +5,8 @@
  */
 #include <string.h>
 
-#include "../port/port.h"
-#include "config.h"
+#include "base/log_level.h"
+#include "config/config.h"
 
 void config_defaults(struct tether_config *cfg)
 {

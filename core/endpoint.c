@@ -1,9 +1,9 @@
 /*
  * endpoint.c: the TCP endpoint over the port (endpoint.h).
  */
-#include "endpoint.h"
+#include "core/endpoint.h"
 
-#include "../port/port.h"
+#include "port/port.h"
 
 static long tcp_send(struct endpoint *ep, const uint8_t *buf, size_t len)
 {

@@ -5,11 +5,11 @@
  * Every decoder re-checks the bounds it relies on, even where the header
  * decoder already did, so each one is safe to call on arbitrary bytes.
  */
-#include "frame.h"
+#include "core/frame.h"
 
 #include <string.h>
 
-#include "err.h"
+#include "base/err.h"
 
 /* Fixed part of a HELLO payload: everything before the name. */
 #define HELLO_FIXED_LEN 13
@@ -96,6 +96,11 @@ int frame_name_valid(const char *s, size_t len)
 		return 0;
 	}
 	return 1;
+}
+
+int frame_name_valid_str(const char *s)
+{
+	return s != NULL && frame_name_valid(s, bounded_len(s, FRAME_NAME_MAX));
 }
 
 void frame_header_encode(const struct frame_header *h, uint8_t out[FRAME_HEADER_LEN])

@@ -131,8 +131,15 @@ int frame_build(uint8_t *out, size_t cap, uint8_t type, uint32_t stream, const v
  */
 int frame_window_add(uint32_t *window, uint32_t increment, const char **why, int *code);
 
-/* 1 if s is a valid node/service name: [A-Za-z0-9._-]{1,63}. */
+/*
+ * frame_name_valid: 1 if the len bytes at s are a valid name: [A-Za-z0-9._-]{1,63}.
+ * The one rule for node, peer, service and user names, on the wire (HELLO,
+ * OPEN), in a config and on the command line. s NULL or len 0: 0.
+ */
 int frame_name_valid(const char *s, size_t len);
+
+/* frame_name_valid_str: the same for the NUL-terminated s (NULL: 0). */
+int frame_name_valid_str(const char *s);
 
 /* Static names for logs: "DATA", "reset code 3" names, GOAWAY code names. */
 const char *frame_type_name(unsigned type);

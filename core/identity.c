@@ -10,9 +10,9 @@
 #include "mbedtls/x509.h"
 #include "psa/crypto.h"
 
-#include "../config/config.h"
-#include "err.h"
-#include "identity.h"
+#include "core/settings.h"
+#include "base/err.h"
+#include "core/identity.h"
 
 #define PIN_PREFIX "sha256/"
 #define PIN_PREFIX_LEN (sizeof(PIN_PREFIX) - 1)
@@ -243,20 +243,62 @@ int identity_pin_format(const uint8_t pin[32], char *buf, size_t len)
 	return TETHER_OK;
 }
 
+/* The value of a standard base64 digit, or -1. */
+static int b64_val(char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1;
+}
+
+/*
+ * Decoded by hand rather than with mbedtls_base64_decode(), which also takes
+ * white space and non-zero spare bits: a pin has exactly one spelling.
+ */
 int identity_pin_parse(const char *s, uint8_t pin[32])
 {
-	unsigned char out[33];
-	size_t olen = 0, n;
+	uint32_t acc = 0;
+	unsigned bits = 0;
+	size_t o = 0, n;
 
-	if (s == NULL || pin == NULL || strncmp(s, PIN_PREFIX, PIN_PREFIX_LEN) != 0)
+	if (pin == NULL)
+		return TETHER_ERR_INVALID;
+	memset(pin, 0, 32);
+	if (s == NULL || strncmp(s, PIN_PREFIX, PIN_PREFIX_LEN) != 0)
 		return TETHER_ERR_INVALID;
 	s += PIN_PREFIX_LEN;
 	n = strlen(s);
-	/* 32 bytes are exactly 44 characters with one '=' of padding. */
-	if (n != 44 ||
-	    mbedtls_base64_decode(out, sizeof(out), &olen, (const unsigned char *)s, n) != 0 ||
-	    olen != 32)
+	/* 32 bytes are 43 base64 digits (2 spare bits) and one '=' of padding. */
+	if (n == 44 && s[43] == '=')
+		n = 43;
+	if (n != 43)
 		return TETHER_ERR_INVALID;
-	memcpy(pin, out, 32);
+	for (size_t i = 0; i < n; i++) {
+		int v = b64_val(s[i]);
+
+		if (v < 0)
+			goto err;
+		acc = (acc << 6) | (uint32_t)v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			pin[o++] = (uint8_t)(acc >> bits);
+			acc &= (1u << bits) - 1;
+		}
+	}
+	/* Only the canonical encoding: the spare bits must be zero. */
+	if (acc != 0 || o != 32)
+		goto err;
 	return TETHER_OK;
+err:
+	memset(pin, 0, 32);
+	return TETHER_ERR_INVALID;
 }

@@ -72,8 +72,11 @@ int identity_describe(const mbedtls_x509_crt *crt, char *buf, size_t len);
 int identity_pin_format(const uint8_t pin[32], char *buf, size_t len);
 
 /*
- * identity_pin_parse: the inverse: "sha256/<base64>" (exactly 32 bytes once
- * decoded) into pin. TETHER_ERR_INVALID if s is anything else.
+ * identity_pin_parse: the inverse, and the grammar of a config's "pin":
+ * "sha256/" and the standard base64 of exactly 32 bytes (43 digits, the final
+ * '=' optional, canonical: the spare bits zero, no white space) into pin.
+ * Returns 0, or TETHER_ERR_INVALID if s is anything else or NULL (pin, if not
+ * NULL, is then zeroed).
  */
 int identity_pin_parse(const char *s, uint8_t pin[32]);
 

@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "node_impl.h"
+#include "core/node_impl.h"
 
 static void log_listen(struct tether_node *n, const char *what, const char *addr, int h)
 {

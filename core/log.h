@@ -12,7 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../port/port.h"
+#include "base/log_level.h"
+#include "port/port.h"
 
 #define LOG_LINE_MAX 512
 

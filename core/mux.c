@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "mux.h"
+#include "core/mux.h"
 
 bool mux_code_drains(uint32_t code)
 {

@@ -29,9 +29,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "frame.h"
-#include "opts.h"
-#include "ring.h"
+#include "core/frame.h"
+#include "base/opts.h"
+#include "core/ring.h"
 
 struct mux_stream {
 	struct mux_stream *next; /* the mux's list, in the order streams were attached */

@@ -12,7 +12,7 @@
 
 #include <mbedtls/platform_util.h>
 
-#include "node_impl.h"
+#include "core/node_impl.h"
 
 #define EVENTS_PER_WAIT 64
 

@@ -18,9 +18,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../config/config.h"
-#include "../port/port.h"
-#include "reason.h"
+#include "core/reason.h"
+#include "core/settings.h"
+#include "port/port.h"
 
 struct tether_node;
 

@@ -10,14 +10,14 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "frame.h"
-#include "log.h"
-#include "node.h"
-#include "opts.h"
-#include "pool.h"
-#include "session.h"
-#include "stream.h"
-#include "tls.h"
+#include "base/opts.h"
+#include "core/frame.h"
+#include "core/log.h"
+#include "core/node.h"
+#include "core/pool.h"
+#include "core/session.h"
+#include "core/stream.h"
+#include "core/tls.h"
 
 /* Every object registered with port_watch() starts with one of these tags. */
 enum obj_kind {

@@ -5,8 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "node_impl.h"
-#include "rand.h"
+#include "core/node_impl.h"
+#include "core/rand.h"
 
 static bool keep_dialed_by_us(const struct tether_node *n, int peer)
 {

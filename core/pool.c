@@ -1,10 +1,10 @@
-#include "pool.h"
+#include "core/pool.h"
 
 #include <string.h>
 
 #include <mbedtls/platform_util.h>
 
-#include "err.h"
+#include "base/err.h"
 
 #define ALIGN 16u
 

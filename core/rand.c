@@ -1,7 +1,7 @@
 /*
  * rand.c: uniform random numbers below a bound (rand.h).
  */
-#include "rand.h"
+#include "core/rand.h"
 
 #include <psa/crypto.h>
 

@@ -1,7 +1,7 @@
 /*
  * reason.c: the one table of teardown reasons (reason.h).
  */
-#include "reason.h"
+#include "core/reason.h"
 
 static const struct {
 	const char *name;

@@ -9,7 +9,7 @@
  * load. Input is parsed as it arrives: mbedTLS decrypts straight into where
  * the mux wants the bytes (a header, a control payload, a stream's ring).
  */
-#include "session.h"
+#include "core/session.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -17,9 +17,9 @@
 #include <mbedtls/error.h>
 #include <mbedtls/net_sockets.h>
 
-#include "node_impl.h"
-#include "rand.h"
-#include "stream.h"
+#include "core/node_impl.h"
+#include "core/rand.h"
+#include "core/stream.h"
 
 static void session_read(struct session *s);
 

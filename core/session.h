@@ -16,9 +16,9 @@
 
 #include <mbedtls/ssl.h>
 
-#include "mux.h"
-#include "reason.h"
-#include "tls.h"
+#include "core/mux.h"
+#include "core/reason.h"
+#include "core/tls.h"
 
 struct tether_node;
 struct stream;

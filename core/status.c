@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "node_impl.h"
+#include "core/node_impl.h"
 
 void tether_node_stats(const struct tether_node *n, struct tether_stats *st)
 {

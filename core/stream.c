@@ -8,13 +8,13 @@
  * memory. A stream that cannot be delivered whole ends with RST locally and
  * RESET to the peer: never a clean close after lost data.
  */
-#include "stream.h"
+#include "core/stream.h"
 
 #include <stdio.h>
 #include <string.h>
 
-#include "node_impl.h"
-#include "session.h"
+#include "core/node_impl.h"
+#include "core/session.h"
 
 static void log_stream(struct stream *st, int level, const char *event, const char *reason,
 		       const char *from)

@@ -13,9 +13,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "endpoint.h"
-#include "mux.h"
-#include "reason.h"
+#include "core/endpoint.h"
+#include "core/mux.h"
+#include "core/reason.h"
 
 struct session;
 struct tether_node;

@@ -1,4 +1,4 @@
-#include "tls.h"
+#include "core/tls.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -9,9 +9,9 @@
 #include <mbedtls/psa_util.h>
 #include <psa/crypto.h>
 
-#include "err.h"
-#include "identity.h"
-#include "pki.h"
+#include "base/err.h"
+#include "core/identity.h"
+#include "core/x509_time.h"
 
 /*
  * TLS 1.3 suites first, then TLS 1.2 ECDHE-ECDSA AEAD suites only.
@@ -34,7 +34,7 @@ int64_t tls_time_unix(const mbedtls_x509_time *t)
 	int64_t v = 0;
 
 	/* An out-of-range field (mbedTLS parsed it, so unlikely) reads as the epoch. */
-	(void)pki_time_to_unix(t, &v);
+	(void)x509_time_to_unix(t, &v);
 	return v;
 }
 

@@ -16,9 +16,9 @@
 #include <mbedtls/ssl.h>
 #include <mbedtls/x509_crl.h>
 
-#include "../config/config.h"
-#include "../port/port.h"
-#include "reason.h"
+#include "core/reason.h"
+#include "core/settings.h"
+#include "port/port.h"
 
 struct tls_ctx {
 	mbedtls_ssl_config conf_dial;

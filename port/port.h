@@ -22,7 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../core/err.h"
+#include "base/err.h"
 
 struct port;
 
@@ -36,11 +36,8 @@ struct port;
 #define PORT_SIG_HUP 0x2u  /* reload */
 #define PORT_SIG_USR1 0x4u /* dump status to the log */
 
-/* Log levels, lowest is most severe. */
-enum port_log_level { PORT_LOG_ERROR = 0, PORT_LOG_WARN, PORT_LOG_INFO, PORT_LOG_DEBUG };
-
 struct port_event {
-	void *tag;       /* the tag given to port_watch() for this handle */
+	void *tag;	 /* the tag given to port_watch() for this handle */
 	unsigned events; /* PORT_READ | PORT_WRITE | PORT_ERROR */
 };
 

@@ -12,7 +12,8 @@ the memory tether itself is configured to use), the in-memory port's world
 and the stack; the rest are static variables of mbedTLS, tether and newlib.
 
 With the link map (-Wl,-Map=FILE; default ELF.map) the report also splits
-flash by part: mbedTLS, tether core, the port, the board's own code (self-test,
+flash by part: mbedTLS, tether core, pki (certificate issuing, for the
+self-test's certificates), base, the port, the board's own code (self-test,
 start-up), newlib (libc) and libgcc.
 
 Exit status: 0, or 1 if the image cannot be read.
@@ -24,7 +25,7 @@ import re
 import subprocess
 import sys
 
-PARTS = ("mbedTLS", "core", "port/mem", "board", "libc", "libgcc", "other")
+PARTS = ("mbedTLS", "core", "pki", "base", "port/mem", "board", "libc", "libgcc", "other")
 # Blocks of RAM named in the report: symbol -> description.
 BLOCKS = (
     ("pool", "pool: node regions + mbedTLS heap (selftest.c)"),
@@ -70,6 +71,10 @@ def part_of(path):
         return "mbedTLS", member
     if lib == "libtether_core.a":
         return "core", member
+    if lib == "libtether_pki.a":
+        return "pki", member
+    if lib == "libtether_base.a":
+        return "base", member
     if lib == "libtether_port.a":
         return "port/mem", member
     if lib.startswith("libc") or lib.startswith("libm") or lib.startswith("libg_nano"):

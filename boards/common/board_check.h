@@ -1,18 +1,18 @@
 /*
  * board_check.h: impossible combinations of a board's tether knobs
- * (core/opts.h) and its mbedTLS configuration stop the build.
+ * (base/opts.h) and its mbedTLS configuration stop the build.
  *
- * core/check.h checks the tether knobs among themselves and mbedTLS's
+ * base/check.h checks the tether knobs among themselves and mbedTLS's
  * check_config.h its own options; this file checks the joints between the
  * two, which only a board can get wrong. A board includes it at the end of its
  * mbedtls_board_post.h (so the mbedTLS options are final), which brings in the
- * tether knobs through core/opts.h; every file that sees the mbedTLS
+ * tether knobs through base/opts.h; every file that sees the mbedTLS
  * configuration, mbedTLS's own included, runs the checks.
  */
 #ifndef TETHER_BOARD_CHECK_H
 #define TETHER_BOARD_CHECK_H
 
-#include "../../core/opts.h" /* board.h, then the defaults, then core/check.h */
+#include "base/opts.h" /* board.h, then the defaults, then base/check.h */
 
 /* A frame travels in one TLS record: TETHER_RECORD_SIZE is its largest size. */
 #if TETHER_RECORD_SIZE > MBEDTLS_SSL_OUT_CONTENT_LEN

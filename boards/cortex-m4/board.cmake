@@ -8,11 +8,6 @@
 set(TETHER_PORT mem)
 set(TETHER_HOSTED OFF)
 
-# The libraries call each other (mbedTLS <-> port): the top-level link groups
-# them for rescanning, which CMake only knows for OS platforms. GNU ld's own.
-set(CMAKE_C_LINK_GROUP_USING_RESCAN "LINKER:--start-group" "LINKER:--end-group")
-set(CMAKE_C_LINK_GROUP_USING_RESCAN_SUPPORTED TRUE)
-
 # Code and data in their own sections so that --gc-sections drops what is
 # never referenced; no unwind tables.
 add_compile_options(-ffunction-sections -fdata-sections -fno-asynchronous-unwind-tables

@@ -1,7 +1,7 @@
 /*
  * cortex-m4: a microcontroller without an OS (Cortex-M4F, e.g. an STM32F4 or
  * the MPS2 AN386 that qemu emulates), running core on the in-memory port.
- * Hundreds of KB of RAM, not MB: every limit is small. Knobs: core/opts.h.
+ * Hundreds of KB of RAM, not MB: every limit is small. Knobs: base/opts.h.
  */
 #ifndef TETHER_BOARD_H
 #define TETHER_BOARD_H
@@ -38,7 +38,7 @@
 #define TETHER_FILE_MAX 2048
 
 /*
- * mbedTLS heap per node (core/opts.h explains the parts), measured on this
+ * mbedTLS heap per node (base/opts.h explains the parts), measured on this
  * board by the self-test: the node's certificate, key, CA and PSA state take
  * about 2.3 KB once started; an established session about 11.9 KB with 4 KB
  * records; a handshake about 1.5 KB more at its peak. The reservations below

@@ -27,7 +27,7 @@
 #include <mbedtls/platform_time.h>
 #include <mbedtls/platform_util.h>
 
-#include "board_io.h"
+#include "boards/cortex-m4/board_io.h"
 #include "port/mem/port_mem.h"
 
 int _gettimeofday(struct timeval *tv, void *tz);

@@ -25,11 +25,11 @@
 #include <mbedtls/x509_crt.h>
 #include <psa/crypto.h>
 
-#include "board_io.h"
+#include "boards/cortex-m4/board_io.h"
 #include "config/config.h"
 #include "core/log.h"
 #include "core/node.h"
-#include "core/pki.h"
+#include "pki/pki.h"
 #include "port/mem/port_mem.h"
 
 #ifndef SELFTEST_BYTES

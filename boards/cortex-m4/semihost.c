@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "board_io.h"
+#include "boards/cortex-m4/board_io.h"
 
 #define SYS_WRITE0 0x04
 #define SYS_EXIT 0x18

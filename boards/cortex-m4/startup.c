@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "board_io.h"
+#include "boards/cortex-m4/board_io.h"
 
 #define STACK_PAINT 0x5a5aa5a5u
 #define SCB_CPACR (*(volatile uint32_t *)0xe000ed88u)

@@ -6,4 +6,4 @@
 #undef MBEDTLS_AESNI_C
 #endif
 
-#include "../common/board_check.h"
+#include "boards/common/board_check.h"

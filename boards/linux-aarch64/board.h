@@ -1,6 +1,6 @@
 /*
  * linux-aarch64: 64-bit Arm gateways and servers (Cortex-A53/A72 and up).
- * The common defaults of core/opts.h fit: a gateway with a handful of peers.
+ * The common defaults of base/opts.h fit: a gateway with a handful of peers.
  */
 #ifndef TETHER_BOARD_H
 #define TETHER_BOARD_H

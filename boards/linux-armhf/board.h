@@ -1,6 +1,6 @@
 /*
  * linux-armhf: 32-bit ARMv7-A gateways (Cortex-A7/A9, hard-float), often with
- * 128-512 MB of RAM and small flash. Knobs: core/opts.h (defaults there).
+ * 128-512 MB of RAM and small flash. Knobs: base/opts.h (defaults there).
  */
 #ifndef TETHER_BOARD_H
 #define TETHER_BOARD_H

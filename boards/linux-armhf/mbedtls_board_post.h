@@ -2,4 +2,4 @@
 #undef MBEDTLS_AESNI_C /* Intel's AES-NI: not on Arm */
 #undef MBEDTLS_AESCE_C /* the ARMv8 Crypto Extension: ARMv7 has none */
 
-#include "../common/board_check.h"
+#include "boards/common/board_check.h"

@@ -1,6 +1,6 @@
 /*
  * linux-x86_64: servers, virtual machines and x86 appliances. Memory is not
- * scarce; a node may front many peers. Knobs: core/opts.h (defaults there).
+ * scarce; a node may front many peers. Knobs: base/opts.h (defaults there).
  */
 #ifndef TETHER_BOARD_H
 #define TETHER_BOARD_H

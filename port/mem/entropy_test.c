@@ -15,7 +15,7 @@
  * DRDY in RNG->SR, fail on SECS or CECS, read RNG->DR) and drops this file's
  * warnings: that one function is the whole change.
  */
-#include "mem_impl.h"
+#include "port/mem/mem_impl.h"
 
 /* Loud at every build; CMake keeps it a warning even under -Werror (-Wno-error=cpp). */
 #warning "TEST-ONLY ENTROPY (fixed seed), NOT SECURE: replace entropy_fill() with a hardware RNG"

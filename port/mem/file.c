@@ -4,7 +4,7 @@
  */
 #include <string.h>
 
-#include "mem_impl.h"
+#include "port/mem/mem_impl.h"
 
 static struct mem_file *find(const char *path)
 {

@@ -3,7 +3,7 @@
  * knows where output can go on its platform (semihosting, a UART, a test's
  * capture buffer). Without a sink they are dropped.
  */
-#include "mem_impl.h"
+#include "port/mem/mem_impl.h"
 
 void port_mem_set_log(port_mem_log_fn *fn, void *ctx)
 {

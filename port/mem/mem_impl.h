@@ -8,7 +8,7 @@
 #ifndef TETHER_PORT_MEM_IMPL_H
 #define TETHER_PORT_MEM_IMPL_H
 
-#include "port_mem.h"
+#include "port/mem/port_mem.h"
 
 #define MEM_NEVER UINT64_MAX
 

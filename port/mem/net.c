@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "mem_impl.h"
+#include "port/mem/mem_impl.h"
 
 #define EPHEMERAL_FIRST 49152u
 

@@ -5,7 +5,7 @@
  */
 #include <string.h>
 
-#include "mem_impl.h"
+#include "port/mem/mem_impl.h"
 
 struct mem_handle *mem_handle_get(struct port *p, int h)
 {

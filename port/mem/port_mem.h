@@ -37,8 +37,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../../core/opts.h"
-#include "../port.h"
+#include "base/opts.h"
+#include "port/port.h"
 
 /* Ports open at once (each node is one, and so is the program's own endpoints). */
 #ifndef PORT_MEM_MAX_PORTS

@@ -4,7 +4,7 @@
  */
 #include <string.h>
 
-#include "mem_impl.h"
+#include "port/mem/mem_impl.h"
 
 struct mem_world port_mem_world;
 

@@ -8,7 +8,7 @@
 
 #include <time.h>
 
-#include "port_posix.h"
+#include "port/posix/port_posix.h"
 
 uint64_t port_now_ms(struct port *p)
 {

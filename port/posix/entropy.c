@@ -16,7 +16,7 @@
 #include <sys/random.h>
 #include <unistd.h>
 
-#include "port_posix.h"
+#include "port/posix/port_posix.h"
 
 /* MBEDTLS_ERR_ENTROPY_SOURCE_FAILED; spelled out to keep mbedTLS headers out of the port. */
 #define ENTROPY_SOURCE_FAILED (-0x003C)

@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "port_posix.h"
+#include "port/posix/port_posix.h"
 
 /* Bytes read (fewer than len only at end of file), or -1 on a read error. */
 static ssize_t read_full(int fd, unsigned char *buf, size_t len)

@@ -10,7 +10,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include "port_posix.h"
+#include "port/posix/port_posix.h"
 
 void port_log_write(struct port *p, const char *line, size_t len)
 {

@@ -16,7 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "port_posix.h"
+#include "port/posix/port_posix.h"
 
 #if !TETHER_PORT_POLL
 #include <sys/epoll.h>

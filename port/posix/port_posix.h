@@ -10,8 +10,8 @@
 #ifndef TETHER_PORT_POSIX_H
 #define TETHER_PORT_POSIX_H
 
-#include "../../core/opts.h"
-#include "../port.h"
+#include "base/opts.h"
+#include "port/port.h"
 
 /*
  * TETHER_PORT_POLL=1 (board.h or -D) builds the poll() backend only, for

@@ -19,7 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "port_posix.h"
+#include "port/posix/port_posix.h"
 
 /* One flag per signal kind: setting and clearing a whole flag is atomic. */
 static volatile sig_atomic_t sig_term, sig_hup, sig_usr1;

@@ -21,7 +21,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "port_posix.h"
+#include "port/posix/port_posix.h"
 
 #define LISTEN_BACKLOG 128
 #define HOST_MAX 255

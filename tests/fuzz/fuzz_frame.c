@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/err.h"
+#include "base/err.h"
 #include "core/frame.h"
 
 #define FUZZ_MAX_PAYLOAD 4088u /* what tether announces by default */

@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "core/err.h"
+#include "base/err.h"
 #include "core/frame.h"
 
 #define MAX_PAYLOAD 4088u /* what tether announces: 4096-byte records - header */

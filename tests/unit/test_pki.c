@@ -1,4 +1,4 @@
-/* test_pki.c: keys and certificates made by core/pki.c, checked by mbedTLS's parser. */
+/* test_pki.c: keys and certificates made by pki/pki.c, checked by mbedTLS's parser. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -15,8 +15,9 @@
 #include "mbedtls/x509_crt.h"
 #include "psa/crypto.h"
 
-#include "core/err.h"
-#include "core/pki.h"
+#include "base/err.h"
+#include "core/x509_time.h"
+#include "pki/pki.h"
 
 static mbedtls_pk_context ca_key, leaf_key, other_key;
 static mbedtls_x509_crt ca_crt;
@@ -125,7 +126,7 @@ static void test_time_round_trip(void **state)
 		x.hour = (s[8] - '0') * 10 + (s[9] - '0');
 		x.min = (s[10] - '0') * 10 + (s[11] - '0');
 		x.sec = (s[12] - '0') * 10 + (s[13] - '0');
-		assert_int_equal(pki_time_to_unix(&x, &back), 0);
+		assert_int_equal(x509_time_to_unix(&x, &back), 0);
 		assert_true(back == t);
 	}
 }
@@ -136,18 +137,18 @@ static void test_time_to_unix_rejects(void **state)
 	int64_t t;
 
 	(void)state;
-	assert_int_equal(pki_time_to_unix(&ok, &t), 0);
+	assert_int_equal(x509_time_to_unix(&ok, &t), 0);
 	assert_true(t == 1709251199);
 	x = ok;
 	x.mon = 13;
-	assert_int_equal(pki_time_to_unix(&x, &t), TETHER_ERR_INVALID);
+	assert_int_equal(x509_time_to_unix(&x, &t), TETHER_ERR_INVALID);
 	x = ok;
 	x.day = 0;
-	assert_int_equal(pki_time_to_unix(&x, &t), TETHER_ERR_INVALID);
+	assert_int_equal(x509_time_to_unix(&x, &t), TETHER_ERR_INVALID);
 	x = ok;
 	x.hour = 24;
-	assert_int_equal(pki_time_to_unix(&x, &t), TETHER_ERR_INVALID);
-	assert_int_equal(pki_time_to_unix(NULL, &t), TETHER_ERR_INVALID);
+	assert_int_equal(x509_time_to_unix(&x, &t), TETHER_ERR_INVALID);
+	assert_int_equal(x509_time_to_unix(NULL, &t), TETHER_ERR_INVALID);
 }
 
 static void test_key_pem_round_trip(void **state)
@@ -304,8 +305,8 @@ static void test_validity_written(void **state)
 	s.not_before = 951782400; /* 2000-02-29, a UTCTime */
 	s.not_after = 4107587696; /* 2100-03-01, a GeneralizedTime */
 	make(&s, &leaf_key, &ca_crt, &ca_key, &leaf);
-	assert_int_equal(pki_time_to_unix(&leaf.valid_from, &nb), 0);
-	assert_int_equal(pki_time_to_unix(&leaf.valid_to, &na), 0);
+	assert_int_equal(x509_time_to_unix(&leaf.valid_from, &nb), 0);
+	assert_int_equal(x509_time_to_unix(&leaf.valid_to, &na), 0);
 	assert_true(nb == s.not_before);
 	assert_true(na == s.not_after);
 	mbedtls_x509_crt_free(&leaf);
@@ -424,6 +425,39 @@ static void test_cert_too_small(void **state)
 	assert_int_equal(small[0], 0);
 }
 
+/* ok() takes max bytes of c and refuses one more. */
+static void check_max(int (*ok)(const char *), char c, size_t max)
+{
+	char s[PKI_SAN_MAX + 2];
+
+	assert_true(max + 2 <= sizeof(s));
+	memset(s, c, max + 1);
+	s[max] = '\0';
+	assert_true(ok(s));
+	s[max] = c;
+	s[max + 1] = '\0';
+	assert_false(ok(s));
+}
+
+/* The rules tether pki checks its arguments with before issuing. */
+static void test_name_rules(void **state)
+{
+	(void)state;
+	assert_true(pki_cn_ok("tether CA, \"plant\" #1"));
+	assert_false(pki_cn_ok(""));
+	assert_false(pki_cn_ok(NULL));
+	assert_false(pki_cn_ok("tab\there"));
+	assert_false(pki_cn_ok("del\x7f"));
+	check_max(pki_cn_ok, 'c', PKI_CN_MAX);
+
+	assert_true(pki_san_ok(NULL));
+	assert_true(pki_san_ok(""));
+	assert_true(pki_san_ok("spiffe://plant.example/gw-01"));
+	assert_false(pki_san_ok("with space"));
+	assert_false(pki_san_ok("caf\xc3\xa9"));
+	check_max(pki_san_ok, 's', PKI_SAN_MAX);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -444,6 +478,7 @@ int main(void)
 		cmocka_unit_test(test_special_cn),
 		cmocka_unit_test(test_rejects),
 		cmocka_unit_test(test_cert_too_small),
+		cmocka_unit_test(test_name_rules),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -7,7 +7,7 @@
 
 #include <cmocka.h>
 
-#include "core/err.h"
+#include "base/err.h"
 #include "core/pool.h"
 
 static unsigned char region[64 * 1024];

@@ -27,8 +27,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../../port/port.h"
-#include "../../port/posix/port_posix.h"
+#include "port/port.h"
+#include "port/posix/port_posix.h"
 
 int mbedtls_hardware_poll(void *data, unsigned char *output, size_t len, size_t *olen);
 

@@ -34,6 +34,19 @@
 /* Longest URI or DNS SAN accepted (a config's peer id holds 255). */
 #define PKI_SAN_MAX 255
 
+/*
+ * pki_cn_ok: 1 if cn is a subject CN pki_cert_write_pem() accepts: 1 to
+ * PKI_CN_MAX bytes without control characters. NULL: 0.
+ */
+int pki_cn_ok(const char *cn);
+
+/*
+ * pki_san_ok: 1 if s is a URI or DNS SAN pki_cert_write_pem() accepts: at most
+ * PKI_SAN_MAX bytes of printable ASCII without spaces. NULL and "" mean "no
+ * SAN" and give 1.
+ */
+int pki_san_ok(const char *s);
+
 /* Room for a P-256 key or one certificate in PEM; callers may use these for buffers. */
 #define PKI_KEY_PEM_MAX 512
 #define PKI_CERT_PEM_MAX 4096
@@ -95,15 +108,9 @@ int pki_cert_write_pem(const struct pki_cert_spec *spec, mbedtls_pk_context *sub
 /*
  * pki_time_format: Unix seconds -> "YYYYMMDDhhmmss" (UTC, 15 bytes with the
  * NUL), the form mbedTLS's certificate writer takes. TETHER_ERR_INVALID
- * outside PKI_TIME_MIN..PKI_TIME_MAX.
+ * outside PKI_TIME_MIN..PKI_TIME_MAX. The way back, from a parsed certificate,
+ * is core's x509_time_to_unix() (core/x509_time.h).
  */
 int pki_time_format(int64_t t, char out[15]);
-
-/*
- * pki_time_to_unix: a parsed certificate time (crt->valid_from, valid_to) ->
- * Unix seconds, UTC. TETHER_ERR_INVALID if a field is out of range. Lets
- * callers compute seconds to expiry from port_wall_s() without any OS calls.
- */
-int pki_time_to_unix(const mbedtls_x509_time *t, int64_t *out);
 
 #endif

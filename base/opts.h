@@ -97,6 +97,6 @@
 #define TETHER_MAX_STREAM_WINDOW (16u * 1024u * 1024u)
 #endif
 
-#include "check.h"
+#include "base/check.h"
 
 #endif

@@ -1,8 +1,8 @@
 /*
  * pki.c: P-256 keys and X.509 certificates, written into caller buffers.
  *
- * No OS calls: time conversion is done here by civil-calendar arithmetic (no
- * gmtime), randomness comes from PSA, and output goes to buffers.
+ * No OS calls: times are formatted by civil-calendar arithmetic (no gmtime),
+ * randomness comes from PSA, and output goes to buffers.
  */
 #include <string.h>
 
@@ -20,8 +20,8 @@
 #include "mbedtls/ecp.h"
 #endif
 
-#include "err.h"
-#include "pki.h"
+#include "base/err.h"
+#include "pki/pki.h"
 
 #define PKI_SERIAL_LEN 16
 #define PKI_KEY_ID_LEN 20 /* RFC 7093 method 1: leftmost 160 bits of SHA-256 */
@@ -49,21 +49,7 @@ static int pki_err(int ret)
 	return TETHER_ERR_TLS;
 }
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm). */
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-	int64_t era;
-	unsigned yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = (unsigned)(y - era * 400);
-	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + (int64_t)doe - 719468;
-}
-
-/* The inverse of days_from_civil. */
+/* Unix days -> proleptic Gregorian date (the inverse of core/x509_time.c's arithmetic). */
 static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
 {
 	int64_t era;
@@ -113,21 +99,6 @@ int pki_time_format(int64_t t, char out[15])
 	put_digits(out + 10, mm, 2);
 	put_digits(out + 12, ss, 2);
 	out[14] = '\0';
-	return TETHER_OK;
-}
-
-int pki_time_to_unix(const mbedtls_x509_time *t, int64_t *out)
-{
-	static const unsigned char mdays[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-
-	if (t == NULL || out == NULL)
-		return TETHER_ERR_INVALID;
-	if (t->year < 0 || t->year > 9999 || t->mon < 1 || t->mon > 12 || t->day < 1 ||
-	    t->day > mdays[t->mon - 1] || t->hour < 0 || t->hour > 23 || t->min < 0 ||
-	    t->min > 59 || t->sec < 0 || t->sec > 60)
-		return TETHER_ERR_INVALID;
-	*out = days_from_civil(t->year, (unsigned)t->mon, (unsigned)t->day) * 86400 +
-	       t->hour * 3600 + t->min * 60 + t->sec;
 	return TETHER_OK;
 }
 
@@ -251,15 +222,13 @@ static int pki_subject_dn(const char *cn, char *out, size_t cap)
 {
 	size_t n = strlen(cn), i, j = 0;
 
-	if (n == 0 || n > PKI_CN_MAX || cap < 4 + 2 * n)
+	if (!pki_cn_ok(cn) || cap < 4 + 2 * n)
 		return TETHER_ERR_INVALID;
 	memcpy(out, "CN=", 3);
 	j = 3;
 	for (i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)cn[i];
 
-		if (c < 0x20 || c == 0x7f)
-			return TETHER_ERR_INVALID;
 		if (strchr(" ,=+<>#;\"\\", c) != NULL)
 			out[j++] = '\\';
 		out[j++] = (char)c;
@@ -268,8 +237,20 @@ static int pki_subject_dn(const char *cn, char *out, size_t cap)
 	return TETHER_OK;
 }
 
+int pki_cn_ok(const char *cn)
+{
+	size_t i;
+
+	if (cn == NULL || cn[0] == '\0')
+		return 0;
+	for (i = 0; cn[i] != '\0'; i++)
+		if (i >= PKI_CN_MAX || (unsigned char)cn[i] < 0x20 || (unsigned char)cn[i] == 0x7f)
+			return 0;
+	return 1;
+}
+
 /* SANs are IA5String: printable ASCII, and no spaces in a name or URI. */
-static int pki_san_ok(const char *s)
+int pki_san_ok(const char *s)
 {
 	size_t i;
 
