@@ -106,39 +106,6 @@ nomem:
 	return TETHER_ERR_NOMEM;
 }
 
-int node_profile_load(struct tether_node *n, const struct tether_config *cfg, char *err,
-		      size_t err_len)
-{
-	unsigned p = n->cur_profile ^ 1u;
-	int ret;
-
-	if (n->profile_users[p] != 0) {
-		snprintf(err, err_len,
-			 "the identity before the current one is still used by %u sessions",
-			 n->profile_users[p]);
-		return TETHER_ERR_INUSE;
-	}
-	tls_ctx_free(&n->profiles[p]);
-	ret = tls_ctx_load(&n->profiles[p], cfg, n->port, n->scratch, TETHER_FILE_MAX, err,
-			   err_len);
-	if (ret < 0)
-		return ret;
-	n->cur_profile = p;
-	n->tls = &n->profiles[p];
-	n->tls_generation++;
-	if (n->profile_users[p ^ 1u] == 0)
-		tls_ctx_free(&n->profiles[p ^ 1u]);
-	return 0;
-}
-
-void node_profile_release(struct tether_node *n, unsigned p)
-{
-	if (n->profile_users[p] > 0)
-		n->profile_users[p]--;
-	if (n->profile_users[p] == 0 && p != n->cur_profile)
-		tls_ctx_free(&n->profiles[p]);
-}
-
 int tether_node_start(struct tether_node *n, char *err, size_t err_len)
 {
 	const struct tether_config *cfg = n->cfg;
@@ -146,8 +113,7 @@ int tether_node_start(struct tether_node *n, char *err, size_t err_len)
 	int ret;
 
 	n->now = port_now_ms(n->port);
-	n->cur_profile = 1; /* the first load goes into slot 0 */
-	ret = node_profile_load(n, cfg, err, err_len);
+	ret = tls_profiles_load(&n->tls, cfg, n->port, n->scratch, TETHER_FILE_MAX, err, err_len);
 	if (ret < 0)
 		return TETHER_ERR_CONFIG; /* unusable identity material is a config error */
 	ret = listeners_open(n, err, err_len);
@@ -335,7 +301,6 @@ void tether_node_free(struct tether_node *n)
 	n->pump = NULL;
 	release_dead(n);
 	listeners_close(n);
-	tls_ctx_free(&n->profiles[0]);
-	tls_ctx_free(&n->profiles[1]);
+	tls_profiles_free(&n->tls);
 	mbedtls_platform_zeroize(n->arena.base, n->arena.used);
 }

@@ -52,20 +52,7 @@ struct tether_node {
 	struct port *port;
 	struct log_sink log;
 	struct arena arena;
-	/*
-	 * TLS profiles: the certificate, key, CA, CRL and both mbedTLS
-	 * configurations that sessions are set up with. A session keeps the
-	 * profile it was set up with for its whole life (mbedTLS points into it),
-	 * so a new profile is loaded into the other slot, becomes current for new
-	 * handshakes, and the old one is freed when its last session ends
-	 * (node_profile_load, session_end). tls_generation counts loads; each
-	 * session records the one it uses.
-	 */
-	struct tls_ctx *tls; /* current: &profiles[cur_profile] */
-	unsigned cur_profile;
-	unsigned tls_generation;
-	struct tls_ctx profiles[2];
-	unsigned profile_users[2];
+	struct tls_profiles tls; /* identities new and live sessions use */
 	struct pool sessions;
 	struct pool streams;
 	struct peer_state *peers;
@@ -89,17 +76,6 @@ struct tether_node {
 	size_t out_len;
 	uint8_t out[TETHER_RECORD_SIZE];
 };
-
-/*
- * node_profile_load: load cfg's identity into the free profile slot and make
- * it current for new sessions. Fails (TETHER_ERR_INUSE, a sentence in err)
- * while sessions still use the previous-but-one profile, and with the
- * loader's error for unusable material; the current profile stays then.
- */
-int node_profile_load(struct tether_node *n, const struct tether_config *cfg, char *err,
-		      size_t err_len);
-/* A session let go of profile p: the last user of a replaced profile frees it. */
-void node_profile_release(struct tether_node *n, unsigned p);
 
 /* listener.c */
 int listeners_open(struct tether_node *n, char *err, size_t err_len);

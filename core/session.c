@@ -126,18 +126,17 @@ static struct session *session_new(struct tether_node *n)
 static void start_tls(struct session *s)
 {
 	struct tether_node *n = s->node;
-	struct tls_ctx *t = n->tls;
 	int ret;
 
 	s->verify.cfg = n->cfg;
 	s->verify.want_peer = s->dialed ? s->peer : -1;
 	tls_heap_peak_reset();
 	s->heap_before = tls_heap_in_use();
-	s->generation = n->tls_generation;
-	s->profile = n->cur_profile;
+	s->profile = tls_profiles_take(&n->tls);
 	s->holds_profile = true;
-	n->profile_users[s->profile]++;
-	ret = tls_session_setup(t, &s->ssl, s->dialed, &s->verify, s, bio_send, bio_recv);
+	s->generation = n->tls.generation;
+	ret = tls_session_setup(&n->tls.slot[s->profile], &s->ssl, s->dialed, &s->verify, s,
+				bio_send, bio_recv);
 	if (ret != 0) {
 		session_end(s, REASON_TLS_MEMORY, NULL);
 		return;
@@ -456,7 +455,7 @@ void session_end(struct session *s, enum tether_reason why, const char *detail)
 	mbedtls_ssl_free(&s->ssl);
 	if (s->holds_profile) {
 		s->holds_profile = false;
-		node_profile_release(n, s->profile);
+		tls_profiles_release(&n->tls, s->profile);
 	}
 	if (s->prev_all != NULL)
 		s->prev_all->next_all = s->next_all;

@@ -368,3 +368,47 @@ void tls_heap_peak_reset(void)
 	mbedtls_memory_buffer_alloc_max_reset();
 #endif
 }
+
+int tls_profiles_load(struct tls_profiles *ps, const struct tether_config *cfg, struct port *port,
+		      unsigned char *scratch, size_t scratch_len, char *err, size_t err_len)
+{
+	/* The very first load goes into slot 0. */
+	unsigned p = ps->generation == 0 ? 0 : ps->cur ^ 1u;
+	int ret;
+
+	if (ps->users[p] != 0) {
+		snprintf(err, err_len,
+			 "the identity before the current one is still used by %u sessions",
+			 ps->users[p]);
+		return TETHER_ERR_INUSE;
+	}
+	tls_ctx_free(&ps->slot[p]);
+	ret = tls_ctx_load(&ps->slot[p], cfg, port, scratch, scratch_len, err, err_len);
+	if (ret < 0)
+		return ret;
+	ps->cur = p;
+	ps->generation++;
+	if (ps->users[p ^ 1u] == 0)
+		tls_ctx_free(&ps->slot[p ^ 1u]);
+	return 0;
+}
+
+unsigned tls_profiles_take(struct tls_profiles *ps)
+{
+	ps->users[ps->cur]++;
+	return ps->cur;
+}
+
+void tls_profiles_release(struct tls_profiles *ps, unsigned slot)
+{
+	if (ps->users[slot] > 0)
+		ps->users[slot]--;
+	if (ps->users[slot] == 0 && slot != ps->cur)
+		tls_ctx_free(&ps->slot[slot]);
+}
+
+void tls_profiles_free(struct tls_profiles *ps)
+{
+	tls_ctx_free(&ps->slot[0]);
+	tls_ctx_free(&ps->slot[1]);
+}

@@ -63,6 +63,32 @@ int tls_ctx_load(struct tls_ctx *t, const struct tether_config *cfg, struct port
 void tls_ctx_free(struct tls_ctx *t);
 
 /*
+ * The identities sessions are set up with, two slots deep. A session keeps
+ * the profile it was set up with for its whole life (mbedTLS points into
+ * it), so a new one is loaded into the other slot and becomes current for
+ * new handshakes; the replaced one is freed by its last session.
+ */
+struct tls_profiles {
+	struct tls_ctx slot[2];
+	unsigned users[2];
+	unsigned cur;	     /* the slot new sessions use */
+	unsigned generation; /* loads so far; the first load is generation 1 */
+};
+
+/*
+ * tls_profiles_load: load cfg's identity (as tls_ctx_load) into the free slot
+ * and make it current. Fails, changing nothing, with TETHER_ERR_INUSE and a
+ * sentence in err while sessions still use the slot's previous profile, or
+ * with the loader's error.
+ */
+int tls_profiles_load(struct tls_profiles *ps, const struct tether_config *cfg, struct port *port,
+		      unsigned char *scratch, size_t scratch_len, char *err, size_t err_len);
+/* A session takes the current profile: its slot, for tls_profiles_release(). */
+unsigned tls_profiles_take(struct tls_profiles *ps);
+void tls_profiles_release(struct tls_profiles *ps, unsigned slot);
+void tls_profiles_free(struct tls_profiles *ps);
+
+/*
  * tls_session_setup: prepare ssl (already mbedtls_ssl_init'ed) for one
  * connection, dialing or accepting, with v as the verify callback's state.
  * bio_ctx/send/recv are the transport (mbedTLS BIO contract).
