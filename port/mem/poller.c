@@ -115,7 +115,7 @@ static void advance_if_idle(void)
 	for (i = 0; i < PORT_MEM_MAX_PORTS; i++) {
 		const struct port *q = &w->ports[i];
 
-		if (!q->in_use)
+		if (!q->in_use || q->frozen)
 			continue;
 		if (port_busy(q))
 			return;
