@@ -104,7 +104,14 @@ int cmd_run(int argc, char **argv)
 	}
 
 	allocs_at_start = alloc_count_calls();
-	ret = tether_node_run(node);
+	/* The loop is ours: the node reports what it leaves to us (reload). */
+	while ((ret = tether_node_step(node, -1)) > 0) {
+		if (tether_node_requests(node) & TETHER_REQ_RELOAD) {
+			log_begin(&l, &sink, PORT_LOG_WARN, "reload");
+			log_str(&l, "result", "not supported by this version; restart to reload");
+			log_end(&l);
+		}
+	}
 	log_begin(&l, &sink, PORT_LOG_INFO, "exit");
 	log_u64(&l, "allocs_after_start", alloc_count_calls() - allocs_at_start);
 	log_str(&l, "result", ret == 0 ? "ok" : tether_err_str(ret));

@@ -1,21 +1,24 @@
 /*
  * node.c: the dispatch loop, listeners, peers (dialing, back-off, the
  * one-session-per-pair rule), timers, shutdown, and the memory layout.
+ *
+ * Sessions and streams never call up into this file: the dispatcher hands an
+ * event down, then acts on what it left behind (a session that came up, the
+ * pump list, dead sessions and streams to release).
  */
 #include <stdio.h>
 #include <string.h>
 
-#include <mbedtls/memory_buffer_alloc.h>
 #include <mbedtls/platform_util.h>
-#include <psa/crypto.h>
 
 #include "node_impl.h"
+#include "rand.h"
 
 #define EVENTS_PER_WAIT 64
 
 static size_t stream_slot_size(const struct tether_config *cfg)
 {
-	return ((sizeof(struct stream) + 15u) & ~(size_t)15u) + cfg->limits.stream_window;
+	return node_stream_header() + cfg->limits.stream_window;
 }
 
 size_t tether_node_mem_size(const struct tether_config *cfg)
@@ -36,32 +39,6 @@ size_t tether_tls_heap_size(const struct tether_config *cfg)
 {
 	return TETHER_HEAP_BASE + (size_t)cfg->limits.sessions * TETHER_HEAP_PER_SESSION +
 	       (size_t)cfg->limits.handshakes * TETHER_HEAP_PER_HANDSHAKE;
-}
-
-size_t node_heap_in_use(void)
-{
-#if defined(MBEDTLS_MEMORY_DEBUG)
-	size_t used, blocks, allocs, frees;
-
-	mbedtls_memory_buffer_alloc_cur_get(&used, &blocks);
-	mbedtls_memory_buffer_alloc_count_get(&allocs, &frees);
-	/* Each live block carries one allocator header (8 words). */
-	return used + (allocs - frees) * 8 * sizeof(void *);
-#else
-	return 0;
-#endif
-}
-
-uint32_t node_random(struct tether_node *n, uint32_t below)
-{
-	uint32_t v = 0;
-
-	(void)n;
-	if (below == 0)
-		return 0;
-	if (psa_generate_random((uint8_t *)&v, sizeof(v)) != PSA_SUCCESS)
-		return below / 2;
-	return v % below;
 }
 
 int tether_node_init(struct tether_node **out, void *mem, size_t mem_len,
@@ -103,21 +80,6 @@ nomem:
 	return TETHER_ERR_NOMEM;
 }
 
-void node_pool_exhausted(struct tether_node *n, const char *pool, const char *peer,
-			 const char *addr)
-{
-	struct log_line l;
-
-	n->st.pool_exhausted++;
-	log_begin(&l, &n->log, PORT_LOG_WARN, "pool_exhausted");
-	log_str(&l, "pool", pool);
-	if (peer != NULL)
-		log_str(&l, "peer", peer);
-	if (addr != NULL)
-		log_str(&l, "addr", addr);
-	log_end(&l);
-}
-
 static void log_listen(struct tether_node *n, const char *what, const char *addr, int h)
 {
 	char bound[TETHER_ADDR_MAX];
@@ -138,14 +100,16 @@ int tether_node_start(struct tether_node *n, char *err, size_t err_len)
 	int ret;
 
 	n->now = port_now_ms(n->port);
-	ret = tls_ctx_load(&n->tls, cfg, n->port, n->scratch, TETHER_FILE_MAX, err, err_len);
+	n->tls = &n->profiles[0];
+	n->tls_generation = 1;
+	ret = tls_ctx_load(n->tls, cfg, n->port, n->scratch, TETHER_FILE_MAX, err, err_len);
 	if (ret < 0)
 		return TETHER_ERR_CONFIG; /* unusable identity material is a config error */
 	for (i = 0; i < n->n_listeners; i++) {
 		n->listeners[i].kind = OBJ_LISTENER;
+		n->listeners[i].what = i == 0 ? LISTEN_SESSIONS : LISTEN_FORWARD;
 		n->listeners[i].h = -1;
-		n->listeners[i].forward = (int)i - 1;
-		n->listeners[i].node = n;
+		n->listeners[i].forward = i == 0 ? 0 : i - 1;
 	}
 	if (cfg->listen[0] != '\0') {
 		ret = port_tcp_listen(n->port, cfg->listen, &n->listeners[0].h);
@@ -180,42 +144,14 @@ static void forward_accept(struct tether_node *n, struct listener *ls, int h, co
 {
 	const struct tether_forward_cfg *fw = &n->cfg->forwards[ls->forward];
 	struct session *s = n->peers[fw->peer].session;
-	const char *why = NULL;
-	struct stream *st;
-	struct log_line l;
 
-	if (s == NULL || s->state != SS_OPEN)
-		why = "peer not connected";
-	else if ((st = stream_new(s, h, true)) == NULL) {
-		node_pool_exhausted(n, "streams", session_peer_name(s), NULL);
-		why = "no stream slots";
-	}
-	if (why != NULL) {
-		n->st.streams_refused++;
-		log_begin(&l, &n->log, PORT_LOG_WARN, "stream_refused");
-		log_str(&l, "peer", n->cfg->peers[fw->peer].name);
-		log_str(&l, "service", fw->service);
-		log_str(&l, "from", from);
-		log_str(&l, "reason", why);
-		log_end(&l);
+	if (s == NULL || !session_is_open(s)) {
+		stream_refuse(n, NULL, n->cfg->peers[fw->peer].name, 0, fw->service, from,
+			      REASON_NOT_CONNECTED, 0);
 		port_tcp_close(n->port, h, 1);
 		return;
 	}
-	st->id = s->next_id;
-	s->next_id += 2;
-	snprintf(st->service_name, sizeof(st->service_name), "%s", fw->service);
-	st->flags |= STF_OPEN;
-	st->rd_ready = true;
-	log_begin(&l, &n->log, PORT_LOG_INFO, "stream_open");
-	log_str(&l, "peer", session_peer_name(s));
-	log_str(&l, "service", st->service_name);
-	log_u64(&l, "stream", st->id);
-	log_str(&l, "dir", "out");
-	log_str(&l, "from", from);
-	log_end(&l);
-	session_pump(s);
-	if (!st->dead)
-		stream_update_watch(st);
+	(void)stream_forward(s, h, fw->service, from);
 }
 
 static void listener_event(struct tether_node *n, struct listener *ls)
@@ -236,14 +172,14 @@ static void listener_event(struct tether_node *n, struct listener *ls)
 			struct log_line l;
 
 			log_begin(&l, &n->log, PORT_LOG_WARN, "accept_failed");
-			log_str(&l, "what", ls->forward < 0 ? "sessions" : "forward");
+			log_str(&l, "what", ls->what == LISTEN_SESSIONS ? "sessions" : "forward");
 			log_str(&l, "reason", tether_err_str(r));
 			log_end(&l);
 			port_watch(n->port, ls->h, 0, ls);
 			ls->paused_until = n->now + 100;
 			return;
 		}
-		if (ls->forward < 0)
+		if (ls->what == LISTEN_SESSIONS)
 			session_accept(n, h, from);
 		else
 			forward_accept(n, ls, h, from);
@@ -256,32 +192,17 @@ static bool keep_dialed_by_us(const struct tether_node *n, int peer)
 	return strcmp(n->cfg->node, n->cfg->peers[peer].name) < 0;
 }
 
-void node_session_up(struct tether_node *n, struct session *s)
+/* s exchanged HELLO: the peer has a session; apply the one-session-per-pair rule. */
+static void session_came_up(struct tether_node *n, struct session *s)
 {
 	struct peer_state *ps = &n->peers[s->peer];
 	struct session *old = ps->session;
-	struct log_line l;
 
 	if (s->dialed) {
 		ps->dialing = false;
 		ps->attempt = 0;
 	}
-	n->st.sessions_up++;
-	n->st.session_heap_last = node_heap_in_use() - s->heap_before;
-	n->st.handshake_peak_last = s->heap_peak;
-	log_begin(&l, &n->log, PORT_LOG_INFO, "session_up");
-	log_str(&l, "peer", session_peer_name(s));
-	log_str(&l, "id", s->verify.id);
-	log_str(&l, "addr", s->addr);
-	log_str(&l, "dir", s->dialed ? "out" : "in");
-	log_str(&l, "tls", tls_version_name(&s->ssl));
-	log_str(&l, "suite", mbedtls_ssl_get_ciphersuite(&s->ssl));
-	log_u64(&l, "handshake_ms", s->t_up - s->t_start);
-	log_u64(&l, "mem", sizeof(struct session) + n->st.session_heap_last);
-	log_u64(&l, "handshake_peak", sizeof(struct session) + s->heap_peak);
-	log_end(&l);
-
-	if (old == NULL || old == s || old->state != SS_OPEN) {
+	if (old == NULL || old == s || !session_is_open(old)) {
 		ps->session = s;
 		return;
 	}
@@ -292,22 +213,22 @@ void node_session_up(struct tether_node *n, struct session *s)
 	 */
 	if (s->dialed == old->dialed || s->dialed == keep_dialed_by_us(n, s->peer)) {
 		ps->session = s;
-		session_goaway(old, FRAME_GOAWAY_DUPLICATE, "duplicate session");
+		session_goaway(old, FRAME_GOAWAY_DUPLICATE, REASON_DUPLICATE);
 		session_pump(old);
 	} else {
-		session_goaway(s, FRAME_GOAWAY_DUPLICATE, "duplicate session");
+		session_goaway(s, FRAME_GOAWAY_DUPLICATE, REASON_DUPLICATE);
 	}
 }
 
-void node_session_gone(struct tether_node *n, struct session *s, bool was_up)
+/* s ended (released now): schedule the next dial to its peer. */
+static void session_gone(struct tether_node *n, struct session *s)
 {
 	const struct tether_config *cfg = n->cfg;
+	bool was_up = s->was_up;
 	struct peer_state *ps;
 	uint64_t cap;
 	uint32_t shift;
 
-	if (was_up && n->st.sessions_up > 0)
-		n->st.sessions_up--;
 	if (s->peer < 0)
 		return;
 	ps = &n->peers[s->peer];
@@ -317,7 +238,7 @@ void node_session_gone(struct tether_node *n, struct session *s, bool was_up)
 	if (s->dialed && !was_up)
 		ps->dialing = false;
 	if (cfg->peers[s->peer].connect[0] == '\0' ||
-	    (ps->session != NULL && ps->session->state == SS_OPEN))
+	    (ps->session != NULL && session_is_open(ps->session)))
 		return;
 	/* Exponential back-off with full jitter; a session that came up resets it. */
 	if (was_up)
@@ -328,7 +249,7 @@ void node_session_gone(struct tether_node *n, struct session *s, bool was_up)
 	cap = (uint64_t)cfg->reconnect_min_ms << shift;
 	if (cap > cfg->reconnect_max_ms)
 		cap = cfg->reconnect_max_ms;
-	ps->next_dial = n->now + node_random(n, (uint32_t)cap + 1);
+	ps->next_dial = n->now + tether_random_below((uint32_t)cap + 1);
 }
 
 static void dial_due(struct tether_node *n, uint64_t *next)
@@ -349,7 +270,7 @@ static void dial_due(struct tether_node *n, uint64_t *next)
 		 * duplicate: then the session it keeps is on its way.
 		 */
 		if (ps->session != NULL &&
-		    (ps->session->state == SS_OPEN || ps->session->peer_duplicate))
+		    (session_is_open(ps->session) || ps->session->peer_duplicate))
 			continue;
 		if (n->now < ps->next_dial) {
 			if (ps->next_dial < *next)
@@ -382,7 +303,27 @@ static void release_dead(struct tether_node *n)
 		struct session *s = n->dead_sessions;
 
 		n->dead_sessions = s->next_dead;
+		session_gone(n, s);
 		pool_put(&n->sessions, s);
+	}
+}
+
+/* Act on what an event left behind: sessions that came up, output asked for. */
+static void settle(struct tether_node *n)
+{
+	struct session *s;
+
+	while ((s = n->pump) != NULL) {
+		n->pump = s->next_pump;
+		s->in_pump = false;
+		s->next_pump = NULL;
+		if (s->state == SS_CLOSED)
+			continue;
+		if (s->came_up) {
+			s->came_up = false;
+			session_came_up(n, s);
+		}
+		session_pump(s);
 	}
 }
 
@@ -401,6 +342,7 @@ static void dispatch(struct tether_node *n, struct port_event *ev)
 		stream_event(ev->tag, ev->events);
 		break;
 	}
+	settle(n);
 }
 
 void tether_node_shutdown(struct tether_node *n, uint32_t drain_ms)
@@ -424,28 +366,33 @@ void tether_node_shutdown(struct tether_node *n, uint32_t drain_ms)
 	for (s = n->all; s != NULL; s = next) {
 		next = s->next_all;
 		if (s->tls_up) {
-			session_goaway(s, FRAME_GOAWAY_NORMAL, "shutting down");
+			session_goaway(s, FRAME_GOAWAY_NORMAL, REASON_SHUTDOWN);
 			session_pump(s);
 		} else {
-			session_end(s, "shutting down");
+			session_end(s, REASON_SHUTDOWN, NULL);
 		}
 	}
+	settle(n);
 }
 
 static void handle_signals(struct tether_node *n)
 {
 	unsigned sig = port_signals(n->port);
-	struct log_line l;
 
 	if (sig & PORT_SIG_TERM)
 		tether_node_shutdown(n, TETHER_DRAIN_MS);
 	if (sig & PORT_SIG_USR1)
 		tether_node_log_status(n);
-	if (sig & PORT_SIG_HUP) {
-		log_begin(&l, &n->log, PORT_LOG_WARN, "reload");
-		log_str(&l, "result", "not supported by this version; restart to reload");
-		log_end(&l);
-	}
+	if (sig & PORT_SIG_HUP)
+		n->requests |= TETHER_REQ_RELOAD;
+}
+
+unsigned tether_node_requests(struct tether_node *n)
+{
+	unsigned r = n->requests;
+
+	n->requests = 0;
+	return r;
 }
 
 int tether_node_step(struct tether_node *n, int max_wait_ms)
@@ -459,7 +406,11 @@ int tether_node_step(struct tether_node *n, int max_wait_ms)
 		snext = s->next_all;
 		session_timers(s, n->now, &next);
 	}
+	settle(n);
+	/* Sessions that ended schedule their peer's next dial before dials are due. */
+	release_dead(n);
 	dial_due(n, &next);
+	settle(n);
 	for (i = 0; i < (int)n->n_listeners; i++) {
 		struct listener *ls = &n->listeners[i];
 
@@ -478,7 +429,7 @@ int tether_node_step(struct tether_node *n, int max_wait_ms)
 			return 0;
 		if (n->now >= n->stop_deadline) {
 			while (n->all != NULL)
-				session_end(n->all, "shutdown deadline passed");
+				session_end(n->all, REASON_SHUTDOWN_DEADLINE, NULL);
 			release_dead(n);
 			return 0;
 		}
@@ -519,15 +470,8 @@ void tether_node_stats(const struct tether_node *n, struct tether_stats *st)
 	st->streams_open = n->streams.used;
 	st->streams_high = n->streams.high;
 	st->sessions_high = n->sessions.high;
-	st->heap_used = node_heap_in_use();
-#if defined(MBEDTLS_MEMORY_DEBUG)
-	{
-		size_t max_used, max_blocks;
-
-		mbedtls_memory_buffer_alloc_max_get(&max_used, &max_blocks);
-		st->heap_peak = max_used + max_blocks * 8 * sizeof(void *);
-	}
-#endif
+	st->heap_used = tls_heap_in_use();
+	st->heap_peak = tls_heap_peak();
 	st->heap_size = tether_tls_heap_size(n->cfg);
 }
 
@@ -544,12 +488,12 @@ void tether_node_log_status(struct tether_node *n)
 		log_str(&l, "addr", s->addr);
 		log_str(&l, "dir", s->dialed ? "out" : "in");
 		log_str(&l, "state",
-			s->state == SS_OPEN	  ? "open"
-			: s->state == SS_DRAINING ? "draining"
-						  : "handshake");
-		log_u64(&l, "streams", s->n_streams);
-		log_u64(&l, "sent", s->bytes_out);
-		log_u64(&l, "received", s->bytes_in);
+			session_is_open(s)	 ? "open"
+			: session_is_draining(s) ? "draining"
+						 : "handshake");
+		log_u64(&l, "streams", s->state == SS_MUX ? s->mux.n_streams : 0);
+		log_u64(&l, "sent", s->state == SS_MUX ? s->mux.bytes_out : 0);
+		log_u64(&l, "received", s->state == SS_MUX ? s->mux.bytes_in : 0);
 		log_end(&l);
 	}
 	log_begin(&l, &n->log, PORT_LOG_INFO, "status");
@@ -587,11 +531,12 @@ void tether_node_free(struct tether_node *n)
 	if (n == NULL)
 		return;
 	while (n->all != NULL) {
-		session_end(n->all, "node stopped");
+		session_end(n->all, REASON_NODE_STOPPED, NULL);
 	}
+	n->pump = NULL;
 	release_dead(n);
 	for (i = 0; i < n->n_listeners; i++)
 		port_tcp_close(n->port, n->listeners[i].h, 0);
-	tls_ctx_free(&n->tls);
+	tls_ctx_free(n->tls);
 	mbedtls_platform_zeroize(n->arena.base, n->arena.used);
 }

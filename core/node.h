@@ -20,6 +20,7 @@
 
 #include "../config/config.h"
 #include "../port/port.h"
+#include "reason.h"
 
 struct tether_node;
 
@@ -45,7 +46,14 @@ struct tether_stats {
 	size_t session_struct;	    /* sizeof one session slot */
 	size_t session_heap_last;   /* mbedTLS heap held by the last established session */
 	size_t handshake_peak_last; /* heap peak during the last handshake, over its start */
+	/* Teardowns by reason (reason.h), counted where they happen. */
+	uint64_t sessions_ended[REASON_COUNT];	   /* established sessions */
+	uint64_t handshakes_refused[REASON_COUNT]; /* handshakes that failed */
+	uint64_t streams_ended[REASON_COUNT];	   /* streams, refused ones included */
 };
+
+/* What tether_node_requests() reports: asked of the node by a signal. */
+#define TETHER_REQ_RELOAD 0x01u /* SIGHUP: reload the config and identity */
 
 /* Bytes of the region tether_node_init() needs for cfg. */
 size_t tether_node_mem_size(const struct tether_config *cfg);
@@ -75,6 +83,12 @@ int tether_node_start(struct tether_node *n, char *err, size_t err_len);
  * graceful shutdown has completed, <0 on a fatal failure.
  */
 int tether_node_step(struct tether_node *n, int max_wait_ms);
+
+/*
+ * tether_node_requests: the requests (TETHER_REQ_*) that arrived since the
+ * last call, which the node leaves to its caller (the loop's owner), cleared.
+ */
+unsigned tether_node_requests(struct tether_node *n);
 
 /* tether_node_step() until it returns <= 0. */
 int tether_node_run(struct tether_node *n);

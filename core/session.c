@@ -1,35 +1,43 @@
 /*
- * session.c: one mutually authenticated TLS connection to a peer node, and
- * the frames it carries (docs/PROTOCOL.md).
+ * session.c: one mutually authenticated TLS connection to a peer node
+ * (session.h): mbedTLS's BIO over the port, the handshake, the record loop,
+ * and the session's timers. What the frames mean is the mux's (mux.c).
  *
- * Output is assembled in the node's shared buffer, at most one TLS record, from what is owed
- * (flags on the session and its streams) and from the local sockets of
- * streams that have window; nothing is queued beyond that, so memory does not
- * grow with load. Input is parsed as it arrives: headers and control payloads
- * into small buffers, DATA straight into the stream's receive ring.
+ * Output is assembled in the node's shared buffer, at most one TLS record,
+ * by mux_output(), which pulls stream data from local sockets only as far as
+ * windows allow; nothing is queued beyond that, so memory does not grow with
+ * load. Input is parsed as it arrives: mbedTLS decrypts straight into where
+ * the mux wants the bytes (a header, a control payload, a stream's ring).
  */
+#include "session.h"
+
 #include <stdio.h>
 #include <string.h>
 
 #include <mbedtls/error.h>
-#include <mbedtls/memory_buffer_alloc.h>
 #include <mbedtls/net_sockets.h>
 
 #include "node_impl.h"
+#include "rand.h"
+#include "stream.h"
 
 static void session_read(struct session *s);
-
-static bool is_draining_code(uint32_t code)
-{
-	return code == FRAME_GOAWAY_NORMAL || code == FRAME_GOAWAY_LIFETIME ||
-	       code == FRAME_GOAWAY_DUPLICATE;
-}
 
 const char *session_peer_name(const struct session *s)
 {
 	if (s->peer >= 0)
 		return s->node->cfg->peers[s->peer].name;
 	return "";
+}
+
+bool session_is_open(const struct session *s)
+{
+	return s->state == SS_MUX && s->mux.state == MUX_OPEN;
+}
+
+bool session_is_draining(const struct session *s)
+{
+	return s->state == SS_MUX && s->mux.state == MUX_DRAINING;
 }
 
 static int bio_send(void *ctx, const unsigned char *buf, size_t len)
@@ -68,7 +76,7 @@ void session_update_watch(struct session *s)
 {
 	unsigned ev = 0;
 
-	if (s->dead || s->h < 0)
+	if (s->state == SS_CLOSED || s->h < 0)
 		return;
 	switch (s->state) {
 	case SS_CONNECTING:
@@ -82,6 +90,17 @@ void session_update_watch(struct session *s)
 		break;
 	}
 	port_watch(s->node->port, s->h, ev, s);
+}
+
+void session_want_pump(struct session *s)
+{
+	struct tether_node *n = s->node;
+
+	if (s->in_pump || s->state == SS_CLOSED)
+		return;
+	s->in_pump = true;
+	s->next_pump = n->pump;
+	n->pump = s;
 }
 
 static struct session *session_new(struct tether_node *n)
@@ -107,21 +126,30 @@ static struct session *session_new(struct tether_node *n)
 static void start_tls(struct session *s)
 {
 	struct tether_node *n = s->node;
+	struct tls_ctx *t = n->tls;
 	int ret;
 
 	s->verify.cfg = n->cfg;
 	s->verify.want_peer = s->dialed ? s->peer : -1;
-#if defined(MBEDTLS_MEMORY_DEBUG)
-	mbedtls_memory_buffer_alloc_max_reset();
-#endif
-	s->heap_before = node_heap_in_use();
-	ret = tls_session_setup(&n->tls, &s->ssl, s->dialed, &s->verify, s, bio_send, bio_recv);
+	tls_heap_peak_reset();
+	s->heap_before = tls_heap_in_use();
+	s->generation = n->tls_generation;
+	ret = tls_session_setup(t, &s->ssl, s->dialed, &s->verify, s, bio_send, bio_recv);
 	if (ret != 0) {
-		session_end(s, "out of tls memory");
+		session_end(s, REASON_TLS_MEMORY, NULL);
 		return;
 	}
 	s->state = SS_HANDSHAKE;
 	session_event(s, PORT_READ | PORT_WRITE);
+}
+
+static void count_handshake(struct session *s)
+{
+	struct tether_node *n = s->node;
+
+	s->counted_handshake = true;
+	if (++n->handshakes > n->st.handshakes_high)
+		n->st.handshakes_high = n->handshakes;
 }
 
 struct session *session_dial(struct tether_node *n, int peer)
@@ -136,16 +164,13 @@ struct session *session_dial(struct tether_node *n, int peer)
 	}
 	s->dialed = true;
 	s->peer = peer;
-	s->next_id = 1;
 	snprintf(s->addr, sizeof(s->addr), "%s", addr);
-	s->counted_handshake = true;
-	if (++n->handshakes > n->st.handshakes_high)
-		n->st.handshakes_high = n->handshakes;
+	count_handshake(s);
 	s->state = SS_CONNECTING;
 	ret = port_tcp_connect(n->port, addr, &s->h);
 	if (ret < 0) {
 		s->io_err = ret;
-		session_end(s, tether_err_str(ret));
+		session_end(s, REASON_IO, tether_err_str(ret));
 		return NULL;
 	}
 	session_update_watch(s);
@@ -168,33 +193,45 @@ struct session *session_accept(struct tether_node *n, int h, const char *addr)
 		return NULL;
 	}
 	s->h = h;
-	s->next_id = 2;
 	snprintf(s->addr, sizeof(s->addr), "%s", addr);
-	s->counted_handshake = true;
-	if (++n->handshakes > n->st.handshakes_high)
-		n->st.handshakes_high = n->handshakes;
+	count_handshake(s);
 	start_tls(s);
 	return s;
 }
 
 static void note_heap_peak(struct session *s)
 {
-#if defined(MBEDTLS_MEMORY_DEBUG)
-	size_t max_used, max_blocks, peak;
+	size_t peak = tls_heap_peak();
 
-	mbedtls_memory_buffer_alloc_max_get(&max_used, &max_blocks);
-	/* Headers of free blocks are counted too: an upper bound, as budgets want. */
-	peak = max_used + max_blocks * 8 * sizeof(void *);
 	if (peak > s->heap_before && peak - s->heap_before > s->heap_peak)
 		s->heap_peak = peak - s->heap_before;
-#else
-	(void)s;
-#endif
+}
+
+static void log_up(struct session *s)
+{
+	struct tether_node *n = s->node;
+	struct log_line l;
+
+	n->st.sessions_up++;
+	n->st.session_heap_last = tls_heap_in_use() - s->heap_before;
+	n->st.handshake_peak_last = s->heap_peak;
+	log_begin(&l, &n->log, PORT_LOG_INFO, "session_up");
+	log_str(&l, "peer", session_peer_name(s));
+	log_str(&l, "id", s->verify.id);
+	log_str(&l, "addr", s->addr);
+	log_str(&l, "dir", s->dialed ? "out" : "in");
+	log_str(&l, "tls", tls_version_name(&s->ssl));
+	log_str(&l, "suite", mbedtls_ssl_get_ciphersuite(&s->ssl));
+	log_u64(&l, "handshake_ms", s->t_up - s->t_start);
+	log_u64(&l, "mem", sizeof(struct session) + n->st.session_heap_last);
+	log_u64(&l, "handshake_peak", sizeof(struct session) + s->heap_peak);
+	log_end(&l);
 }
 
 static void handshake_step(struct session *s)
 {
 	struct tether_node *n = s->node;
+	struct mux_params p;
 	int ret;
 
 	s->want_write = false;
@@ -207,9 +244,11 @@ static void handshake_step(struct session *s)
 		return;
 	}
 	if (ret != 0) {
-		const char *why = s->io_err != 0 ? tether_err_str(s->io_err)
-						 : tls_fail_reason(ret, &s->ssl, &s->verify);
-		session_end(s, why);
+		enum tether_reason why = REASON_IO;
+		const char *text = s->io_err != 0 ? tether_err_str(s->io_err)
+						  : tls_fail_reason(ret, &s->ssl, &s->verify, &why);
+
+		session_end(s, why, text);
 		return;
 	}
 	s->tls_up = true;
@@ -218,178 +257,16 @@ static void handshake_step(struct session *s)
 	n->st.handshakes_ok++;
 	if (s->peer < 0)
 		s->peer = s->verify.peer;
-	s->state = SS_HELLO;
-	s->flags |= SF_HELLO;
-	n->peers[s->peer].not_after = s->verify.not_after;
+	p.name = n->cfg->node;
+	p.peer_name = session_peer_name(s);
+	p.window = n->cfg->limits.stream_window;
+	p.max_payload = TETHER_RECORD_SIZE - FRAME_HEADER_LEN;
+	p.odd_ids = s->dialed;
+	mux_init(&s->mux, &p, stream_pull, s);
+	s->state = SS_MUX;
 	session_pump(s);
-	if (!s->dead)
+	if (s->state != SS_CLOSED)
 		session_event(s, PORT_READ);
-}
-
-/* Append one frame to the output buffer; 0 if it does not fit (retry later). */
-static int out_frame(struct session *s, uint8_t type, uint32_t stream, const void *p, size_t len)
-{
-	struct tether_node *n = s->node;
-	int r;
-
-	if (n->out_len + FRAME_HEADER_LEN + len > n->out_cap)
-		return 0;
-	r = frame_build(n->out + n->out_len, n->out_cap - n->out_len, type, stream, p, len);
-	if (r < 0)
-		return 0;
-	n->out_len += (size_t)r;
-	return 1;
-}
-
-static int out_u32(struct session *s, uint8_t type, uint32_t stream, uint32_t v)
-{
-	uint8_t b[4];
-
-	frame_u32_encode(v, b);
-	return out_frame(s, type, stream, b, 4);
-}
-
-/* Owed control frames for the session itself. 0 when the buffer filled. */
-static int fill_session(struct session *s)
-{
-	uint8_t tmp[FRAME_REASON_MAX + 8];
-	int len;
-
-	if (s->flags & SF_HELLO) {
-		struct frame_hello h;
-
-		memset(&h, 0, sizeof(h));
-		h.version = FRAME_VERSION;
-		h.max_payload = TETHER_RECORD_SIZE - FRAME_HEADER_LEN;
-		h.window = s->node->cfg->limits.stream_window;
-		snprintf(h.name, sizeof(h.name), "%s", s->node->cfg->node);
-		len = frame_hello_encode(&h, tmp, sizeof(tmp));
-		if (len < 0 || !out_frame(s, FRAME_HELLO, 0, tmp, (size_t)len))
-			return 0;
-		s->flags &= ~SF_HELLO;
-	}
-	if (s->flags & SF_GOAWAY) {
-		len = frame_goaway_encode(s->goaway_code, s->goaway_reason, tmp, sizeof(tmp));
-		if (len < 0 || !out_frame(s, FRAME_GOAWAY, 0, tmp, (size_t)len))
-			return 0;
-		s->flags &= ~SF_GOAWAY;
-	}
-	if (s->flags & SF_PONG) {
-		if (!out_frame(s, FRAME_PONG, 0, s->pong_payload, 8))
-			return 0;
-		s->flags &= ~SF_PONG;
-	}
-	if (s->flags & SF_PING) {
-		if (!out_frame(s, FRAME_PING, 0, s->ping_payload, 8))
-			return 0;
-		s->flags &= ~SF_PING;
-	}
-	while (s->n_resets > 0) {
-		struct reset_entry *e = &s->resets[s->n_resets - 1];
-
-		if (!out_u32(s, FRAME_RESET, e->stream, e->code))
-			return 0;
-		s->n_resets--;
-	}
-	return 1;
-}
-
-/*
- * One stream's owed frames and at most one DATA frame. Returns 1 if it
- * produced something, 0 if nothing, -1 when the buffer is full.
- */
-static int fill_stream(struct session *s, struct stream *st)
-{
-	uint8_t tmp[FRAME_NAME_MAX + 2];
-	int did = 0, len;
-
-	if (st->flags & STF_OPEN) {
-		len = frame_open_encode(st->service_name, tmp, sizeof(tmp));
-		if (len < 0 || !out_frame(s, FRAME_OPEN, st->id, tmp, (size_t)len))
-			return -1;
-		st->flags &= ~STF_OPEN;
-		did = 1;
-	}
-	if (st->flags & STF_WINDOW) {
-		if (!out_u32(s, FRAME_WINDOW, st->id, st->window_owed))
-			return -1;
-		st->recv_window += st->window_owed;
-		st->window_owed = 0;
-		st->flags &= ~STF_WINDOW;
-		did = 1;
-	}
-	if (st->rd_ready && !st->local_eof && !st->tx_closed && st->send_window > 0 &&
-	    !st->connecting) {
-		struct tether_node *n = s->node;
-		size_t room = n->out_cap - n->out_len;
-		long r;
-
-		if (room < FRAME_HEADER_LEN + 256 && n->out_len > 0)
-			return -1;
-		room -= FRAME_HEADER_LEN;
-		if (room > st->send_window)
-			room = st->send_window;
-		if (room > s->peer_max_payload)
-			room = s->peer_max_payload;
-		r = stream_read_local(st, n->out + n->out_len + FRAME_HEADER_LEN, room);
-		if (st->dead)
-			return did;
-		if (r > 0) {
-			frame_build(n->out + n->out_len, n->out_cap - n->out_len, FRAME_DATA,
-				    st->id, NULL, (size_t)r);
-			n->out_len += FRAME_HEADER_LEN + (size_t)r;
-			st->send_window -= (uint32_t)r;
-			st->sent += (uint64_t)r;
-			s->bytes_out += (uint64_t)r;
-			s->node->st.bytes_out += (uint64_t)r;
-			did = 1;
-		}
-	}
-	if ((st->flags & STF_CLOSE) && !(st->flags & STF_OPEN)) {
-		if (!out_frame(s, FRAME_CLOSE, st->id, NULL, 0))
-			return -1;
-		st->flags &= ~STF_CLOSE;
-		st->tx_closed = true;
-		did = 1;
-		stream_update_watch(st);
-		stream_delivered(st); /* may complete the stream */
-	}
-	return did;
-}
-
-static void fill(struct session *s)
-{
-	bool progress = true;
-
-	if (!fill_session(s))
-		return;
-	if (s->state != SS_OPEN && s->state != SS_DRAINING)
-		return;
-	if (s->flags & SF_GOAWAY)
-		return;
-	while (progress) {
-		/* One lap over the streams from the round-robin cursor, one DATA frame each. */
-		uint32_t lap = s->n_streams;
-		struct stream *st = s->rr != NULL && !s->rr->dead ? s->rr : s->streams;
-
-		progress = false;
-		while (lap-- > 0 && st != NULL) {
-			struct stream *next = st->next != NULL ? st->next : s->streams;
-			int r = fill_stream(s, st);
-
-			/* fill_stream() may end st (never another stream). */
-			if (next == st || next->dead)
-				next = s->streams;
-			if (r < 0) {
-				s->rr = st->dead ? next : st;
-				return;
-			}
-			if (r > 0)
-				progress = true;
-			st = next;
-		}
-		s->rr = st;
-	}
 }
 
 /*
@@ -411,20 +288,37 @@ static int tls_put(struct session *s, size_t len)
 		return 0;
 	}
 	/* r < len cannot happen: records are assembled within the record limit. */
-	session_end(s, s->io_err != 0 ? tether_err_str(s->io_err) : "tls write failed");
+	if (s->io_err != 0)
+		session_end(s, REASON_IO, tether_err_str(s->io_err));
+	else
+		session_end(s, REASON_TLS_ERROR, "tls write failed");
 	return -1;
+}
+
+/* The mux's DATA pull may have broken streams or completed them: act on it now. */
+static void after_output(struct session *s)
+{
+	struct mux_stream *ms, *next;
+
+	for (ms = s->mux.streams; ms != NULL; ms = next) {
+		next = ms->next;
+		if (ms->broken || ms->tx_closed)
+			stream_after_output(stream_of(ms));
+	}
 }
 
 void session_pump(struct session *s)
 {
 	struct tether_node *n = s->node;
+	uint64_t sent;
+	size_t cap;
 	int r;
 
-	if (s->dead || !s->tls_up)
+	if (s->state != SS_MUX)
 		return;
 	for (;;) {
-		if (s->reset_lost) {
-			session_goaway(s, FRAME_GOAWAY_INTERNAL, "too many stream resets pending");
+		if (s->mux.reset_lost) {
+			session_goaway(s, FRAME_GOAWAY_INTERNAL, REASON_RESETS_PENDING);
 			return;
 		}
 		if (s->out_pending) {
@@ -433,13 +327,15 @@ void session_pump(struct session *s)
 				return;
 			continue;
 		}
-		n->out_len = 0;
-		n->out_cap = sizeof(n->out);
+		cap = sizeof(n->out);
 		r = mbedtls_ssl_get_max_out_record_payload(&s->ssl);
-		if (r > 0 && (size_t)r < n->out_cap)
-			n->out_cap = (size_t)r;
-		fill(s);
-		if (s->dead)
+		if (r > 0 && (size_t)r < cap)
+			cap = (size_t)r;
+		sent = s->mux.bytes_out;
+		n->out_len = mux_output(&s->mux, n->out, cap);
+		n->st.bytes_out += s->mux.bytes_out - sent;
+		after_output(s);
+		if (s->state != SS_MUX)
 			return;
 		if (n->out_len > 0) {
 			r = tls_put(s, n->out_len);
@@ -447,11 +343,11 @@ void session_pump(struct session *s)
 				return;
 			continue;
 		}
-		if (s->rx_paused && s->n_resets < TETHER_RESET_QUEUE) {
+		if (s->rx_paused && s->mux.n_resets < TETHER_RESET_QUEUE) {
 			/* Room again: input may be waiting inside TLS with no socket event to come. */
 			s->rx_paused = false;
 			session_read(s);
-			if (s->dead)
+			if (s->state != SS_MUX)
 				return;
 			continue;
 		}
@@ -459,80 +355,75 @@ void session_pump(struct session *s)
 	}
 	s->want_write = false;
 	/* A draining session whose streams are done has nothing left to say. */
-	if (s->state == SS_DRAINING && s->streams == NULL) {
-		session_end(s, s->goaway_reason);
+	if (s->mux.state == MUX_DRAINING && s->mux.streams == NULL) {
+		session_end(s, s->drain_reason, s->drain_text);
 		return;
 	}
 	session_update_watch(s);
 }
 
-void session_goaway(struct session *s, uint32_t code, const char *reason)
+/* A fatal GOAWAY is owed: tell the peer if TLS takes it at once, then end. */
+static void fail_now(struct session *s, enum tether_reason why, const char *text)
 {
-	if (s->dead)
-		return;
-	if (!s->tls_up) {
-		session_end(s, reason);
-		return;
-	}
-	if (s->flags & SF_GOAWAY || s->goaway_reason[0] != '\0') {
-		/* Already said goodbye; an error now ends it at once. */
-		if (!is_draining_code(code))
-			session_end(s, reason);
-		return;
-	}
-	s->goaway_code = code;
-	snprintf(s->goaway_reason, sizeof(s->goaway_reason), "%s", reason);
-	s->flags |= SF_GOAWAY;
-	if (is_draining_code(code)) {
-		/* The caller pumps: this may run in the middle of parsing input. */
-		s->state = SS_DRAINING;
-		s->t_drain = s->node->now + TETHER_DRAIN_MS;
-		return;
-	}
-	/* Errors: best effort to tell the peer, then end. */
-	s->flags &= SF_GOAWAY;
-	s->n_resets = 0;
-	if (!s->out_pending) {
-		struct tether_node *n = s->node;
+	struct tether_node *n = s->node;
 
-		n->out_len = 0;
-		n->out_cap = sizeof(n->out);
-		fill_session(s);
+	if (s->mux.owe_goaway && !s->out_pending) {
+		n->out_len = mux_output(&s->mux, n->out, sizeof(n->out));
 		if (n->out_len > 0)
 			(void)mbedtls_ssl_write(&s->ssl, n->out, n->out_len);
 	}
-	session_end(s, reason);
+	session_end(s, why, text);
 }
 
-static void protocol_error(struct session *s, int code, const char *why)
+void session_goaway(struct session *s, uint32_t code, enum tether_reason why)
 {
-	char reason[FRAME_REASON_MAX + 1];
+	const char *text = reason_name(why);
 
-	snprintf(reason, sizeof(reason), "protocol error: %s", why);
-	session_goaway(s, (uint32_t)code, reason);
+	if (s->state == SS_CLOSED)
+		return;
+	if (!s->tls_up) {
+		session_end(s, why, NULL);
+		return;
+	}
+	if (!mux_goaway(&s->mux, code, text)) {
+		/* Already said goodbye, or heard it; an error now ends it at once. */
+		if (!mux_code_drains(code))
+			session_end(s, why, NULL);
+		return;
+	}
+	if (mux_code_drains(code)) {
+		/* The caller pumps: this may run in the middle of parsing input. */
+		s->drain_reason = why;
+		snprintf(s->drain_text, sizeof(s->drain_text), "%s", text);
+		s->t_drain = s->node->now + TETHER_DRAIN_MS;
+		return;
+	}
+	fail_now(s, why, NULL);
 }
 
-void session_end(struct session *s, const char *reason)
+void session_end(struct session *s, enum tether_reason why, const char *detail)
 {
 	struct tether_node *n = s->node;
-	bool was_up = s->hello_rx; /* t_up may be 0 on a virtual clock */
+	bool was_up = s->state == SS_MUX && s->mux.hello_rx;
+	const char *reason = detail != NULL ? detail : reason_name(why);
 	struct log_line l;
 
-	if (s->dead)
+	if (s->state == SS_CLOSED)
 		return;
-	s->dead = true;
 	if (s->tls_up) {
+		n->st.sessions_ended[why]++;
 		log_begin(&l, &n->log, was_up ? PORT_LOG_INFO : PORT_LOG_WARN, "session_down");
 		log_str(&l, "peer", session_peer_name(s));
 		log_str(&l, "addr", s->addr);
 		log_str(&l, "reason", reason);
-		log_u64(&l, "sent", s->bytes_out);
-		log_u64(&l, "received", s->bytes_in);
+		log_u64(&l, "sent", s->mux.bytes_out);
+		log_u64(&l, "received", s->mux.bytes_in);
 		if (was_up)
 			log_u64(&l, "up_s", (n->now - s->t_up) / 1000);
 		log_end(&l);
 	} else {
 		n->st.handshakes_failed++;
+		n->st.handshakes_refused[why]++;
 		log_begin(&l, &n->log, PORT_LOG_WARN, "handshake_fail");
 		log_str(&l, "addr", s->addr);
 		log_str(&l, "dir", s->dialed ? "out" : "in");
@@ -543,8 +434,13 @@ void session_end(struct session *s, const char *reason)
 		log_str(&l, "reason", reason);
 		log_end(&l);
 	}
-	while (s->streams != NULL)
-		stream_end(s->streams, true, "session ended");
+	if (s->state == SS_MUX) {
+		while (s->mux.streams != NULL)
+			stream_end(stream_of(s->mux.streams), true, 0, REASON_SESSION_ENDED, NULL);
+	}
+	if (was_up && n->st.sessions_up > 0)
+		n->st.sessions_up--;
+	s->state = SS_CLOSED;
 	if (s->tls_up)
 		(void)mbedtls_ssl_close_notify(&s->ssl);
 	if (s->h >= 0)
@@ -561,320 +457,85 @@ void session_end(struct session *s, const char *reason)
 		n->all = s->next_all;
 	if (s->next_all != NULL)
 		s->next_all->prev_all = s->prev_all;
-	node_session_gone(n, s, was_up);
+	s->was_up = was_up;
 	s->next_dead = n->dead_sessions;
 	n->dead_sessions = s;
 }
 
-/* Ids the peer opens have the parity of its role; ours the other. */
-static bool id_is_peers(const struct session *s, uint32_t id)
+static void on_open(struct session *s, const struct mux_event *ev)
 {
-	return (id & 1u) == (s->dialed ? 0u : 1u);
+	stream_open_service(s, ev->id, ev->text);
 }
 
-/* An id that was used once and is gone now (frames for it may still arrive). */
-static bool id_was_used(const struct session *s, uint32_t id)
+static void on_goaway(struct session *s, const struct mux_event *ev)
 {
-	return id_is_peers(s, id) ? id <= s->last_peer_id : id < s->next_id;
+	s->peer_duplicate = ev->code == FRAME_GOAWAY_DUPLICATE;
+	if (!mux_code_drains(ev->code)) {
+		session_end(s, REASON_GOAWAY_FROM_PEER, ev->text);
+		return;
+	}
+	if (s->drain_text[0] == '\0') {
+		s->drain_reason = REASON_GOAWAY_FROM_PEER;
+		snprintf(s->drain_text, sizeof(s->drain_text), "%.200s", ev->text);
+	}
+	/* A second draining GOAWAY does not push the deadline back. */
+	if (s->t_drain == 0)
+		s->t_drain = s->node->now + TETHER_DRAIN_MS;
+	if (s->mux.streams == NULL)
+		session_end(s, REASON_GOAWAY_FROM_PEER, ev->text);
 }
 
-static void on_hello(struct session *s)
+static void on_event(struct session *s, const struct mux_event *ev)
 {
-	struct frame_hello h;
-	const char *why;
-	char reason[FRAME_REASON_MAX + 1];
-
-	/* The version comes first: a HELLO of another version may be laid out otherwise. */
-	if (frame_hello_decode(s->rx_buf, s->hdr.length, &h, &why) != 0 &&
-	    h.version == FRAME_VERSION) {
-		protocol_error(s, FRAME_GOAWAY_PROTOCOL, why);
+	switch (ev->type) {
+	case MUX_EV_NONE:
 		return;
-	}
-	if (h.version != FRAME_VERSION) {
-		protocol_error(s, FRAME_GOAWAY_VERSION, "unsupported protocol version");
+	case MUX_EV_UP:
+		s->t_up = s->node->now;
+		log_up(s);
+		s->came_up = true;
+		session_want_pump(s);
 		return;
-	}
-	if (strcmp(h.name, session_peer_name(s)) != 0) {
-		snprintf(reason, sizeof(reason),
-			 "identity mismatch: hello names %s, the certificate is peer %s", h.name,
-			 session_peer_name(s));
-		session_goaway(s, FRAME_GOAWAY_IDENTITY, reason);
+	case MUX_EV_OPEN:
+		on_open(s, ev);
 		return;
-	}
-	s->hello_rx = true;
-	s->peer_max_payload = h.max_payload;
-	s->peer_window = h.window;
-	/* A GOAWAY already sent (shutdown while waiting for this HELLO) still holds. */
-	if (s->state == SS_HELLO)
-		s->state = SS_OPEN;
-	s->t_up = s->node->now;
-	node_session_up(s->node, s);
-}
-
-static void on_open(struct session *s)
-{
-	char name[FRAME_NAME_MAX + 1];
-	uint32_t id = s->hdr.stream;
-	const char *why;
-
-	if (!id_is_peers(s, id) || id <= s->last_peer_id) {
-		protocol_error(s, FRAME_GOAWAY_PROTOCOL, "OPEN with a stream id out of sequence");
-		return;
-	}
-	s->last_peer_id = id;
-	if (frame_open_decode(s->rx_buf, s->hdr.length, name, &why) != 0) {
-		protocol_error(s, FRAME_GOAWAY_PROTOCOL, why);
-		return;
-	}
-	stream_open_service(s, id, name);
-}
-
-/* The stream a frame names, NULL if gone (ignore it); an unused id is an error. */
-static struct stream *frame_stream(struct session *s, bool *bad)
-{
-	struct stream *st = stream_find(s, s->hdr.stream);
-
-	*bad = false;
-	if (st == NULL && !id_was_used(s, s->hdr.stream)) {
-		*bad = true;
-		protocol_error(s, FRAME_GOAWAY_PROTOCOL, "frame for a stream never opened");
-	}
-	return st;
-}
-
-static void on_control(struct session *s)
-{
-	const uint8_t *p = s->rx_buf;
-	struct stream *st;
-	bool bad;
-	uint32_t v;
-
-	switch (s->hdr.type) {
-	case FRAME_HELLO:
-		on_hello(s);
-		return;
-	case FRAME_OPEN:
-		on_open(s);
-		return;
-	case FRAME_WINDOW: {
-		const char *why;
-		int code;
-
-		v = frame_u32_decode(p);
-		st = frame_stream(s, &bad);
-		if (bad)
-			return;
-		if (st == NULL) {
-			/* A stream that just ended: check the increment all the same. */
-			uint32_t w = 0;
-
-			if (frame_window_add(&w, v, &why, &code) != 0)
-				protocol_error(s, code, why);
-			return;
-		}
-		if (frame_window_add(&st->send_window, v, &why, &code) != 0) {
-			protocol_error(s, code, why);
-			return;
-		}
-		stream_on_window(st, 0);
-		return;
-	}
-	case FRAME_CLOSE:
-		st = frame_stream(s, &bad);
-		if (st != NULL)
-			stream_on_close(st);
-		return;
-	case FRAME_RESET:
-		st = frame_stream(s, &bad);
-		if (st != NULL)
-			stream_on_reset(st, frame_u32_decode(p));
-		return;
-	case FRAME_PING:
-		memcpy(s->pong_payload, p, 8);
-		s->flags |= SF_PONG;
-		return;
-	case FRAME_PONG:
+	case MUX_EV_PONG:
 		s->t_ping = 0;
 		return;
-	case FRAME_GOAWAY: {
-		char reason[FRAME_REASON_MAX + 1], msg[FRAME_REASON_MAX + 64];
-		const char *why;
-
-		if (frame_goaway_decode(p, s->hdr.length, &v, reason, &why) != 0) {
-			protocol_error(s, FRAME_GOAWAY_PROTOCOL, why);
-			return;
-		}
-		{
-			/* "protocol error: ..." already names its code: do not say it twice. */
-			const char *name = frame_goaway_name(v);
-			size_t nl = strlen(name);
-			int named = strncmp(reason, name, nl) == 0 &&
-				    (reason[nl] == ':' || reason[nl] == '\0');
-
-			snprintf(msg, sizeof(msg), "goaway from peer: %s%s%s", named ? "" : name,
-				 named || reason[0] == '\0' ? "" : ": ", reason);
-		}
-		s->peer_duplicate = v == FRAME_GOAWAY_DUPLICATE;
-		if (is_draining_code(v)) {
-			if (s->goaway_reason[0] == '\0')
-				snprintf(s->goaway_reason, sizeof(s->goaway_reason), "%.200s", msg);
-			/* A second draining GOAWAY does not push the deadline back. */
-			if (s->state != SS_DRAINING) {
-				s->state = SS_DRAINING;
-				s->t_drain = s->node->now + TETHER_DRAIN_MS;
-			}
-			if (s->streams == NULL)
-				session_end(s, msg);
-			return;
-		}
-		session_end(s, msg);
+	case MUX_EV_GOAWAY:
+		on_goaway(s, ev);
 		return;
-	}
-	}
-}
-
-static void on_header(struct session *s)
-{
-	const char *why;
-	int code;
-	bool bad;
-
-	if (frame_header_decode(s->rx_hdr, TETHER_RECORD_SIZE - FRAME_HEADER_LEN, &s->hdr, &why,
-				&code) != 0) {
-		protocol_error(s, code, why);
+	case MUX_EV_FATAL:
+		fail_now(s,
+			 ev->code == FRAME_GOAWAY_IDENTITY ? REASON_IDENTITY_MISMATCH
+							   : REASON_PROTOCOL,
+			 ev->text);
 		return;
-	}
-	if (!s->hello_rx && s->hdr.type != FRAME_HELLO && s->hdr.type != FRAME_GOAWAY) {
-		protocol_error(s, FRAME_GOAWAY_PROTOCOL, "first frame is not HELLO");
-		return;
-	}
-	if (s->hello_rx && s->hdr.type == FRAME_HELLO) {
-		protocol_error(s, FRAME_GOAWAY_PROTOCOL, "second HELLO");
-		return;
-	}
-	s->rx_have = 0;
-	s->rx_left = s->hdr.length;
-	if (s->hdr.type != FRAME_DATA) {
-		s->rx = RX_CONTROL;
-		if (s->rx_left == 0) {
-			s->rx = RX_HEADER;
-			on_control(s);
-		}
-		return;
-	}
-	s->rx = RX_DISCARD;
-	s->rx_stream = frame_stream(s, &bad);
-	if (bad)
-		return;
-	if (s->rx_stream == NULL)
-		return;
-	if (s->hdr.length > s->rx_stream->recv_window) {
-		protocol_error(s, FRAME_GOAWAY_FLOW, "DATA beyond the stream's window");
-		return;
-	}
-	s->rx_stream->recv_window -= s->hdr.length;
-	if (s->rx_stream->rx_closed) {
-		/* DATA after CLOSE: this stream is broken, the session is not. */
-		stream_fail(s->rx_stream, FRAME_RESET_STREAM_ERROR, "data after close");
-		s->rx_stream = NULL;
-		return;
-	}
-	s->rx = RX_DATA;
-}
-
-/* Where the next bytes of input go, and how many are wanted there. */
-static uint8_t *rx_target(struct session *s, size_t *want)
-{
-	struct stream *st;
-	uint32_t tail, contig;
-
-	switch (s->rx) {
-	case RX_HEADER:
-		*want = FRAME_HEADER_LEN - s->rx_have;
-		return s->rx_hdr + s->rx_have;
-	case RX_CONTROL:
-		*want = s->rx_left;
-		return s->rx_buf + s->rx_have;
-	case RX_DATA:
-		st = s->rx_stream;
-		tail = (st->head + st->len) % st->cap;
-		contig = st->cap - tail;
-		if (contig > st->cap - st->len)
-			contig = st->cap - st->len;
-		*want = s->rx_left < contig ? s->rx_left : contig;
-		return st->buf + tail;
-	case RX_DISCARD:
-		*want = s->rx_left < sizeof(s->rx_buf) ? s->rx_left : sizeof(s->rx_buf);
-		return s->rx_buf;
-	}
-	*want = 0;
-	return NULL;
-}
-
-static void rx_done(struct session *s, size_t got)
-{
-	struct stream *st;
-
-	switch (s->rx) {
-	case RX_HEADER:
-		s->rx_have += got;
-		if (s->rx_have == FRAME_HEADER_LEN)
-			on_header(s);
-		return;
-	case RX_CONTROL:
-		s->rx_have += got;
-		s->rx_left -= got;
-		if (s->rx_left == 0) {
-			s->rx = RX_HEADER;
-			s->rx_have = 0;
-			on_control(s);
-		}
-		return;
-	case RX_DATA:
-		st = s->rx_stream;
-		st->len += (uint32_t)got;
-		st->received += got;
-		s->bytes_in += got;
-		s->node->st.bytes_in += got;
-		s->rx_left -= got;
-		if (s->rx_left == 0) {
-			s->rx = RX_HEADER;
-			s->rx_have = 0;
-			s->rx_stream = NULL;
-		}
-		stream_delivered(st);
-		return;
-	case RX_DISCARD:
-		s->rx_left -= got;
-		if (s->rx_left == 0) {
-			s->rx = RX_HEADER;
-			s->rx_have = 0;
-		}
+	default:
+		stream_on_mux(stream_of(ev->st), ev);
 		return;
 	}
 }
 
 static void session_read(struct session *s)
 {
-	while (!s->dead) {
+	while (s->state == SS_MUX) {
+		struct mux_event ev;
 		size_t want;
-		uint8_t *dst;
+		uint8_t *dst = mux_input_buf(&s->mux, &want);
 		int r;
 
-		if (s->rx == RX_HEADER && s->rx_have == 0 && s->n_resets >= TETHER_RESET_QUEUE) {
+		if (dst == NULL) {
 			/* Refusals owed pile up: read on once they are sent. */
 			s->rx_paused = true;
 			return;
 		}
-		dst = rx_target(s, &want);
-		if (want == 0) {
-			/* Nothing to read into: a control frame of length 0 is handled in on_header. */
-			rx_done(s, 0);
-			continue;
-		}
 		r = mbedtls_ssl_read(&s->ssl, dst, want);
 		if (r > 0) {
-			rx_done(s, (size_t)r);
+			mux_input_ack(&s->mux, (size_t)r, &ev);
+			if (ev.type == MUX_EV_DATA)
+				s->node->st.bytes_in += ev.len;
+			on_event(s, &ev);
 			continue;
 		}
 		if (r == MBEDTLS_ERR_SSL_WANT_READ)
@@ -890,18 +551,20 @@ static void session_read(struct session *s)
 			continue;
 		if (r == 0 || r == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY) {
 			/* After a GOAWAY either way, the close ends the drain: its reason stands. */
-			session_end(s, s->goaway_reason[0] != '\0' ? s->goaway_reason
-								   : "closed by peer");
+			if (s->drain_text[0] != '\0')
+				session_end(s, s->drain_reason, s->drain_text);
+			else
+				session_end(s, REASON_CLOSED_BY_PEER, NULL);
 			return;
 		}
 		if (s->io_err != 0) {
-			session_end(s, tether_err_str(s->io_err));
+			session_end(s, REASON_IO, tether_err_str(s->io_err));
 		} else {
 			char buf[96], reason[128];
 
 			mbedtls_strerror(r, buf, sizeof(buf));
 			snprintf(reason, sizeof(reason), "tls error: %s", buf);
-			session_end(s, reason);
+			session_end(s, REASON_TLS_ERROR, reason);
 		}
 		return;
 	}
@@ -911,16 +574,16 @@ void session_event(struct session *s, unsigned events)
 {
 	int ret;
 
-	if (s->dead)
-		return;
 	switch (s->state) {
+	case SS_CLOSED:
+		return;
 	case SS_CONNECTING:
 		if (!(events & (PORT_WRITE | PORT_ERROR)))
 			return;
 		ret = port_tcp_connect_result(s->node->port, s->h);
 		if (ret < 0) {
 			s->io_err = ret;
-			session_end(s, tether_err_str(ret));
+			session_end(s, REASON_IO, tether_err_str(ret));
 			return;
 		}
 		start_tls(s);
@@ -928,7 +591,7 @@ void session_event(struct session *s, unsigned events)
 	case SS_HANDSHAKE:
 		handshake_step(s);
 		return;
-	default:
+	case SS_MUX:
 		break;
 	}
 	if (events & (PORT_READ | PORT_ERROR))
@@ -941,24 +604,24 @@ void session_timers(struct session *s, uint64_t now, uint64_t *next)
 	const struct tether_config *cfg = s->node->cfg;
 	uint64_t due;
 
-	if (s->dead)
+	if (s->state == SS_CLOSED)
 		return;
-	if (s->state < SS_OPEN) {
+	if (s->state != SS_MUX || s->mux.state == MUX_HELLO) {
 		due = s->t_start + cfg->tls.handshake_timeout_ms;
 		if (now >= due) {
 			if (s->tls_up)
-				session_goaway(s, FRAME_GOAWAY_TIMEOUT, "hello timeout");
+				session_goaway(s, FRAME_GOAWAY_TIMEOUT, REASON_HELLO_TIMEOUT);
 			else
-				session_end(s, "handshake timeout");
+				session_end(s, REASON_HANDSHAKE_TIMEOUT, NULL);
 			return;
 		}
 		if (due < *next)
 			*next = due;
 		return;
 	}
-	if (s->state == SS_DRAINING) {
+	if (s->mux.state == MUX_DRAINING) {
 		if (now >= s->t_drain) {
-			session_end(s, "drain deadline passed");
+			session_end(s, REASON_DRAIN_DEADLINE, NULL);
 			return;
 		}
 		if (s->t_drain < *next)
@@ -966,29 +629,30 @@ void session_timers(struct session *s, uint64_t now, uint64_t *next)
 	}
 	due = s->t_rx + cfg->keepalive_timeout_ms;
 	if (now >= due) {
-		session_goaway(s, FRAME_GOAWAY_TIMEOUT, "keepalive timeout");
+		session_goaway(s, FRAME_GOAWAY_TIMEOUT, REASON_KEEPALIVE_TIMEOUT);
 		return;
 	}
 	if (due < *next)
 		*next = due;
 	due = s->t_rx + cfg->keepalive_interval_ms;
 	if (now >= due && (s->t_ping == 0 || s->t_ping < s->t_rx)) {
-		uint32_t r = node_random(s->node, 0xffffffffu);
+		uint32_t r = tether_random_below(0xffffffffu);
+		uint8_t payload[8];
 
-		memcpy(s->ping_payload, &now, 4);
-		memcpy(s->ping_payload + 4, &r, 4);
-		s->flags |= SF_PING;
+		memcpy(payload, &now, 4);
+		memcpy(payload + 4, &r, 4);
+		mux_ping(&s->mux, payload);
 		s->t_ping = now;
 		session_pump(s);
-		if (s->dead)
+		if (s->state != SS_MUX)
 			return;
 	} else if (due > now && due < *next) {
 		*next = due;
 	}
-	if (s->state == SS_OPEN && cfg->tls.session_lifetime_s != 0) {
+	if (s->mux.state == MUX_OPEN && cfg->tls.session_lifetime_s != 0) {
 		due = s->t_up + (uint64_t)cfg->tls.session_lifetime_s * 1000u;
 		if (now >= due) {
-			session_goaway(s, FRAME_GOAWAY_LIFETIME, "session lifetime reached");
+			session_goaway(s, FRAME_GOAWAY_LIFETIME, REASON_LIFETIME);
 			session_pump(s);
 		} else if (due < *next)
 			*next = due;

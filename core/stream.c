@@ -1,57 +1,68 @@
 /*
- * stream.c: one forwarded TCP connection carried by a session.
+ * stream.c: one stream's local side (stream.h).
  *
- * The local socket is read only when the peer has granted window and the
- * session has room in its output (session.c pulls, fill_stream()); bytes from
+ * The local endpoint is read only when the peer has granted window and the
+ * session has room in its output (the mux pulls, stream_pull()); bytes from
  * the peer land in the stream's ring, whose size is the window this node
  * grants, so a slow local reader stops the remote writer instead of growing
  * memory. A stream that cannot be delivered whole ends with RST locally and
  * RESET to the peer: never a clean close after lost data.
  */
+#include "stream.h"
+
 #include <stdio.h>
 #include <string.h>
 
 #include "node_impl.h"
+#include "session.h"
 
-static void log_stream(struct stream *st, int level, const char *event, const char *reason)
+static void log_stream(struct stream *st, int level, const char *event, const char *reason,
+		       const char *from)
 {
 	struct session *s = st->s;
 	struct log_line l;
 
 	log_begin(&l, &s->node->log, level, event);
 	log_str(&l, "peer", session_peer_name(s));
-	log_str(&l, "service", st->service_name);
-	log_u64(&l, "stream", st->id);
-	if (strcmp(event, "stream_open") == 0) {
+	log_str(&l, "service", st->m.service);
+	log_u64(&l, "stream", st->m.id);
+	if (reason == NULL) {
 		log_str(&l, "dir", st->outbound ? "out" : "in");
+		if (from != NULL)
+			log_str(&l, "from", from);
 	} else {
-		log_u64(&l, "sent", st->sent);
-		log_u64(&l, "received", st->received);
+		log_u64(&l, "sent", st->m.sent);
+		log_u64(&l, "received", st->m.received);
 		log_str(&l, "reason", reason);
 	}
 	log_end(&l);
 }
 
+static bool carrying(const struct session *s)
+{
+	return session_is_open(s) || session_is_draining(s);
+}
+
 void stream_update_watch(struct stream *st)
 {
-	struct session *s = st->s;
+	const struct mux_stream *m = &st->m;
 	unsigned ev = 0;
 
-	if (st->dead || st->h < 0)
+	if (st->dead || !endpoint_open(&st->ep))
 		return;
 	if (st->connecting) {
 		ev = PORT_WRITE;
 	} else {
-		if (!st->rd_ready && !st->local_eof && !st->tx_closed && st->send_window > 0 &&
-		    (s->state == SS_OPEN || s->state == SS_DRAINING))
+		if (!m->readable && !m->local_eof && !m->tx_closed && m->send_window > 0 &&
+		    carrying(st->s))
 			ev |= PORT_READ;
-		if (st->len > 0)
+		if (ring_used(&m->rx) > 0)
 			ev |= PORT_WRITE;
 	}
-	port_watch(s->node->port, st->h, ev, st);
+	st->ep.ops->watch(&st->ep, ev, st);
 }
 
-struct stream *stream_new(struct session *s, int h, bool outbound)
+static struct stream *stream_new(struct session *s)
 {
 	struct tether_node *n = s->node;
 	struct stream *st = pool_get(&n->streams);
@@ -60,79 +71,41 @@ struct stream *stream_new(struct session *s, int h, bool outbound)
 		return NULL;
 	st->kind = OBJ_STREAM;
 	st->s = s;
-	st->h = h;
 	st->service = -1;
-	st->outbound = outbound;
-	st->cap = n->cfg->limits.stream_window;
-	st->buf = (uint8_t *)st + ((sizeof(*st) + 15u) & ~(size_t)15u);
-	st->recv_window = st->cap;
-	st->send_window = s->peer_window;
-	st->next = s->streams;
-	s->streams = st;
-	s->n_streams++;
+	ring_init(&st->m.rx, (uint8_t *)st + node_stream_header(), n->cfg->limits.stream_window);
 	return st;
 }
 
-struct stream *stream_find(struct session *s, uint32_t id)
+static void log_refused(struct tether_node *n, const char *peer, uint32_t id, const char *service,
+			const char *from, enum tether_reason why, const char *detail)
 {
-	struct stream *st;
+	struct log_line l;
 
-	for (st = s->streams; st != NULL; st = st->next)
-		if (st->id == id)
-			return st;
-	return NULL;
+	n->st.streams_refused++;
+	log_begin(&l, &n->log, PORT_LOG_WARN, "stream_refused");
+	log_str(&l, "peer", peer);
+	log_str(&l, "service", service);
+	if (id != 0)
+		log_u64(&l, "stream", id);
+	if (from != NULL)
+		log_str(&l, "from", from);
+	log_str(&l, "reason", reason_name(why));
+	if (detail != NULL)
+		log_str(&l, "error", detail);
+	log_end(&l);
 }
 
-static void queue_reset(struct session *s, uint32_t id, uint32_t code)
+void stream_refuse(struct tether_node *n, struct session *s, const char *peer, uint32_t id,
+		   const char *service, const char *from, enum tether_reason why, uint32_t code)
 {
-	if (s->dead)
-		return;
-	if (s->n_resets >= TETHER_RESET_QUEUE) {
-		/*
-		 * session_read() stops reading before refusals fill the queue, but
-		 * local failures (targets refusing, clients resetting) fill it too
-		 * while the output is blocked. A RESET dropped would leave the peer's
-		 * stream open for ever: session_pump() ends the session instead.
-		 */
-		s->reset_lost = true;
-		return;
-	}
-	s->resets[s->n_resets].stream = id;
-	s->resets[s->n_resets].code = code;
-	s->n_resets++;
+	log_refused(n, peer, id, service, from, why, NULL);
+	n->st.streams_ended[why]++;
+	if (code != 0 && s != NULL && s->state == SS_MUX)
+		mux_refuse(&s->mux, id, code);
 }
 
-static void unlink_stream(struct stream *st)
-{
-	struct session *s = st->s;
-	struct stream **pp;
-
-	for (pp = &s->streams; *pp != NULL; pp = &(*pp)->next) {
-		if (*pp == st) {
-			*pp = st->next;
-			break;
-		}
-	}
-	s->n_streams--;
-	if (s->rr == st)
-		s->rr = st->next;
-	if (s->rx_stream == st) {
-		s->rx_stream = NULL;
-		if (s->rx == RX_DATA)
-			s->rx = RX_DISCARD;
-	}
-}
-
-void stream_fail(struct stream *st, uint32_t code, const char *reason)
-{
-	struct session *s = st->s;
-
-	if (code != 0)
-		queue_reset(s, st->id, code);
-	stream_end(st, true, reason);
-}
-
-void stream_end(struct stream *st, bool abort, const char *reason)
+void stream_end(struct stream *st, bool abort, uint32_t code, enum tether_reason why,
+		const char *detail)
 {
 	struct session *s = st->s;
 	struct tether_node *n = s->node;
@@ -140,11 +113,12 @@ void stream_end(struct stream *st, bool abort, const char *reason)
 	if (st->dead)
 		return;
 	st->dead = true;
-	if (st->h >= 0)
-		port_tcp_close(n->port, st->h, abort ? 1 : 0);
-	st->h = -1;
-	log_stream(st, abort ? PORT_LOG_WARN : PORT_LOG_INFO, "stream_close", reason);
-	unlink_stream(st);
+	n->st.streams_ended[why]++;
+	endpoint_close(&st->ep, abort ? 1 : 0);
+	log_stream(st, abort ? PORT_LOG_WARN : PORT_LOG_INFO, "stream_close",
+		   detail != NULL ? detail : reason_name(why), NULL);
+	mux_stream_detach(&s->mux, &st->m, code);
+	session_want_pump(s);
 	st->next_dead = n->dead_streams;
 	n->dead_streams = st;
 }
@@ -152,96 +126,102 @@ void stream_end(struct stream *st, bool abort, const char *reason)
 /* Both directions finished and everything delivered: a clean end. */
 static void maybe_done(struct stream *st)
 {
-	if (st->dead || !st->tx_closed || !st->rx_closed || st->len > 0 || !st->local_shut)
+	if (st->dead || !st->local_shut || !mux_stream_done(&st->m))
 		return;
-	stream_end(st, false, "done");
+	stream_end(st, false, 0, REASON_DONE, NULL);
 }
 
-/* Write what the ring holds to the local socket. */
+/* Write what the ring holds to the local endpoint. */
 static void flush_ring(struct stream *st)
 {
 	struct session *s = st->s;
+	struct mux_stream *m = &st->m;
+	size_t moved = 0;
 
-	while (st->len > 0 && !st->connecting) {
-		uint32_t contig = st->cap - st->head;
-		long r;
+	while (ring_used(&m->rx) > 0 && !st->connecting) {
+		size_t span;
+		const uint8_t *p = ring_read_span(&m->rx, &span);
+		long r = st->ep.ops->send(&st->ep, p, span);
 
-		if (contig > st->len)
-			contig = st->len;
-		r = port_tcp_send(s->node->port, st->h, st->buf + st->head, contig);
 		if (r == 0)
 			break;
 		if (r < 0) {
-			stream_fail(st, FRAME_RESET_CANCEL, tether_err_str((int)r));
+			stream_end(st, true, FRAME_RESET_CANCEL, REASON_LOCAL_FAILED,
+				   tether_err_str((int)r));
 			return;
 		}
-		st->head = (st->head + (uint32_t)r) % st->cap;
-		st->len -= (uint32_t)r;
-		st->window_owed += (uint32_t)r;
+		mux_stream_consumed(&s->mux, m, (size_t)r);
+		moved += (size_t)r;
 	}
-	if (st->len == 0)
-		st->head = 0;
-	/* Return credit in large steps: one WINDOW per half window consumed. */
-	if (st->window_owed >= st->cap / 2 && !st->rx_closed)
-		st->flags |= STF_WINDOW;
-	if (st->len == 0 && st->rx_closed && !st->local_shut && !st->connecting) {
-		port_tcp_shutdown(s->node->port, st->h);
+	if (moved > 0 && (m->owed & MUX_OWE_WINDOW))
+		session_want_pump(s);
+	if (ring_used(&m->rx) == 0 && m->rx_closed && !st->local_shut && !st->connecting) {
+		st->ep.ops->shutdown(&st->ep);
 		st->local_shut = true;
 	}
 	maybe_done(st);
 	stream_update_watch(st);
 }
 
-void stream_delivered(struct stream *st)
+long stream_pull(void *user, struct mux_stream *ms, uint8_t *dst, size_t room)
 {
-	if (st->dead)
-		return;
-	flush_ring(st);
-}
+	struct stream *st = stream_of(ms);
+	long r;
 
-long stream_read_local(struct stream *st, uint8_t *dst, size_t room)
-{
-	long r = port_tcp_recv(st->s->node->port, st->h, dst, room);
-
+	(void)user;
+	r = st->ep.ops->recv(&st->ep, dst, room);
 	if (r > 0)
 		return r;
 	if (r == 0) {
-		st->rd_ready = false;
+		ms->readable = false;
 		stream_update_watch(st);
 		return 0;
 	}
-	if (r == TETHER_ERR_CLOSED) {
-		st->local_eof = true;
-		st->flags |= STF_CLOSE;
-		return 0;
-	}
-	stream_fail(st, FRAME_RESET_CANCEL, tether_err_str((int)r));
-	return r;
+	if (r == TETHER_ERR_CLOSED)
+		return MUX_PULL_EOF;
+	st->pull_err = (int)r;
+	return MUX_PULL_FAIL;
 }
 
-void stream_on_close(struct stream *st)
+void stream_after_output(struct stream *st)
 {
-	if (st->rx_closed) {
-		stream_fail(st, FRAME_RESET_STREAM_ERROR, "second close from peer");
+	if (st->dead)
+		return;
+	if (st->m.broken) {
+		stream_end(st, true, FRAME_RESET_CANCEL, REASON_LOCAL_FAILED,
+			   tether_err_str(st->pull_err));
 		return;
 	}
-	st->rx_closed = true;
-	flush_ring(st);
+	if (st->m.tx_closed && !st->close_seen) {
+		/* CLOSE left: stop reading, and the stream may be complete. */
+		st->close_seen = true;
+		flush_ring(st);
+	}
 }
 
-void stream_on_reset(struct stream *st, uint32_t code)
+void stream_on_mux(struct stream *st, const struct mux_event *ev)
 {
-	struct tether_node *n = st->s->node;
-
-	if (!st->outbound && st->connecting)
-		n->st.streams_refused++;
-	stream_end(st, true, frame_reset_name(code));
-}
-
-void stream_on_window(struct stream *st, uint32_t inc)
-{
-	st->send_window += inc;
-	stream_update_watch(st);
+	if (st->dead)
+		return;
+	switch (ev->type) {
+	case MUX_EV_DATA:
+	case MUX_EV_CLOSE:
+		flush_ring(st);
+		return;
+	case MUX_EV_RESET:
+		if (!st->outbound && st->connecting)
+			st->s->node->st.streams_refused++;
+		stream_end(st, true, 0, REASON_PEER_RESET, frame_reset_name(ev->code));
+		return;
+	case MUX_EV_WINDOW:
+		stream_update_watch(st);
+		return;
+	case MUX_EV_STREAM_ERROR:
+		stream_end(st, true, ev->code, REASON_STREAM_ERROR, ev->text);
+		return;
+	default:
+		return;
+	}
 }
 
 void stream_event(struct stream *st, unsigned events)
@@ -254,102 +234,103 @@ void stream_event(struct stream *st, unsigned events)
 	if (st->connecting) {
 		if (!(events & (PORT_WRITE | PORT_ERROR)))
 			return;
-		ret = port_tcp_connect_result(s->node->port, st->h);
+		ret = st->ep.ops->connected(&st->ep);
 		if (ret < 0) {
-			struct log_line l;
-
-			s->node->st.streams_refused++;
-			log_begin(&l, &s->node->log, PORT_LOG_WARN, "stream_refused");
-			log_str(&l, "peer", session_peer_name(s));
-			log_str(&l, "service", st->service_name);
-			log_u64(&l, "stream", st->id);
-			log_str(&l, "reason", "target unreachable");
-			log_str(&l, "error", tether_err_str(ret));
-			log_end(&l);
-			stream_fail(st, FRAME_RESET_UNREACHABLE, "target unreachable");
-			session_pump(s);
+			log_refused(s->node, session_peer_name(s), st->m.id, st->m.service, NULL,
+				    REASON_TARGET_UNREACHABLE, tether_err_str(ret));
+			stream_end(st, true, FRAME_RESET_UNREACHABLE, REASON_TARGET_UNREACHABLE,
+				   NULL);
 			return;
 		}
 		st->connecting = false;
-		st->rd_ready = true;
-		log_stream(st, PORT_LOG_INFO, "stream_open", NULL);
+		st->m.held = false;
+		st->m.readable = true;
+		log_stream(st, PORT_LOG_INFO, "stream_open", NULL, NULL);
 		flush_ring(st);
-		session_pump(s);
+		session_want_pump(s);
 		return;
 	}
 	if (events & (PORT_WRITE | PORT_ERROR))
 		flush_ring(st);
-	if (st->dead) {
-		session_pump(s);
+	if (st->dead)
 		return;
-	}
 	if (events & (PORT_READ | PORT_ERROR))
-		st->rd_ready = true;
-	session_pump(s);
-	if (!st->dead)
-		stream_update_watch(st);
+		mux_stream_readable(&s->mux, &st->m);
+	session_want_pump(s);
+	stream_update_watch(st);
+}
+
+struct stream *stream_forward(struct session *s, int h, const char *service, const char *from)
+{
+	struct tether_node *n = s->node;
+	struct stream *st;
+
+	st = stream_new(s);
+	if (st == NULL) {
+		node_pool_exhausted(n, "streams", session_peer_name(s), NULL);
+		stream_refuse(n, s, session_peer_name(s), 0, service, from, REASON_NO_RESOURCES, 0);
+		port_tcp_close(n->port, h, 1);
+		return NULL;
+	}
+	st->outbound = true;
+	endpoint_tcp(&st->ep, n->port, h);
+	(void)mux_stream_open(&s->mux, &st->m, service);
+	st->m.readable = true;
+	log_stream(st, PORT_LOG_INFO, "stream_open", NULL, from);
+	session_want_pump(s);
+	stream_update_watch(st);
+	return st;
 }
 
 void stream_open_service(struct session *s, uint32_t id, const char *service)
 {
 	struct tether_node *n = s->node;
 	const struct tether_config *cfg = n->cfg;
-	const char *why = NULL;
-	uint32_t code = 0;
+	const char *peer = session_peer_name(s);
 	int svc = -1;
 	unsigned i;
 	struct stream *st;
-	struct log_line l;
 	int ret, h;
 
-	if (s->state != SS_OPEN || n->stopping) {
-		why = "shutting down";
-		code = FRAME_RESET_SHUTDOWN;
-		goto refuse;
+	if (!session_is_open(s) || n->stopping) {
+		stream_refuse(n, s, peer, id, service, NULL, REASON_SHUTDOWN, FRAME_RESET_SHUTDOWN);
+		return;
 	}
 	for (i = 0; i < cfg->n_services; i++)
 		if (strcmp(cfg->services[i].name, service) == 0)
 			svc = (int)i;
 	if (svc < 0) {
-		why = frame_reset_name(code = FRAME_RESET_NO_SERVICE);
-		goto refuse;
+		stream_refuse(n, s, peer, id, service, NULL, REASON_NO_SERVICE,
+			      FRAME_RESET_NO_SERVICE);
+		return;
 	}
 	for (i = 0; i < cfg->services[svc].n_allow; i++)
 		if (cfg->services[svc].allow[i] == s->peer)
 			break;
 	if (i == cfg->services[svc].n_allow) {
-		why = frame_reset_name(code = FRAME_RESET_FORBIDDEN);
-		goto refuse;
+		stream_refuse(n, s, peer, id, service, NULL, REASON_FORBIDDEN,
+			      FRAME_RESET_FORBIDDEN);
+		return;
 	}
-	st = stream_new(s, -1, false);
+	st = stream_new(s);
 	if (st == NULL) {
-		node_pool_exhausted(n, "streams", session_peer_name(s), NULL);
-		why = frame_reset_name(code = FRAME_RESET_NO_RESOURCES);
-		goto refuse;
+		node_pool_exhausted(n, "streams", peer, NULL);
+		stream_refuse(n, s, peer, id, service, NULL, REASON_NO_RESOURCES,
+			      FRAME_RESET_NO_RESOURCES);
+		return;
 	}
-	st->id = id;
-	st->service = svc;
-	snprintf(st->service_name, sizeof(st->service_name), "%s", service);
 	ret = port_tcp_connect(n->port, cfg->services[svc].target, &h);
 	if (ret < 0) {
 		/* Not logged as a stream: it never was one. */
-		unlink_stream(st);
 		pool_put(&n->streams, st);
-		why = frame_reset_name(code = FRAME_RESET_UNREACHABLE);
-		goto refuse;
+		stream_refuse(n, s, peer, id, service, NULL, REASON_TARGET_UNREACHABLE,
+			      FRAME_RESET_UNREACHABLE);
+		return;
 	}
-	st->h = h;
+	st->service = svc;
+	endpoint_tcp(&st->ep, n->port, h);
+	mux_stream_accept(&s->mux, &st->m, id, service);
 	st->connecting = true;
+	st->m.held = true;
 	stream_update_watch(st);
-	return;
-
-refuse:
-	n->st.streams_refused++;
-	log_begin(&l, &n->log, PORT_LOG_WARN, "stream_refused");
-	log_str(&l, "peer", session_peer_name(s));
-	log_str(&l, "service", service);
-	log_u64(&l, "stream", id);
-	log_str(&l, "reason", why);
-	log_end(&l);
-	queue_reset(s, id, code);
 }

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include <mbedtls/error.h>
+#include <mbedtls/memory_buffer_alloc.h>
 #include <mbedtls/platform_util.h>
 #include <mbedtls/psa_util.h>
 #include <psa/crypto.h>
@@ -268,49 +269,56 @@ int tls_session_setup(struct tls_ctx *t, mbedtls_ssl_context *ssl, int dial, str
 	return 0;
 }
 
-const char *tls_fail_reason(int ret, const mbedtls_ssl_context *ssl, const struct tls_verify *v)
+static const char *fail_as(enum tether_reason *out, enum tether_reason code, const char *why)
+{
+	*out = code;
+	return why;
+}
+
+const char *tls_fail_reason(int ret, const mbedtls_ssl_context *ssl, const struct tls_verify *v,
+			    enum tether_reason *code)
 {
 	uint32_t f = v->flags;
 
 	(void)ssl;
 	if (ret == MBEDTLS_ERR_SSL_NO_CLIENT_CERTIFICATE || (f & MBEDTLS_X509_BADCERT_MISSING))
-		return "no client certificate";
+		return fail_as(code, REASON_NO_CLIENT_CERT, "no client certificate");
 	if (f & MBEDTLS_X509_BADCERT_NOT_TRUSTED)
-		return "unknown ca";
+		return fail_as(code, REASON_UNKNOWN_CA, "unknown ca");
 	if (f & MBEDTLS_X509_BADCERT_REVOKED)
-		return "certificate revoked";
+		return fail_as(code, REASON_REVOKED, "certificate revoked");
 	if (f & MBEDTLS_X509_BADCERT_EXPIRED)
-		return "certificate expired";
+		return fail_as(code, REASON_EXPIRED, "certificate expired");
 	if (f & MBEDTLS_X509_BADCERT_FUTURE)
-		return "certificate not yet valid";
+		return fail_as(code, REASON_NOT_YET_VALID, "certificate not yet valid");
 	if (v->why != NULL)
-		return v->why;
+		return fail_as(code, REASON_IDENTITY_NOT_ALLOWED, v->why);
 	if (f & (MBEDTLS_X509_BADCERT_BAD_MD | MBEDTLS_X509_BADCERT_BAD_PK |
 		 MBEDTLS_X509_BADCERT_BAD_KEY))
-		return "weak certificate";
+		return fail_as(code, REASON_WEAK_CERT, "weak certificate");
 	if (f & (MBEDTLS_X509_BADCRL_NOT_TRUSTED | MBEDTLS_X509_BADCRL_EXPIRED |
 		 MBEDTLS_X509_BADCRL_FUTURE))
-		return "crl not usable";
+		return fail_as(code, REASON_CRL_NOT_USABLE, "crl not usable");
 	if (f != 0)
-		return "certificate rejected";
+		return fail_as(code, REASON_CERT_REJECTED, "certificate rejected");
 	switch (ret) {
 	case MBEDTLS_ERR_SSL_BAD_PROTOCOL_VERSION:
-		return "protocol version";
+		return fail_as(code, REASON_TLS_VERSION, "protocol version");
 	case MBEDTLS_ERR_SSL_HANDSHAKE_FAILURE:
-		return "no shared cipher suite or group";
+		return fail_as(code, REASON_NO_SHARED_SUITE, "no shared cipher suite or group");
 	case MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE:
-		return "refused by peer (tls alert)";
+		return fail_as(code, REASON_TLS_ALERT, "refused by peer (tls alert)");
 	case MBEDTLS_ERR_SSL_CONN_EOF:
-		return "connection closed during handshake";
+		return fail_as(code, REASON_HANDSHAKE_EOF, "connection closed during handshake");
 	case MBEDTLS_ERR_SSL_INVALID_RECORD:
 	case MBEDTLS_ERR_SSL_DECODE_ERROR:
 	case MBEDTLS_ERR_SSL_UNEXPECTED_MESSAGE:
 	case MBEDTLS_ERR_SSL_ILLEGAL_PARAMETER:
-		return "malformed tls handshake";
+		return fail_as(code, REASON_MALFORMED_TLS, "malformed tls handshake");
 	case MBEDTLS_ERR_SSL_ALLOC_FAILED:
-		return "out of tls memory";
+		return fail_as(code, REASON_TLS_MEMORY, "out of tls memory");
 	}
-	return "tls error";
+	return fail_as(code, REASON_TLS_ERROR, "tls error");
 }
 
 const char *tls_version_name(const mbedtls_ssl_context *ssl)
@@ -323,4 +331,40 @@ const char *tls_version_name(const mbedtls_ssl_context *ssl)
 	default:
 		return "?";
 	}
+}
+
+/* Each block of mbedTLS's buffer allocator carries one header of 8 words. */
+#define HEAP_BLOCK_HEADER (8 * sizeof(void *))
+
+size_t tls_heap_in_use(void)
+{
+#if defined(MBEDTLS_MEMORY_DEBUG)
+	size_t used, blocks, allocs, frees;
+
+	mbedtls_memory_buffer_alloc_cur_get(&used, &blocks);
+	mbedtls_memory_buffer_alloc_count_get(&allocs, &frees);
+	return used + (allocs - frees) * HEAP_BLOCK_HEADER;
+#else
+	return 0;
+#endif
+}
+
+size_t tls_heap_peak(void)
+{
+#if defined(MBEDTLS_MEMORY_DEBUG)
+	size_t max_used, max_blocks;
+
+	mbedtls_memory_buffer_alloc_max_get(&max_used, &max_blocks);
+	/* Headers of free blocks are counted too: an upper bound, as budgets want. */
+	return max_used + max_blocks * HEAP_BLOCK_HEADER;
+#else
+	return 0;
+#endif
+}
+
+void tls_heap_peak_reset(void)
+{
+#if defined(MBEDTLS_MEMORY_DEBUG)
+	mbedtls_memory_buffer_alloc_max_reset();
+#endif
 }

@@ -18,6 +18,7 @@
 
 #include "../config/config.h"
 #include "../port/port.h"
+#include "reason.h"
 
 struct tls_ctx {
 	mbedtls_ssl_config conf_dial;
@@ -72,12 +73,23 @@ int tls_session_setup(struct tls_ctx *t, mbedtls_ssl_context *ssl, int dial, str
 /*
  * tls_fail_reason: the reason a handshake failed, in the words the log and the
  * README use ("unknown ca", "certificate expired", ...). ret is what
- * mbedtls_ssl_handshake() returned. Never NULL; static storage.
+ * mbedtls_ssl_handshake() returned. Never NULL; static storage. *code
+ * receives the reason's code (reason.h).
  */
-const char *tls_fail_reason(int ret, const mbedtls_ssl_context *ssl, const struct tls_verify *v);
+const char *tls_fail_reason(int ret, const mbedtls_ssl_context *ssl, const struct tls_verify *v,
+			    enum tether_reason *code);
 
 /* "1.3" or "1.2" for the negotiated version. */
 const char *tls_version_name(const mbedtls_ssl_context *ssl);
+
+/*
+ * The process-wide mbedTLS heap (MBEDTLS_MEMORY_DEBUG builds; 0 otherwise):
+ * bytes in use now and the peak since the last reset, allocator headers
+ * included, so both are upper bounds as memory budgets want.
+ */
+size_t tls_heap_in_use(void);
+size_t tls_heap_peak(void);
+void tls_heap_peak_reset(void);
 
 /* Unix seconds of an mbedtls_x509_time. */
 int64_t tls_time_unix(const mbedtls_x509_time *t);

@@ -1,0 +1,219 @@
+/*
+ * mux.h: the session's frame engine, without I/O (docs/PROTOCOL.md).
+ *
+ * The mux owns what the protocol says about a session: HELLO, the streams'
+ * frame state and windows, the order frames leave in, and the parse of what
+ * arrives. It does no I/O and calls nobody up. Like BearSSL's engine it is
+ * driven through buffer/ack pairs:
+ *
+ *   input:  p = mux_input_buf(m, &want); write up to want bytes of plaintext
+ *           at p; mux_input_ack(m, got, &ev); handle ev; repeat.
+ *   output: len = mux_output(m, buf, cap) assembles the owed frames into buf
+ *           (one TLS record's worth); the driver hands them to TLS.
+ *
+ * Bytes of DATA from the peer land in the stream's receive ring (ring.h) with
+ * no copy; bytes for the peer are pulled from the stream's local side by the
+ * pull function given to mux_init(), straight into the output buffer, only as
+ * far as the peer's window and the record allow. So the mux holds no data of
+ * its own beyond one frame header and one control payload.
+ *
+ * The caller owns every struct mux_stream (they live in its pool); the mux
+ * links the ones attached to it. A stream leaves the mux only through
+ * mux_stream_detach(), never on its own, so a driver may keep pointers across
+ * calls.
+ */
+#ifndef TETHER_MUX_H
+#define TETHER_MUX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "frame.h"
+#include "opts.h"
+#include "ring.h"
+
+struct mux_stream {
+	struct mux_stream *next; /* the mux's list, in the order streams were attached */
+	uint32_t id;
+	unsigned owed;	      /* MUX_OWE_*: frames owed to the peer */
+	bool readable;	      /* the local side may have bytes: pull when there is window */
+	bool local_eof;	      /* the local side finished sending: CLOSE owed or sent */
+	bool tx_closed;	      /* CLOSE sent */
+	bool rx_closed;	      /* CLOSE received */
+	bool held;	      /* no DATA pulled yet (the local side is not ready) */
+	bool broken;	      /* the pull failed: the driver resets and detaches it */
+	uint32_t send_window; /* bytes the peer still accepts */
+	uint32_t recv_window; /* bytes we still let the peer send */
+	uint32_t window_owed; /* consumed bytes not yet returned by WINDOW */
+	uint64_t sent;
+	uint64_t received;
+	struct ring rx; /* bytes from the peer waiting for the local side */
+	char service[FRAME_NAME_MAX + 1];
+};
+
+#define MUX_OWE_OPEN 0x01u
+#define MUX_OWE_CLOSE 0x02u
+#define MUX_OWE_WINDOW 0x04u
+
+/* What a pull function returns besides a byte count (>0) or 0 (nothing now). */
+#define MUX_PULL_EOF (-1)  /* the local side finished: CLOSE is owed */
+#define MUX_PULL_FAIL (-2) /* the local side failed: the driver resets the stream */
+
+/*
+ * Read at most room bytes of st's local side into dst. MUST NOT call back
+ * into the mux: a failing stream is marked (MUX_PULL_FAIL) and dealt with by
+ * the driver after mux_output() returns.
+ */
+typedef long (*mux_pull_fn)(void *user, struct mux_stream *st, uint8_t *dst, size_t room);
+
+enum mux_event_type {
+	MUX_EV_NONE = 0,
+	MUX_EV_UP,	     /* the peer's HELLO arrived and was valid */
+	MUX_EV_OPEN,	     /* the peer opens stream id for service: attach or refuse */
+	MUX_EV_DATA,	     /* len bytes landed in st's ring */
+	MUX_EV_CLOSE,	     /* the peer finished sending on st */
+	MUX_EV_RESET,	     /* the peer reset st with code */
+	MUX_EV_WINDOW,	     /* st's send window grew */
+	MUX_EV_STREAM_ERROR, /* st misused by the peer: the driver resets it with code */
+	MUX_EV_PONG,	     /* the peer answered our PING */
+	MUX_EV_GOAWAY,	     /* the peer said GOAWAY: draining (code drains) or end */
+	MUX_EV_FATAL,	     /* we found a protocol error: GOAWAY code is owed, then end */
+};
+
+struct mux_event {
+	enum mux_event_type type;
+	struct mux_stream *st; /* DATA, CLOSE, RESET, WINDOW, STREAM_ERROR */
+	uint32_t id;	       /* OPEN */
+	uint32_t code;	       /* RESET, STREAM_ERROR, GOAWAY, FATAL */
+	size_t len;	       /* DATA */
+	const char *text;      /* OPEN: service; GOAWAY, FATAL, STREAM_ERROR: reason */
+};
+
+enum mux_state {
+	MUX_HELLO = 0, /* waiting for the peer's HELLO */
+	MUX_OPEN,      /* carrying streams */
+	MUX_DRAINING,  /* GOAWAY sent or received: no new streams, open ones finish */
+	MUX_FAILED,    /* a protocol error was found: input stops, only GOAWAY leaves */
+};
+
+enum mux_rx {
+	MUX_RX_HEADER = 0,
+	MUX_RX_CONTROL,
+	MUX_RX_DATA,
+	MUX_RX_DISCARD
+};
+
+struct mux_reset {
+	uint32_t stream;
+	uint32_t code;
+};
+
+/* What this side announces in its HELLO and expects of the peer's. */
+struct mux_params {
+	const char *name;      /* our node name */
+	const char *peer_name; /* the name the peer's certificate proved */
+	uint32_t window;       /* initial window granted per stream (= ring size) */
+	uint32_t max_payload;  /* largest payload we accept */
+	bool odd_ids;	       /* we dialed: our stream ids are odd */
+};
+
+struct mux {
+	enum mux_state state;
+	struct mux_params p;
+	mux_pull_fn pull;
+	void *user;
+	bool hello_sent;
+	bool hello_rx;
+	bool goaway_sent; /* or owed */
+	bool goaway_rx;
+	uint32_t peer_max_payload;
+	uint32_t peer_window;
+
+	struct mux_stream *streams;
+	struct mux_stream *rr; /* round-robin cursor for DATA */
+	uint32_t n_streams;
+	uint32_t opens_owed;
+	uint32_t next_id;      /* next id we open */
+	uint32_t last_peer_id; /* highest id the peer opened */
+
+	/* Owed session frames. */
+	bool owe_hello, owe_ping, owe_pong, owe_goaway;
+	uint8_t ping_payload[8];
+	uint8_t pong_payload[8];
+	uint32_t goaway_code;
+	char goaway_reason[FRAME_REASON_MAX + 1];
+	struct mux_reset resets[TETHER_RESET_QUEUE];
+	unsigned n_resets;
+	bool reset_lost; /* a RESET found the queue full: the session must end */
+
+	/* Input. */
+	enum mux_rx rx;
+	struct frame_header hdr;
+	size_t rx_have;
+	size_t rx_left;
+	struct mux_stream *rx_stream;
+	uint8_t rx_hdr[FRAME_HEADER_LEN];
+	uint8_t rx_buf[FRAME_REASON_MAX + 8]; /* largest control payload: GOAWAY */
+	char text[FRAME_REASON_MAX + 64];     /* an event's words */
+
+	uint64_t bytes_in; /* DATA payload */
+	uint64_t bytes_out;
+};
+
+/* Start a session's mux: HELLO is owed at once. */
+void mux_init(struct mux *m, const struct mux_params *p, mux_pull_fn pull, void *user);
+
+/*
+ * Input. mux_input_buf() returns where the next bytes go and sets *want > 0,
+ * or returns NULL with *want 0 when the mux takes no input now: it failed, or
+ * refusals owed fill the RESET queue (read again after mux_output()).
+ * mux_input_ack() parses got bytes written there (got <= *want) and reports at
+ * most one event in ev (MUX_EV_NONE when there is nothing to report).
+ */
+uint8_t *mux_input_buf(struct mux *m, size_t *want);
+void mux_input_ack(struct mux *m, size_t got, struct mux_event *ev);
+/* Copy up to len bytes in, stopping after the first event. Returns bytes taken. */
+size_t mux_input(struct mux *m, const uint8_t *p, size_t len, struct mux_event *ev);
+
+/*
+ * Output: the owed frames that fit in cap bytes (one record): session frames
+ * first, then OPENs in id order, then each stream's WINDOW, DATA (round
+ * robin, one frame per stream per lap) and CLOSE. Returns the bytes written;
+ * 0 when nothing is owed.
+ */
+size_t mux_output(struct mux *m, uint8_t *out, size_t cap);
+
+/* True if mux_output() would write something (or a pull might). */
+bool mux_wants_output(const struct mux *m);
+
+/* Streams. A stream MUST have a zeroed struct and a ring of p.window bytes. */
+/* Open a stream of ours to service; OPEN is owed. Returns its id, 0 if not open. */
+uint32_t mux_stream_open(struct mux *m, struct mux_stream *st, const char *service);
+/* Accept the stream the peer opened (MUX_EV_OPEN). */
+void mux_stream_accept(struct mux *m, struct mux_stream *st, uint32_t id, const char *service);
+/* Refuse the stream the peer opened: RESET code is owed. */
+void mux_refuse(struct mux *m, uint32_t id, uint32_t code);
+/* n bytes of st's ring were delivered to the local side: window credit accrues. */
+void mux_stream_consumed(struct mux *m, struct mux_stream *st, size_t n);
+/* The local side has bytes (or EOF) to read. */
+void mux_stream_readable(struct mux *m, struct mux_stream *st);
+/* Take st out of the mux; code != 0 owes RESET code to the peer. */
+void mux_stream_detach(struct mux *m, struct mux_stream *st, uint32_t code);
+/* Both directions closed and the ring empty: the stream is done. */
+bool mux_stream_done(const struct mux_stream *st);
+struct mux_stream *mux_stream_find(const struct mux *m, uint32_t id);
+
+/* Session frames. */
+void mux_ping(struct mux *m, const uint8_t payload[8]);
+/*
+ * Say GOAWAY. A draining code (NORMAL, LIFETIME, DUPLICATE) lets open streams
+ * finish; any other code stops input and owes nothing but the GOAWAY. A second
+ * GOAWAY is not sent. Returns true if this call queued one.
+ */
+bool mux_goaway(struct mux *m, uint32_t code, const char *reason);
+
+/* NORMAL, LIFETIME and DUPLICATE drain; every other code ends the session. */
+bool mux_code_drains(uint32_t code);
+
+#endif

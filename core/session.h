@@ -1,0 +1,99 @@
+/*
+ * session.h: one mutually authenticated TLS connection to a peer node: the
+ * driver that couples the frame engine (mux.h) to mbedTLS and the port.
+ * Private to core/.
+ *
+ * A session never calls the node: it records what the node must act on
+ * (came_up; its death is seen when the node releases it) and the node's
+ * dispatcher acts after each event. Streams ask for output by joining the
+ * node's pump list (session_want_pump), which the dispatcher drains.
+ */
+#ifndef TETHER_SESSION_H
+#define TETHER_SESSION_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <mbedtls/ssl.h>
+
+#include "mux.h"
+#include "reason.h"
+#include "tls.h"
+
+struct tether_node;
+struct stream;
+
+enum session_state {
+	SS_CONNECTING = 1, /* TCP connect under way (dialer) */
+	SS_HANDSHAKE,	   /* TLS handshake */
+	SS_MUX,		   /* TLS up: the mux says HELLO, OPEN, DRAINING or FAILED */
+	SS_CLOSED,	   /* ended; released at the end of the node's step */
+};
+
+struct session {
+	uint8_t kind; /* OBJ_SESSION */
+	struct tether_node *node;
+	enum session_state state;
+	int h;			/* TCP handle */
+	bool dialed;		/* we dialed it: our stream ids are odd */
+	bool tls_up;		/* handshake finished */
+	bool counted_handshake; /* holds one of limits.handshakes */
+	bool want_write;	/* TLS output blocked: watch for PORT_WRITE */
+	bool rx_paused;		/* the mux takes no input until output drains */
+	bool peer_duplicate;	/* GOAWAY DUPLICATE received: the session it keeps is on its way */
+	bool came_up;		/* HELLO exchanged; the node has not acted on it yet */
+	bool was_up;		/* ended after HELLO was exchanged */
+	bool in_pump;		/* on the node's pump list */
+	int io_err;		/* TETHER_ERR_* the transport last reported */
+	int peer;		/* configured peer index, -1 while unknown */
+	unsigned generation;	/* of the TLS profile it was set up with */
+	char addr[TETHER_ADDR_MAX];
+	uint64_t t_start;   /* ms: TCP connect/accept */
+	uint64_t t_up;	    /* ms: HELLO exchanged */
+	uint64_t t_rx;	    /* ms: last bytes received */
+	uint64_t t_ping;    /* ms: last PING sent, 0 if none outstanding */
+	uint64_t t_drain;   /* ms: drain deadline when draining */
+	size_t heap_before; /* heap in use when the handshake started */
+	size_t heap_peak;   /* peak over heap_before seen during the handshake */
+	/* Why a draining session will end when its streams are done. */
+	enum tether_reason drain_reason;
+	char drain_text[FRAME_REASON_MAX + 64];
+
+	mbedtls_ssl_context ssl;
+	struct tls_verify verify;
+	struct mux mux;
+	/*
+	 * mbedTLS holds an encrypted record it could not flush: ours, after
+	 * mbedtls_ssl_write() returned WANT_WRITE, or an alert it wrote itself
+	 * while reading (TLS 1.2 refusing renegotiation). Any write flushes that
+	 * record instead of taking new bytes, so it is finished with a zero-length
+	 * write before anything else; our bytes are never read again, which is why
+	 * frames are assembled in the node's shared buffer rather than a
+	 * per-session copy (4 KB saved per session).
+	 */
+	bool out_pending;
+
+	struct session *prev_all, *next_all; /* node's list of live sessions */
+	struct session *next_pump;
+	struct session *next_dead;
+};
+
+struct session *session_dial(struct tether_node *n, int peer);
+struct session *session_accept(struct tether_node *n, int h, const char *addr);
+void session_event(struct session *s, unsigned events);
+/* Tear down: count and log the reason (detail: more precise words, or NULL), reset every stream. */
+void session_end(struct session *s, enum tether_reason why, const char *detail);
+/* Say GOAWAY with code; draining codes let streams finish, others end the session. */
+void session_goaway(struct session *s, uint32_t code, enum tether_reason why);
+void session_timers(struct session *s, uint64_t now, uint64_t *next);
+/* Push owed frames and stream data into TLS as far as it goes. */
+void session_pump(struct session *s);
+/* Ask the node's dispatcher to pump s once the current event is handled. */
+void session_want_pump(struct session *s);
+void session_update_watch(struct session *s);
+const char *session_peer_name(const struct session *s);
+/* Carrying streams (HELLO exchanged, no GOAWAY either way, not ended). */
+bool session_is_open(const struct session *s);
+bool session_is_draining(const struct session *s);
+
+#endif
