@@ -99,6 +99,8 @@ static int port_busy(const struct port *p)
 {
 	unsigned i;
 
+	if (p->sig != 0)
+		return 1; /* a signal is work: its wait returns at once */
 	for (i = 0; i < p->max; i++)
 		if (reported(&p->h[i]) != 0)
 			return 1;
