@@ -420,11 +420,11 @@ void sim_crash(unsigned i)
 		return;
 	/* The port first: its connections end as the kernel ends a dead process's. */
 	port_close(s->port);
-	s->port = NULL;
 	s->muted = true;
 	if (s->node != NULL)
 		tether_node_free(s->node);
 	s->node = NULL;
+	s->port = NULL;
 	s->state = SIM_CRASHED;
 	s->t_done = port_mem_now_ms();
 }

@@ -104,8 +104,10 @@ struct sim_node {
 
 /*
  * What the test's own endpoints do once per pass, after every node stepped.
- * They MUST do all the work they can (non-blocking calls until 0) and watch
- * nothing on the app port (sim polls them every pass). <0 fails the run.
+ * They MUST do all the work they can (non-blocking calls until 0), then watch
+ * on the app port exactly what they would act on next: the clock moves only
+ * when nothing watched anywhere is ready. The app port's events are not
+ * handed over (the endpoints poll). <0 fails the run.
  */
 typedef int sim_app_fn(void *ctx);
 
@@ -181,6 +183,9 @@ int sim_step(uint64_t until_ms);
  * clock would pass the absolute time limit_ms, a node fails, or the app
  * fails (<0, sim_err says which). The clock never passes limit_ms: a test may
  * stop at an exact virtual time with done == NULL (then it returns 0 there).
+ * done is checked between passes, and a node's step may move the clock on
+ * after what done waits for happened: the exact time of an event is its log
+ * line's t_ms.
  */
 int sim_run_until(bool (*done)(void *ctx), void *ctx, uint64_t limit_ms);
 /* sim_run_until(NULL, NULL, now + ms): let the world run for ms. */

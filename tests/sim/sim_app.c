@@ -204,6 +204,14 @@ int sim_conn_step(struct sim_conn *c)
 		port_tcp_close(sim_app_port(), c->h, 0);
 		c->h = -1;
 	}
+	if (c->h >= 0) {
+		/* Watch what the next step would act on: the world is idle only if that is not ready. */
+		bool rd = !c->stalled && !c->eof && c->pend == 0;
+		bool wr = !c->shut &&
+			  (c->echo ? c->pend > 0 || c->eof : c->sent < c->to_send || !c->no_shut);
+
+		port_watch(sim_app_port(), c->h, (rd ? PORT_READ : 0) | (wr ? PORT_WRITE : 0), c);
+	}
 	return 0;
 }
 
@@ -230,6 +238,7 @@ int sim_server_step(struct sim_server *s)
 			s->c[i].stalled = s->gated;
 		sim_conn_step(&s->c[i]);
 	}
+	port_watch(sim_app_port(), s->l, s->n < SIM_APP_CONNS ? PORT_READ : 0, s);
 	return 0;
 }
 

@@ -5,7 +5,8 @@
  * Data is a xorshift32 pattern from a seed, checked byte by byte where it
  * arrives: a connection knows the seed of what it should receive, so every
  * transfer is checked byte-exact without storing it. Every endpoint does all
- * the work it can when stepped and watches nothing (see sim_app_fn).
+ * the work it can when stepped, then watches what it would act on next, so the
+ * clock moves only when the endpoints are idle too (see sim_app_fn).
  */
 #ifndef TETHER_SIM_APP_H
 #define TETHER_SIM_APP_H
