@@ -1,6 +1,7 @@
 /*
- * node.c: the dispatch loop, listeners, peers (dialing, back-off, the
- * one-session-per-pair rule), timers, shutdown, and the memory layout.
+ * node.c: the node's life cycle, the dispatch loop, timers, shutdown and the
+ * memory layout. Listeners are in listener.c, peers (dialing, back-off, the
+ * one-session-per-pair rule) in peer.c, counters and status in status.c.
  *
  * Sessions and streams never call up into this file: the dispatcher hands an
  * event down, then acts on what it left behind (a session that came up, the
@@ -12,7 +13,6 @@
 #include <mbedtls/platform_util.h>
 
 #include "node_impl.h"
-#include "rand.h"
 
 #define EVENTS_PER_WAIT 64
 
@@ -21,18 +21,42 @@ static size_t stream_slot_size(const struct tether_config *cfg)
 	return node_stream_header() + cfg->limits.stream_window;
 }
 
+/*
+ * The node's region, piece by piece, in carving order: the one description
+ * of the layout. tether_node_mem_size() adds the pieces up (16 bytes of
+ * alignment slack each), tether_node_init() carves them.
+ */
+enum piece {
+	P_NODE,
+	P_PEERS,
+	P_LISTENERS,
+	P_EVENTS,
+	P_SCRATCH,
+	P_SESSIONS,
+	P_STREAMS,
+	P_COUNT
+};
+
+static void layout(const struct tether_config *cfg, size_t sz[P_COUNT])
+{
+	sz[P_NODE] = sizeof(struct tether_node);
+	sz[P_PEERS] = sizeof(struct peer_state) * (cfg->n_peers + 1);
+	sz[P_LISTENERS] = sizeof(struct listener) * (cfg->n_forwards + 1);
+	sz[P_EVENTS] = sizeof(struct port_event) * EVENTS_PER_WAIT;
+	sz[P_SCRATCH] = TETHER_FILE_MAX;
+	sz[P_SESSIONS] = pool_bytes(sizeof(struct session), cfg->limits.sessions);
+	sz[P_STREAMS] = pool_bytes(stream_slot_size(cfg), cfg->limits.streams);
+}
+
 size_t tether_node_mem_size(const struct tether_config *cfg)
 {
-	size_t sz = 0;
+	size_t sz[P_COUNT], total = 0;
+	int i;
 
-	sz += sizeof(struct tether_node) + 16;
-	sz += sizeof(struct peer_state) * (cfg->n_peers + 1) + 16;
-	sz += sizeof(struct listener) * (cfg->n_forwards + 1) + 16;
-	sz += sizeof(struct port_event) * EVENTS_PER_WAIT + 16;
-	sz += TETHER_FILE_MAX + 16;
-	sz += pool_bytes(sizeof(struct session), cfg->limits.sessions) + 16;
-	sz += pool_bytes(stream_slot_size(cfg), cfg->limits.streams) + 16;
-	return sz;
+	layout(cfg, sz);
+	for (i = 0; i < P_COUNT; i++)
+		total += sz[i] + 16;
+	return total;
 }
 
 size_t tether_tls_heap_size(const struct tether_config *cfg)
@@ -46,9 +70,11 @@ int tether_node_init(struct tether_node **out, void *mem, size_t mem_len,
 {
 	struct arena a = {mem, mem_len, 0};
 	struct tether_node *n;
+	size_t sz[P_COUNT];
 
 	*out = NULL;
-	n = arena_take(&a, sizeof(*n));
+	layout(cfg, sz);
+	n = arena_take(&a, sz[P_NODE]);
 	if (n == NULL)
 		goto nomem;
 	n->cfg = cfg;
@@ -56,12 +82,12 @@ int tether_node_init(struct tether_node **out, void *mem, size_t mem_len,
 	n->log.port = port;
 	n->log.level = cfg->log_level;
 	n->log.json = cfg->log_format == TETHER_LOG_JSON;
-	n->peers = arena_take(&a, sizeof(struct peer_state) * (cfg->n_peers + 1));
+	n->peers = arena_take(&a, sz[P_PEERS]);
 	n->n_listeners = cfg->n_forwards + 1;
-	n->listeners = arena_take(&a, sizeof(struct listener) * n->n_listeners);
+	n->listeners = arena_take(&a, sz[P_LISTENERS]);
 	n->n_events = EVENTS_PER_WAIT;
-	n->events = arena_take(&a, sizeof(struct port_event) * n->n_events);
-	n->scratch = arena_take(&a, TETHER_FILE_MAX);
+	n->events = arena_take(&a, sz[P_EVENTS]);
+	n->scratch = arena_take(&a, sz[P_SCRATCH]);
 	if (n->peers == NULL || n->listeners == NULL || n->events == NULL || n->scratch == NULL)
 		goto nomem;
 	if (pool_init(&n->sessions, "sessions", &a, sizeof(struct session), cfg->limits.sessions) ||
@@ -80,17 +106,37 @@ nomem:
 	return TETHER_ERR_NOMEM;
 }
 
-static void log_listen(struct tether_node *n, const char *what, const char *addr, int h)
+int node_profile_load(struct tether_node *n, const struct tether_config *cfg, char *err,
+		      size_t err_len)
 {
-	char bound[TETHER_ADDR_MAX];
-	struct log_line l;
+	unsigned p = n->cur_profile ^ 1u;
+	int ret;
 
-	if (port_local_addr(n->port, h, bound, sizeof(bound)) != 0)
-		snprintf(bound, sizeof(bound), "%s", addr);
-	log_begin(&l, &n->log, PORT_LOG_INFO, "listen");
-	log_str(&l, "what", what);
-	log_str(&l, "addr", bound);
-	log_end(&l);
+	if (n->profile_users[p] != 0) {
+		snprintf(err, err_len,
+			 "the identity before the current one is still used by %u sessions",
+			 n->profile_users[p]);
+		return TETHER_ERR_INUSE;
+	}
+	tls_ctx_free(&n->profiles[p]);
+	ret = tls_ctx_load(&n->profiles[p], cfg, n->port, n->scratch, TETHER_FILE_MAX, err,
+			   err_len);
+	if (ret < 0)
+		return ret;
+	n->cur_profile = p;
+	n->tls = &n->profiles[p];
+	n->tls_generation++;
+	if (n->profile_users[p ^ 1u] == 0)
+		tls_ctx_free(&n->profiles[p ^ 1u]);
+	return 0;
+}
+
+void node_profile_release(struct tether_node *n, unsigned p)
+{
+	if (n->profile_users[p] > 0)
+		n->profile_users[p]--;
+	if (n->profile_users[p] == 0 && p != n->cur_profile)
+		tls_ctx_free(&n->profiles[p]);
 }
 
 int tether_node_start(struct tether_node *n, char *err, size_t err_len)
@@ -100,195 +146,18 @@ int tether_node_start(struct tether_node *n, char *err, size_t err_len)
 	int ret;
 
 	n->now = port_now_ms(n->port);
-	n->tls = &n->profiles[0];
-	n->tls_generation = 1;
-	ret = tls_ctx_load(n->tls, cfg, n->port, n->scratch, TETHER_FILE_MAX, err, err_len);
+	n->cur_profile = 1; /* the first load goes into slot 0 */
+	ret = node_profile_load(n, cfg, err, err_len);
 	if (ret < 0)
 		return TETHER_ERR_CONFIG; /* unusable identity material is a config error */
-	for (i = 0; i < n->n_listeners; i++) {
-		n->listeners[i].kind = OBJ_LISTENER;
-		n->listeners[i].what = i == 0 ? LISTEN_SESSIONS : LISTEN_FORWARD;
-		n->listeners[i].h = -1;
-		n->listeners[i].forward = i == 0 ? 0 : i - 1;
-	}
-	if (cfg->listen[0] != '\0') {
-		ret = port_tcp_listen(n->port, cfg->listen, &n->listeners[0].h);
-		if (ret < 0) {
-			snprintf(err, err_len, "listen: cannot listen on %s: %s", cfg->listen,
-				 tether_err_str(ret));
-			return ret;
-		}
-		port_watch(n->port, n->listeners[0].h, PORT_READ, &n->listeners[0]);
-		log_listen(n, "sessions", cfg->listen, n->listeners[0].h);
-	}
-	for (i = 0; i < cfg->n_forwards; i++) {
-		struct listener *ls = &n->listeners[i + 1];
-
-		ret = port_tcp_listen(n->port, cfg->forwards[i].listen, &ls->h);
-		if (ret < 0) {
-			snprintf(err, err_len, "forwards[%u].listen: cannot listen on %s: %s", i,
-				 cfg->forwards[i].listen, tether_err_str(ret));
-			return ret;
-		}
-		port_watch(n->port, ls->h, PORT_READ, ls);
-		log_listen(n, "forward", cfg->forwards[i].listen, ls->h);
-	}
+	ret = listeners_open(n, err, err_len);
+	if (ret < 0)
+		return ret;
 	for (i = 0; i < cfg->n_peers; i++)
 		n->peers[i].next_dial = n->now;
 	n->st.mem_node = n->arena.used;
 	n->started = true;
 	return 0;
-}
-
-static void forward_accept(struct tether_node *n, struct listener *ls, int h, const char *from)
-{
-	const struct tether_forward_cfg *fw = &n->cfg->forwards[ls->forward];
-	struct session *s = n->peers[fw->peer].session;
-
-	if (s == NULL || !session_is_open(s)) {
-		stream_refuse(n, NULL, n->cfg->peers[fw->peer].name, 0, fw->service, from,
-			      REASON_NOT_CONNECTED, 0);
-		port_tcp_close(n->port, h, 1);
-		return;
-	}
-	(void)stream_forward(s, h, fw->service, from);
-}
-
-static void listener_event(struct tether_node *n, struct listener *ls)
-{
-	int i;
-
-	/* Bounded per wake-up so one busy listener cannot starve the rest. */
-	for (i = 0; i < 16 && !n->stopping; i++) {
-		char from[TETHER_ADDR_MAX];
-		int h, r;
-
-		r = port_tcp_accept(n->port, ls->h, &h, from, sizeof(from));
-		if (r == 0)
-			return;
-		if (r < 0) {
-			/* Out of descriptors or slots: the connection stays queued, and the
-			 * listener would wake us at once again. Rest it for a moment. */
-			struct log_line l;
-
-			log_begin(&l, &n->log, PORT_LOG_WARN, "accept_failed");
-			log_str(&l, "what", ls->what == LISTEN_SESSIONS ? "sessions" : "forward");
-			log_str(&l, "reason", tether_err_str(r));
-			log_end(&l);
-			port_watch(n->port, ls->h, 0, ls);
-			ls->paused_until = n->now + 100;
-			return;
-		}
-		if (ls->what == LISTEN_SESSIONS)
-			session_accept(n, h, from);
-		else
-			forward_accept(n, ls, h, from);
-	}
-}
-
-static bool keep_dialed_by_us(const struct tether_node *n, int peer)
-{
-	/* PROTOCOL.md: keep the session dialed by the node whose name sorts first. */
-	return strcmp(n->cfg->node, n->cfg->peers[peer].name) < 0;
-}
-
-/* s exchanged HELLO: the peer has a session; apply the one-session-per-pair rule. */
-static void session_came_up(struct tether_node *n, struct session *s)
-{
-	struct peer_state *ps = &n->peers[s->peer];
-	struct session *old = ps->session;
-
-	if (s->dialed) {
-		ps->dialing = false;
-		ps->attempt = 0;
-	}
-	if (old == NULL || old == s || !session_is_open(old)) {
-		ps->session = s;
-		return;
-	}
-	/*
-	 * Both nodes dialed: both apply the same rule and agree on the survivor.
-	 * Two sessions dialed the same way (the peer restarted and dialed again
-	 * before the old one timed out): the newer one is kept.
-	 */
-	if (s->dialed == old->dialed || s->dialed == keep_dialed_by_us(n, s->peer)) {
-		ps->session = s;
-		session_goaway(old, FRAME_GOAWAY_DUPLICATE, REASON_DUPLICATE);
-		session_pump(old);
-	} else {
-		session_goaway(s, FRAME_GOAWAY_DUPLICATE, REASON_DUPLICATE);
-	}
-}
-
-/* s ended (released now): schedule the next dial to its peer. */
-static void session_gone(struct tether_node *n, struct session *s)
-{
-	const struct tether_config *cfg = n->cfg;
-	bool was_up = s->was_up;
-	struct peer_state *ps;
-	uint64_t cap;
-	uint32_t shift;
-
-	if (s->peer < 0)
-		return;
-	ps = &n->peers[s->peer];
-	if (ps->session == s)
-		ps->session = NULL;
-	/* A dialed session that came up cleared dialing then; another may be under way now. */
-	if (s->dialed && !was_up)
-		ps->dialing = false;
-	if (cfg->peers[s->peer].connect[0] == '\0' ||
-	    (ps->session != NULL && session_is_open(ps->session)))
-		return;
-	/* Exponential back-off with full jitter; a session that came up resets it. */
-	if (was_up)
-		ps->attempt = 0;
-	else if (s->dialed && ps->attempt < 31)
-		ps->attempt++;
-	shift = ps->attempt < 20 ? ps->attempt : 20;
-	cap = (uint64_t)cfg->reconnect_min_ms << shift;
-	if (cap > cfg->reconnect_max_ms)
-		cap = cfg->reconnect_max_ms;
-	ps->next_dial = n->now + tether_random_below((uint32_t)cap + 1);
-}
-
-static void dial_due(struct tether_node *n, uint64_t *next)
-{
-	const struct tether_config *cfg = n->cfg;
-	unsigned i;
-
-	if (n->stopping)
-		return;
-	for (i = 0; i < cfg->n_peers; i++) {
-		struct peer_state *ps = &n->peers[i];
-
-		if (cfg->peers[i].connect[0] == '\0' || ps->dialing)
-			continue;
-		/*
-		 * PROTOCOL.md section 7: a draining session does not count, so a new
-		 * one is dialed at once (LIFETIME), unless the peer ended it as a
-		 * duplicate: then the session it keeps is on its way.
-		 */
-		if (ps->session != NULL &&
-		    (session_is_open(ps->session) || ps->session->peer_duplicate))
-			continue;
-		if (n->now < ps->next_dial) {
-			if (ps->next_dial < *next)
-				*next = ps->next_dial;
-			continue;
-		}
-		if (n->handshakes >= cfg->limits.handshakes) {
-			/* Try again shortly; handshakes finish or time out. */
-			if (n->now + 50 < *next)
-				*next = n->now + 50;
-			continue;
-		}
-		ps->dialing = true;
-		if (session_dial(n, (int)i) == NULL && ps->dialing) {
-			ps->dialing = false;
-			ps->next_dial = n->now + cfg->reconnect_min_ms;
-		}
-	}
 }
 
 static void release_dead(struct tether_node *n)
@@ -303,7 +172,7 @@ static void release_dead(struct tether_node *n)
 		struct session *s = n->dead_sessions;
 
 		n->dead_sessions = s->next_dead;
-		session_gone(n, s);
+		peer_session_gone(n, s);
 		pool_put(&n->sessions, s);
 	}
 }
@@ -321,7 +190,7 @@ static void settle(struct tether_node *n)
 			continue;
 		if (s->came_up) {
 			s->came_up = false;
-			session_came_up(n, s);
+			peer_session_up(n, s);
 		}
 		session_pump(s);
 	}
@@ -348,7 +217,6 @@ static void dispatch(struct tether_node *n, struct port_event *ev)
 void tether_node_shutdown(struct tether_node *n, uint32_t drain_ms)
 {
 	struct session *s, *next;
-	unsigned i;
 	struct log_line l;
 
 	if (n->stopping)
@@ -359,10 +227,7 @@ void tether_node_shutdown(struct tether_node *n, uint32_t drain_ms)
 	log_begin(&l, &n->log, PORT_LOG_INFO, "shutdown");
 	log_u64(&l, "drain_ms", drain_ms);
 	log_end(&l);
-	for (i = 0; i < n->n_listeners; i++) {
-		port_tcp_close(n->port, n->listeners[i].h, 0);
-		n->listeners[i].h = -1;
-	}
+	listeners_close(n);
 	for (s = n->all; s != NULL; s = next) {
 		next = s->next_all;
 		if (s->tls_up) {
@@ -409,20 +274,9 @@ int tether_node_step(struct tether_node *n, int max_wait_ms)
 	settle(n);
 	/* Sessions that ended schedule their peer's next dial before dials are due. */
 	release_dead(n);
-	dial_due(n, &next);
+	peers_dial_due(n, &next);
 	settle(n);
-	for (i = 0; i < (int)n->n_listeners; i++) {
-		struct listener *ls = &n->listeners[i];
-
-		if (ls->paused_until == 0 || ls->h < 0)
-			continue;
-		if (n->now >= ls->paused_until) {
-			ls->paused_until = 0;
-			port_watch(n->port, ls->h, PORT_READ, ls);
-		} else if (ls->paused_until < next) {
-			next = ls->paused_until;
-		}
-	}
+	listeners_resume(n, &next);
 	release_dead(n);
 	if (n->stopping) {
 		if (n->all == NULL)
@@ -464,59 +318,6 @@ int tether_node_run(struct tether_node *n)
 	return r;
 }
 
-void tether_node_stats(const struct tether_node *n, struct tether_stats *st)
-{
-	*st = n->st;
-	st->streams_open = n->streams.used;
-	st->streams_high = n->streams.high;
-	st->sessions_high = n->sessions.high;
-	st->heap_used = tls_heap_in_use();
-	st->heap_peak = tls_heap_peak();
-	st->heap_size = tether_tls_heap_size(n->cfg);
-}
-
-void tether_node_log_status(struct tether_node *n)
-{
-	struct tether_stats st;
-	struct session *s;
-	struct log_line l;
-
-	tether_node_stats(n, &st);
-	for (s = n->all; s != NULL; s = s->next_all) {
-		log_begin(&l, &n->log, PORT_LOG_INFO, "status_session");
-		log_str(&l, "peer", session_peer_name(s));
-		log_str(&l, "addr", s->addr);
-		log_str(&l, "dir", s->dialed ? "out" : "in");
-		log_str(&l, "state",
-			session_is_open(s)	 ? "open"
-			: session_is_draining(s) ? "draining"
-						 : "handshake");
-		log_u64(&l, "streams", s->state == SS_MUX ? s->mux.n_streams : 0);
-		log_u64(&l, "sent", s->state == SS_MUX ? s->mux.bytes_out : 0);
-		log_u64(&l, "received", s->state == SS_MUX ? s->mux.bytes_in : 0);
-		log_end(&l);
-	}
-	log_begin(&l, &n->log, PORT_LOG_INFO, "status");
-	log_u64(&l, "sessions", st.sessions_up);
-	log_u64(&l, "sessions_high", st.sessions_high);
-	log_u64(&l, "sessions_cap", st.sessions_cap);
-	log_u64(&l, "streams", st.streams_open);
-	log_u64(&l, "streams_high", st.streams_high);
-	log_u64(&l, "streams_cap", st.streams_cap);
-	log_u64(&l, "handshakes_high", st.handshakes_high);
-	log_u64(&l, "handshakes_ok", st.handshakes_ok);
-	log_u64(&l, "handshakes_failed", st.handshakes_failed);
-	log_u64(&l, "streams_refused", st.streams_refused);
-	log_u64(&l, "pool_exhausted", st.pool_exhausted);
-	log_u64(&l, "bytes_in", st.bytes_in);
-	log_u64(&l, "bytes_out", st.bytes_out);
-	log_u64(&l, "heap_used", st.heap_used);
-	log_u64(&l, "heap_peak", st.heap_peak);
-	log_u64(&l, "heap_size", st.heap_size);
-	log_u64(&l, "mem_node", st.mem_node);
-	log_end(&l);
-}
-
 int tether_node_listen_addr(struct tether_node *n, unsigned idx, char *buf, size_t len)
 {
 	if (idx >= n->n_listeners || n->listeners[idx].h < 0)
@@ -526,8 +327,6 @@ int tether_node_listen_addr(struct tether_node *n, unsigned idx, char *buf, size
 
 void tether_node_free(struct tether_node *n)
 {
-	unsigned i;
-
 	if (n == NULL)
 		return;
 	while (n->all != NULL) {
@@ -535,8 +334,8 @@ void tether_node_free(struct tether_node *n)
 	}
 	n->pump = NULL;
 	release_dead(n);
-	for (i = 0; i < n->n_listeners; i++)
-		port_tcp_close(n->port, n->listeners[i].h, 0);
-	tls_ctx_free(n->tls);
+	listeners_close(n);
+	tls_ctx_free(&n->profiles[0]);
+	tls_ctx_free(&n->profiles[1]);
 	mbedtls_platform_zeroize(n->arena.base, n->arena.used);
 }

@@ -53,15 +53,19 @@ struct tether_node {
 	struct log_sink log;
 	struct arena arena;
 	/*
-	 * TLS profiles: the certificates, key, CA, CRL and both mbedTLS
-	 * configurations new sessions are set up with. Live sessions point into
-	 * the profile they were set up with (mbedTLS keeps the pointer), so a
-	 * profile is only replaced while no session uses it; tls_generation is
-	 * recorded on each session.
+	 * TLS profiles: the certificate, key, CA, CRL and both mbedTLS
+	 * configurations that sessions are set up with. A session keeps the
+	 * profile it was set up with for its whole life (mbedTLS points into it),
+	 * so a new profile is loaded into the other slot, becomes current for new
+	 * handshakes, and the old one is freed when its last session ends
+	 * (node_profile_load, session_end). tls_generation counts loads; each
+	 * session records the one it uses.
 	 */
-	struct tls_ctx *tls;
+	struct tls_ctx *tls; /* current: &profiles[cur_profile] */
+	unsigned cur_profile;
 	unsigned tls_generation;
-	struct tls_ctx profiles[1];
+	struct tls_ctx profiles[2];
+	unsigned profile_users[2];
 	struct pool sessions;
 	struct pool streams;
 	struct peer_state *peers;
@@ -85,6 +89,32 @@ struct tether_node {
 	size_t out_len;
 	uint8_t out[TETHER_RECORD_SIZE];
 };
+
+/*
+ * node_profile_load: load cfg's identity into the free profile slot and make
+ * it current for new sessions. Fails (TETHER_ERR_INUSE, a sentence in err)
+ * while sessions still use the previous-but-one profile, and with the
+ * loader's error for unusable material; the current profile stays then.
+ */
+int node_profile_load(struct tether_node *n, const struct tether_config *cfg, char *err,
+		      size_t err_len);
+/* A session let go of profile p: the last user of a replaced profile frees it. */
+void node_profile_release(struct tether_node *n, unsigned p);
+
+/* listener.c */
+int listeners_open(struct tether_node *n, char *err, size_t err_len);
+void listeners_close(struct tether_node *n);
+/* Watch again the listeners whose rest after a failed accept is over; *next: the earliest due. */
+void listeners_resume(struct tether_node *n, uint64_t *next);
+void listener_event(struct tether_node *n, struct listener *ls);
+
+/* peer.c */
+/* s exchanged HELLO: apply the one-session-per-pair rule. */
+void peer_session_up(struct tether_node *n, struct session *s);
+/* s ended and is being released: schedule the next dial to its peer. */
+void peer_session_gone(struct tether_node *n, struct session *s);
+/* Dial the peers that are due; *next: the earliest later dial. */
+void peers_dial_due(struct tether_node *n, uint64_t *next);
 
 /* Bytes before a stream slot's ring: the struct, rounded up to 16. */
 static inline size_t node_stream_header(void)

@@ -134,6 +134,9 @@ static void start_tls(struct session *s)
 	tls_heap_peak_reset();
 	s->heap_before = tls_heap_in_use();
 	s->generation = n->tls_generation;
+	s->profile = n->cur_profile;
+	s->holds_profile = true;
+	n->profile_users[s->profile]++;
 	ret = tls_session_setup(t, &s->ssl, s->dialed, &s->verify, s, bio_send, bio_recv);
 	if (ret != 0) {
 		session_end(s, REASON_TLS_MEMORY, NULL);
@@ -451,6 +454,10 @@ void session_end(struct session *s, enum tether_reason why, const char *detail)
 		s->counted_handshake = false;
 	}
 	mbedtls_ssl_free(&s->ssl);
+	if (s->holds_profile) {
+		s->holds_profile = false;
+		node_profile_release(n, s->profile);
+	}
 	if (s->prev_all != NULL)
 		s->prev_all->next_all = s->next_all;
 	else

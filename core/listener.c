@@ -1,0 +1,132 @@
+/*
+ * listener.c: the node's listeners: peer sessions, and the local clients of
+ * forwards, each of which becomes a stream to a peer's service.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "node_impl.h"
+
+static void log_listen(struct tether_node *n, const char *what, const char *addr, int h)
+{
+	char bound[TETHER_ADDR_MAX];
+	struct log_line l;
+
+	if (port_local_addr(n->port, h, bound, sizeof(bound)) != 0)
+		snprintf(bound, sizeof(bound), "%s", addr);
+	log_begin(&l, &n->log, PORT_LOG_INFO, "listen");
+	log_str(&l, "what", what);
+	log_str(&l, "addr", bound);
+	log_end(&l);
+}
+
+int listeners_open(struct tether_node *n, char *err, size_t err_len)
+{
+	const struct tether_config *cfg = n->cfg;
+	unsigned i;
+	int ret;
+
+	for (i = 0; i < n->n_listeners; i++) {
+		n->listeners[i].kind = OBJ_LISTENER;
+		n->listeners[i].what = i == 0 ? LISTEN_SESSIONS : LISTEN_FORWARD;
+		n->listeners[i].h = -1;
+		n->listeners[i].forward = i == 0 ? 0 : i - 1;
+	}
+	if (cfg->listen[0] != '\0') {
+		ret = port_tcp_listen(n->port, cfg->listen, &n->listeners[0].h);
+		if (ret < 0) {
+			snprintf(err, err_len, "listen: cannot listen on %s: %s", cfg->listen,
+				 tether_err_str(ret));
+			return ret;
+		}
+		port_watch(n->port, n->listeners[0].h, PORT_READ, &n->listeners[0]);
+		log_listen(n, "sessions", cfg->listen, n->listeners[0].h);
+	}
+	for (i = 0; i < cfg->n_forwards; i++) {
+		struct listener *ls = &n->listeners[i + 1];
+
+		ret = port_tcp_listen(n->port, cfg->forwards[i].listen, &ls->h);
+		if (ret < 0) {
+			snprintf(err, err_len, "forwards[%u].listen: cannot listen on %s: %s", i,
+				 cfg->forwards[i].listen, tether_err_str(ret));
+			return ret;
+		}
+		port_watch(n->port, ls->h, PORT_READ, ls);
+		log_listen(n, "forward", cfg->forwards[i].listen, ls->h);
+	}
+	return 0;
+}
+
+void listeners_close(struct tether_node *n)
+{
+	unsigned i;
+
+	for (i = 0; i < n->n_listeners; i++) {
+		port_tcp_close(n->port, n->listeners[i].h, 0);
+		n->listeners[i].h = -1;
+	}
+}
+
+void listeners_resume(struct tether_node *n, uint64_t *next)
+{
+	unsigned i;
+
+	for (i = 0; i < n->n_listeners; i++) {
+		struct listener *ls = &n->listeners[i];
+
+		if (ls->paused_until == 0 || ls->h < 0)
+			continue;
+		if (n->now >= ls->paused_until) {
+			ls->paused_until = 0;
+			port_watch(n->port, ls->h, PORT_READ, ls);
+		} else if (ls->paused_until < *next) {
+			*next = ls->paused_until;
+		}
+	}
+}
+
+static void forward_accept(struct tether_node *n, struct listener *ls, int h, const char *from)
+{
+	const struct tether_forward_cfg *fw = &n->cfg->forwards[ls->forward];
+	struct session *s = n->peers[fw->peer].session;
+
+	if (s == NULL || !session_is_open(s)) {
+		stream_refuse(n, NULL, n->cfg->peers[fw->peer].name, 0, fw->service, from,
+			      REASON_NOT_CONNECTED, 0);
+		port_tcp_close(n->port, h, 1);
+		return;
+	}
+	(void)stream_forward(s, h, fw->service, from);
+}
+
+void listener_event(struct tether_node *n, struct listener *ls)
+{
+	int i;
+
+	/* Bounded per wake-up so one busy listener cannot starve the rest. */
+	for (i = 0; i < 16 && !n->stopping; i++) {
+		char from[TETHER_ADDR_MAX];
+		int h, r;
+
+		r = port_tcp_accept(n->port, ls->h, &h, from, sizeof(from));
+		if (r == 0)
+			return;
+		if (r < 0) {
+			/* Out of descriptors or slots: the connection stays queued, and the
+			 * listener would wake us at once again. Rest it for a moment. */
+			struct log_line l;
+
+			log_begin(&l, &n->log, PORT_LOG_WARN, "accept_failed");
+			log_str(&l, "what", ls->what == LISTEN_SESSIONS ? "sessions" : "forward");
+			log_str(&l, "reason", tether_err_str(r));
+			log_end(&l);
+			port_watch(n->port, ls->h, 0, ls);
+			ls->paused_until = n->now + 100;
+			return;
+		}
+		if (ls->what == LISTEN_SESSIONS)
+			session_accept(n, h, from);
+		else
+			forward_accept(n, ls, h, from);
+	}
+}

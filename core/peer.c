@@ -1,0 +1,114 @@
+/*
+ * peer.c: the configured peers: dialing with back-off and full jitter, and
+ * the one-session-per-pair rule (docs/PROTOCOL.md).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "node_impl.h"
+#include "rand.h"
+
+static bool keep_dialed_by_us(const struct tether_node *n, int peer)
+{
+	/* PROTOCOL.md: keep the session dialed by the node whose name sorts first. */
+	return strcmp(n->cfg->node, n->cfg->peers[peer].name) < 0;
+}
+
+/* s exchanged HELLO: the peer has a session; apply the one-session-per-pair rule. */
+void peer_session_up(struct tether_node *n, struct session *s)
+{
+	struct peer_state *ps = &n->peers[s->peer];
+	struct session *old = ps->session;
+
+	if (s->dialed) {
+		ps->dialing = false;
+		ps->attempt = 0;
+	}
+	if (old == NULL || old == s || !session_is_open(old)) {
+		ps->session = s;
+		return;
+	}
+	/*
+	 * Both nodes dialed: both apply the same rule and agree on the survivor.
+	 * Two sessions dialed the same way (the peer restarted and dialed again
+	 * before the old one timed out): the newer one is kept.
+	 */
+	if (s->dialed == old->dialed || s->dialed == keep_dialed_by_us(n, s->peer)) {
+		ps->session = s;
+		session_goaway(old, FRAME_GOAWAY_DUPLICATE, REASON_DUPLICATE);
+		session_pump(old);
+	} else {
+		session_goaway(s, FRAME_GOAWAY_DUPLICATE, REASON_DUPLICATE);
+	}
+}
+
+/* s ended (released now): schedule the next dial to its peer. */
+void peer_session_gone(struct tether_node *n, struct session *s)
+{
+	const struct tether_config *cfg = n->cfg;
+	bool was_up = s->was_up;
+	struct peer_state *ps;
+	uint64_t cap;
+	uint32_t shift;
+
+	if (s->peer < 0)
+		return;
+	ps = &n->peers[s->peer];
+	if (ps->session == s)
+		ps->session = NULL;
+	/* A dialed session that came up cleared dialing then; another may be under way now. */
+	if (s->dialed && !was_up)
+		ps->dialing = false;
+	if (cfg->peers[s->peer].connect[0] == '\0' ||
+	    (ps->session != NULL && session_is_open(ps->session)))
+		return;
+	/* Exponential back-off with full jitter; a session that came up resets it. */
+	if (was_up)
+		ps->attempt = 0;
+	else if (s->dialed && ps->attempt < 31)
+		ps->attempt++;
+	shift = ps->attempt < 20 ? ps->attempt : 20;
+	cap = (uint64_t)cfg->reconnect_min_ms << shift;
+	if (cap > cfg->reconnect_max_ms)
+		cap = cfg->reconnect_max_ms;
+	ps->next_dial = n->now + tether_random_below((uint32_t)cap + 1);
+}
+
+void peers_dial_due(struct tether_node *n, uint64_t *next)
+{
+	const struct tether_config *cfg = n->cfg;
+	unsigned i;
+
+	if (n->stopping)
+		return;
+	for (i = 0; i < cfg->n_peers; i++) {
+		struct peer_state *ps = &n->peers[i];
+
+		if (cfg->peers[i].connect[0] == '\0' || ps->dialing)
+			continue;
+		/*
+		 * PROTOCOL.md section 7: a draining session does not count, so a new
+		 * one is dialed at once (LIFETIME), unless the peer ended it as a
+		 * duplicate: then the session it keeps is on its way.
+		 */
+		if (ps->session != NULL &&
+		    (session_is_open(ps->session) || ps->session->peer_duplicate))
+			continue;
+		if (n->now < ps->next_dial) {
+			if (ps->next_dial < *next)
+				*next = ps->next_dial;
+			continue;
+		}
+		if (n->handshakes >= cfg->limits.handshakes) {
+			/* Try again shortly; handshakes finish or time out. */
+			if (n->now + 50 < *next)
+				*next = n->now + 50;
+			continue;
+		}
+		ps->dialing = true;
+		if (session_dial(n, (int)i) == NULL && ps->dialing) {
+			ps->dialing = false;
+			ps->next_dial = n->now + cfg->reconnect_min_ms;
+		}
+	}
+}
