@@ -28,9 +28,9 @@ function(tether_cortex_m4_image)
 		"${CMAKE_SOURCE_DIR}/config/defaults.c") # defaults only: no cJSON on this board
 	target_include_directories(tether-selftest PRIVATE "${_sim}")
 	# The simulation driver sized for two nodes in this board's RAM: node
-	# regions (about 28 KB each) and the mbedTLS heap share a 140 KB pool.
+	# regions (about 32 KB each) and the mbedTLS heap share a 148 KB pool.
 	target_compile_definitions(tether-selftest PRIVATE SIM_MAX_NODES=2
-		"SIM_POOL=(140u * 1024u)" SIM_LOG_LINES=48 SIM_LINE_MAX=256 SIM_APP_CONNS=2
+		"SIM_POOL=(148u * 1024u)" SIM_LOG_LINES=48 SIM_LINE_MAX=256 SIM_APP_CONNS=2
 		SIM_APP_MAX=4)
 	set_target_properties(tether-selftest PROPERTIES SUFFIX ".elf"
 		LINK_DEPENDS "${_dir}/mps2-an386.ld")

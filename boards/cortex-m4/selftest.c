@@ -134,8 +134,14 @@ int main(void)
 	sim_forward(b, ADDR_FWD, a, "echo");
 	/* All that is left after the node regions is mbedTLS's heap. */
 	heap_len = sim_pool_free() - sim_node_mem(a) - sim_node_mem(b);
-	if (heap_len < tether_tls_heap_size(sim_cfg(a)) + tether_tls_heap_size(sim_cfg(b)))
+	if (heap_len < tether_tls_heap_size(sim_cfg(a)) + tether_tls_heap_size(sim_cfg(b))) {
+		say("selftest: the pool has %u bytes free; the nodes need %u + %u and the TLS heap "
+		    "%u",
+		    (unsigned)sim_pool_free(), (unsigned)sim_node_mem(a), (unsigned)sim_node_mem(b),
+		    (unsigned)(tether_tls_heap_size(sim_cfg(a)) +
+			       tether_tls_heap_size(sim_cfg(b))));
 		fail(FAIL_SETUP, "pool too small");
+	}
 	if (sim_crypto(heap_len) != 0 || sim_server_open(&echo, ADDR_ECHO, SIM_ECHO, 0, 0) != 0)
 		fail(FAIL_SETUP, "set-up");
 	sim_app_clear();
