@@ -28,7 +28,7 @@ import sys
 PARTS = ("mbedTLS", "core", "pki", "base", "port/mem", "board", "libc", "libgcc", "other")
 # Blocks of RAM named in the report: symbol -> description.
 BLOCKS = (
-    ("pool", "pool: node regions + mbedTLS heap (selftest.c)"),
+    ("pool", "pool: node regions + mbedTLS heap (tests/sim/sim.c)"),
     ("port_mem_world", "in-memory network, files, ports (port/mem)"),
 )
 FLASH_SECTIONS = (".isr_vector", ".text", ".rodata", ".ARM.exidx")
@@ -167,7 +167,7 @@ def report(args):
         rest = {p: parts[p]["data"] + parts[p]["bss"] for p in PARTS}
         rest["board"] -= named["pool"]
         rest["port/mem"] -= named["port_mem_world"]
-        labels = {"board": "self-test's configs, certificates, buffers",
+        labels = {"board": "self-test and sim driver: configs, certificates, log lines, buffers",
                   "mbedTLS": "mbedTLS static data (PSA key slots, RNG state)",
                   "core": "tether core static data", "libc": "newlib static data",
                   "port/mem": "port/mem other static data"}

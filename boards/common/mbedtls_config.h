@@ -24,6 +24,12 @@
 #define MBEDTLS_HAVE_ASM
 #define MBEDTLS_HAVE_TIME
 #define MBEDTLS_HAVE_TIME_DATE /* certificate validity periods */
+/*
+ * mbedtls_time() is a pointer, time() until mbedtls_platform_set_time() says
+ * otherwise: the programs keep the C library's clock; a simulation on port/mem
+ * sets its virtual wall clock, so X.509 validity follows simulated time.
+ */
+#define MBEDTLS_PLATFORM_TIME_ALT
 #define MBEDTLS_PLATFORM_C
 #define MBEDTLS_PLATFORM_MEMORY /* allocations go to the buffer allocator's arena */
 #define MBEDTLS_MEMORY_BUFFER_ALLOC_C

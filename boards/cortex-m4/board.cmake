@@ -17,9 +17,16 @@ add_link_options(-Wl,--gc-sections -Wl,--build-id=none
 
 function(tether_cortex_m4_image)
 	set(_dir "${CMAKE_SOURCE_DIR}/boards/cortex-m4")
+	set(_sim "${CMAKE_SOURCE_DIR}/tests/sim")
 	add_executable(tether-selftest "${_dir}/selftest.c" "${_dir}/startup.c"
-		"${_dir}/semihost.c" "${_dir}/platform.c"
+		"${_dir}/semihost.c" "${_dir}/platform.c" "${_sim}/sim.c" "${_sim}/sim_app.c"
 		"${CMAKE_SOURCE_DIR}/config/defaults.c") # defaults only: no cJSON on this board
+	target_include_directories(tether-selftest PRIVATE "${_sim}")
+	# The simulation driver sized for two nodes in this board's RAM: node
+	# regions (about 32 KB each) and the mbedTLS heap share a 148 KB pool.
+	target_compile_definitions(tether-selftest PRIVATE SIM_MAX_NODES=2
+		"SIM_POOL=(148u * 1024u)" SIM_LOG_LINES=48 SIM_LINE_MAX=256 SIM_APP_CONNS=2
+		SIM_APP_MAX=4)
 	set_target_properties(tether-selftest PROPERTIES SUFFIX ".elf"
 		LINK_DEPENDS "${_dir}/mps2-an386.ld")
 	tether_link(tether-selftest)

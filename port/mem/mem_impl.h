@@ -57,6 +57,7 @@ struct port {
 	unsigned max;	  /* handles this port may hold */
 	unsigned scan;	  /* the next wait starts here, so no handle starves */
 	unsigned sig;	  /* PORT_SIG_* raised, not yet taken */
+	uint8_t frozen;	  /* port_mem_freeze(): ignored by the idle rule */
 	uint64_t wake_at; /* ms the last empty wait asked to sleep until; MEM_NEVER */
 	struct mem_handle h[PORT_MEM_MAX_HANDLES];
 };
@@ -70,9 +71,12 @@ struct mem_file {
 
 struct mem_world {
 	uint64_t now_ms;
+	int64_t wall_shift; /* port_mem_set_wall_start() - PORT_MEM_WALL_START (0: zeroed storage) */
 	uint32_t next_eport; /* next ephemeral port number handed to a dialer */
 	port_mem_log_fn *log_fn;
 	void *log_ctx;
+	port_mem_tap_fn *tap_fn;
+	void *tap_ctx;
 	struct port ports[PORT_MEM_MAX_PORTS];
 	struct mem_listener listeners[PORT_MEM_MAX_LISTENERS];
 	struct mem_sock socks[PORT_MEM_MAX_SOCKETS];

@@ -162,6 +162,21 @@ unsigned mem_handle_ready(const struct mem_handle *e)
 	return r;
 }
 
+/* The port holding socket si, NULL while it waits on a listener's queue. */
+static struct port *owner_of(int16_t si)
+{
+	unsigned i, j;
+
+	for (i = 0; i < PORT_MEM_MAX_PORTS; i++) {
+		struct port *q = &port_mem_world.ports[i];
+
+		for (j = 0; q->in_use && j < q->max; j++)
+			if (q->h[j].kind == MH_SOCK && q->h[j].idx == si)
+				return q;
+	}
+	return NULL;
+}
+
 static struct mem_sock *sock_of(struct port *p, int h)
 {
 	struct mem_handle *e = mem_handle_get(p, h);
@@ -329,6 +344,8 @@ long port_tcp_send(struct port *p, int h, const void *buf, size_t len)
 	memcpy(o->buf + tail, buf, first);
 	memcpy(o->buf, (const uint8_t *)buf + first, n - first);
 	o->len += (uint32_t)n;
+	if (port_mem_world.tap_fn != NULL)
+		port_mem_world.tap_fn(port_mem_world.tap_ctx, p, owner_of(s->peer), n);
 	return (long)n;
 }
 

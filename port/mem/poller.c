@@ -99,6 +99,8 @@ static int port_busy(const struct port *p)
 {
 	unsigned i;
 
+	if (p->sig != 0)
+		return 1; /* a signal is work: its wait returns at once */
 	for (i = 0; i < p->max; i++)
 		if (reported(&p->h[i]) != 0)
 			return 1;
@@ -115,7 +117,7 @@ static void advance_if_idle(void)
 	for (i = 0; i < PORT_MEM_MAX_PORTS; i++) {
 		const struct port *q = &w->ports[i];
 
-		if (!q->in_use)
+		if (!q->in_use || q->frozen)
 			continue;
 		if (port_busy(q))
 			return;

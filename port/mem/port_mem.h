@@ -74,8 +74,9 @@
 #define PORT_MEM_PATH_MAX 32
 #endif
 /*
- * Wall clock at virtual time 0, Unix seconds: a fixed, plausible date
- * (2025-06-01T00:00:00Z), so certificates made at run time are valid.
+ * Wall clock at virtual time 0, Unix seconds, unless port_mem_set_wall_start()
+ * says otherwise: a fixed, plausible date (2025-06-01T00:00:00Z), so
+ * certificates made at run time are valid.
  */
 #ifndef PORT_MEM_WALL_START
 #define PORT_MEM_WALL_START 1748736000
@@ -85,14 +86,29 @@
 typedef void port_mem_log_fn(void *ctx, struct port *p, const char *line, size_t len);
 
 /*
- * port_mem_reset: empty the world (clock back to 0, no listeners, sockets or
- * files; the log sink and the entropy seed stay). Every port MUST be closed.
+ * Tap: called for every port_tcp_send() that moved len > 0 bytes, from the
+ * sending port to the port holding the other end (NULL while that end waits
+ * on a listener's queue). Bytes sent are readable at once: with no latency in
+ * this world, the tap tells a test when a reader last got data.
+ */
+typedef void port_mem_tap_fn(void *ctx, struct port *from, struct port *to, size_t len);
+
+/*
+ * port_mem_reset: empty the world (clock back to 0, wall clock start back to
+ * PORT_MEM_WALL_START, no listeners, sockets or files; the log sink, the tap
+ * and the entropy seed stay). Every port MUST be closed.
  */
 void port_mem_reset(void);
 
 /* Virtual clock: milliseconds since the world started, and the wall clock. */
 uint64_t port_mem_now_ms(void);
 int64_t port_mem_wall_s(void);
+/*
+ * The wall clock at virtual time 0, Unix seconds (PORT_MEM_WALL_START until
+ * set; port_mem_reset() restores that). A simulation picks its own date, e.g.
+ * to see certificates expire on the virtual clock.
+ */
+void port_mem_set_wall_start(int64_t unix_s);
 /* Move the clock forward by ms at once (for tests; timers then fire). */
 void port_mem_advance(uint64_t ms);
 
@@ -114,6 +130,22 @@ const char *port_mem_label(const struct port *p);
 
 /* Deliver PORT_SIG_* bits to p: port_signals() returns them once. */
 void port_mem_raise(struct port *p, unsigned sig);
+
+/*
+ * Test hooks (simulations only; a board never calls them).
+ *
+ * port_mem_freeze: p's program is stopped (SIGSTOP) while frozen is non-zero:
+ * it MUST NOT be driven meanwhile, and the idle rule ignores it (its ready
+ * handles and its wake time), so the clock moves on for the others. Its
+ * connections stay: what others send it waits in its buffers (until they are
+ * full), dials to its listeners queue up to PORT_MEM_BACKLOG. Thawed, it is
+ * due at once. NULL or a closed port is ignored.
+ *
+ * port_mem_set_tap: every byte transfer goes to fn (see port_mem_tap_fn);
+ * NULL stops it. ctx is passed back. Kept by port_mem_reset().
+ */
+void port_mem_freeze(struct port *p, int frozen);
+void port_mem_set_tap(port_mem_tap_fn *fn, void *ctx);
 
 /*
  * port_mem_seed: restart the test-only entropy source (entropy_test.c) from

@@ -1,6 +1,6 @@
 /*
  * world.c: the one in-memory world: its storage, the virtual clock, port
- * labels and signals.
+ * labels, signals, and the test hooks (freeze, tap).
  */
 #include <string.h>
 
@@ -20,11 +20,34 @@ void port_mem_reset(void)
 {
 	struct mem_world *w = &port_mem_world;
 	port_mem_log_fn *fn = w->log_fn;
-	void *ctx = w->log_ctx;
+	port_mem_tap_fn *tap = w->tap_fn;
+	void *ctx = w->log_ctx, *tap_ctx = w->tap_ctx;
 
 	mem_wipe(w, sizeof(*w));
 	w->log_fn = fn;
 	w->log_ctx = ctx;
+	w->tap_fn = tap;
+	w->tap_ctx = tap_ctx;
+}
+
+void port_mem_set_wall_start(int64_t unix_s)
+{
+	port_mem_world.wall_shift = unix_s - (int64_t)PORT_MEM_WALL_START;
+}
+
+void port_mem_freeze(struct port *p, int frozen)
+{
+	if (p != NULL && p->in_use) {
+		p->frozen = frozen != 0;
+		/* Thawed: due at once, as a newly opened port, until it has waited. */
+		p->wake_at = port_mem_world.now_ms;
+	}
+}
+
+void port_mem_set_tap(port_mem_tap_fn *fn, void *ctx)
+{
+	port_mem_world.tap_fn = fn;
+	port_mem_world.tap_ctx = ctx;
 }
 
 uint64_t port_mem_now_ms(void)
@@ -34,7 +57,8 @@ uint64_t port_mem_now_ms(void)
 
 int64_t port_mem_wall_s(void)
 {
-	return (int64_t)PORT_MEM_WALL_START + (int64_t)(port_mem_world.now_ms / 1000u);
+	return (int64_t)PORT_MEM_WALL_START + port_mem_world.wall_shift +
+	       (int64_t)(port_mem_world.now_ms / 1000u);
 }
 
 void port_mem_advance(uint64_t ms)

@@ -143,8 +143,9 @@ def main():
             r.pump(1.0)
         dt = time.monotonic() - t0
         s.close()
+        # each GOAWAY would push a 5 s deadline past the 9 s of the loop; the
+        # deadline's exact time is checked on the virtual clock (tests/sim)
         check(r.closed is not None, "A still holds the draining session after %.0fs" % dt)
-        check(dt < 7, "A ended the draining session after %.1fs (deadline 5 s)" % dt)
         a.wait_for("session_down", 5, m, peer="mal", reason="drain deadline passed")
     env.case("repeated GOAWAY NORMAL does not extend the drain deadline", drain_deadline)
 

@@ -1,10 +1,8 @@
-"""Sessions come back: kill -9 either side, restart it, the dialer reconnects
-(reconnect min 100 ms, max 1000 ms) and new streams work. A frozen peer
-(SIGSTOP) is detected by keepalive (interval 500 ms, timeout 2000 ms)."""
-
-import re
-import signal
-import time
+"""Sessions come back: kill -9 either side of real processes, restart it on
+the same port, the dialer reconnects and new streams work. The timing (the
+back-off windows, keepalive dropping a stopped peer at its exact deadline) is
+checked on the virtual clock by tests/sim/test_reconnect.c and
+test_keepalive.c."""
 
 import harness as h
 from harness import MiB, check, check_eq
@@ -34,13 +32,9 @@ def main():
         down = b.wait_for("session_down", 5, mb, peer=a.name)
         check(down.get("reason"), "session_down without a reason: %s" % down["_line"])
         ma = a.mark()
-        t0 = time.monotonic()
         a.start()  # same port: the listener must rebind right after a crash
         up = b.wait_for("session_up", 10, mb, peer=a.name)
         a.wait_for("session_up", 5, ma, peer=b.name)
-        dt = time.monotonic() - t0
-        # reconnect.max_ms is 1000: one attempt per second at worst, plus a handshake
-        check(dt < 4.0, "B took %.1fs to reconnect after A came back (reconnect max 1000 ms)" % dt)
         check_eq(up.get("dir"), "out", "B's new session direction")
         stream_works("stream after A restarted", 2)
     env.case("kill -9 A: B logs session_down, reconnects when A is back", kill_listener)
@@ -54,35 +48,6 @@ def main():
         h.wait_session(a, b, ma, mb)
         stream_works("stream after B restarted", 3)
     env.case("kill -9 B: A logs session_down, B restarts and reconnects", kill_dialer)
-
-    def frozen_peer():
-        ma, mb = a.mark(), b.mark()
-        a.send_signal(signal.SIGSTOP)
-        try:
-            t0 = time.monotonic()
-            down = b.wait_for("session_down", 6, mb, peer=a.name)
-            dt = time.monotonic() - t0
-            check(dt >= 1.0, "B dropped the session %.1fs after A froze, before the "
-                  "keepalive timeout (2000 ms)" % dt)
-            check(re.search(r"timeout|keepalive", down.get("reason", ""), re.I),
-                  "session_down reason for a silent peer should say timeout/keepalive: %s"
-                  % down["_line"])
-        finally:
-            a.send_signal(signal.SIGCONT)
-        # A wakes up with a stale session; one way or another a working session returns
-        b.wait_for("session_up", 10, mb, peer=a.name)
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                stream_works("stream after the frozen peer woke up", 4)
-                break
-            except h.Failure:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
-        ups = a.events("session_up", ma, peer=b.name)
-        check(ups, "A logged no new session_up for B after waking")
-    env.case("SIGSTOP A: keepalive timeout on B, session comes back after SIGCONT", frozen_peer)
 
     def single_session():
         # since its last start, each side has exactly as many session_up as session_down + 1

@@ -1,12 +1,13 @@
 """Graceful shutdown: SIGTERM (and SIGINT) end tether with exit code 0 after a
 GOAWAY NORMAL; the peer logs session_down with the normal reason and streams
-that are already open may finish within the drain deadline."""
+that are already open may finish within the drain deadline. How long each
+step takes (at once when idle, the drain deadline exactly) is checked on the
+virtual clock by tests/sim/test_shutdown.c."""
 
 import re
 import signal
 import socket
 import threading
-import time
 
 import harness as h
 from harness import MiB, check, check_eq
@@ -29,11 +30,8 @@ def main():
 
     def sigterm_idle():
         mb = b.mark()
-        t0 = time.monotonic()
         rc = a.stop(timeout=10)
-        dt = time.monotonic() - t0
         check_eq(rc, 0, "A's exit code after SIGTERM")
-        check(dt < 5, "A took %.1fs to exit with no streams open" % dt)
         check(a.events("shutdown"), "A logged no event=shutdown")
         down = b.wait_for("session_down", 5, mb, peer=a.name)
         check(re.search(r"\bnormal\b", down.get("reason", "")),
