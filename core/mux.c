@@ -163,7 +163,7 @@ bool mux_goaway(struct mux *m, uint32_t code, const char *reason)
 	m->goaway_sent = true;
 	m->owe_goaway = true;
 	m->goaway_code = code;
-	snprintf(m->goaway_reason, sizeof(m->goaway_reason), "%.*s", FRAME_REASON_MAX, reason);
+	m->goaway_reason = reason;
 	if (mux_code_drains(code)) {
 		m->state = MUX_DRAINING;
 		return true;

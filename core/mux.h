@@ -142,7 +142,7 @@ struct mux {
 	uint8_t ping_payload[8];
 	uint8_t pong_payload[8];
 	uint32_t goaway_code;
-	char goaway_reason[FRAME_REASON_MAX + 1];
+	const char *goaway_reason; /* static words, or the mux's own text */
 	struct mux_reset resets[TETHER_RESET_QUEUE];
 	unsigned n_resets;
 	bool reset_lost; /* a RESET found the queue full: the session must end */
@@ -209,7 +209,9 @@ void mux_ping(struct mux *m, const uint8_t payload[8]);
 /*
  * Say GOAWAY. A draining code (NORMAL, LIFETIME, DUPLICATE) lets open streams
  * finish; any other code stops input and owes nothing but the GOAWAY. A second
- * GOAWAY is not sent. Returns true if this call queued one.
+ * GOAWAY is not sent. Returns true if this call queued one. reason MUST stay
+ * valid until the GOAWAY has left (static words); it is cut to
+ * FRAME_REASON_MAX bytes on the wire.
  */
 bool mux_goaway(struct mux *m, uint32_t code, const char *reason);
 

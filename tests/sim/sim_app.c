@@ -71,6 +71,12 @@ int sim_client_open(struct sim_conn *c, const char *addr, uint64_t n, uint32_t s
 void sim_conn_more(struct sim_conn *c, uint64_t n)
 {
 	c->to_send += n;
+	/*
+	 * Send now and watch for what is next: a conn watched for reading only
+	 * would leave the app port idle, and the clock would run on past bytes
+	 * that were never sent.
+	 */
+	(void)sim_conn_step(c);
 }
 
 void sim_conn_close(struct sim_conn *c, bool abort)
