@@ -48,10 +48,14 @@ uint32_t mux_stream_open(struct mux *m, struct mux_stream *st, const char *servi
 {
 	uint32_t id;
 
-	if (m->state != MUX_OPEN)
+	if (m->state != MUX_OPEN || m->ids_spent)
 		return 0;
 	id = m->next_id;
-	m->next_id += 2;
+	/* The largest id of our parity ends the session's supply (PROTOCOL.md). */
+	if (id > UINT32_MAX - 2)
+		m->ids_spent = true;
+	else
+		m->next_id += 2;
 	attach(m, st, id, service);
 	st->owed |= MUX_OWE_OPEN;
 	m->opens_owed++;
@@ -378,7 +382,9 @@ static bool id_is_peers(const struct mux *m, uint32_t id)
 /* An id that was used once and is gone now (frames for it may still arrive). */
 static bool id_was_used(const struct mux *m, uint32_t id)
 {
-	return id_is_peers(m, id) ? id <= m->last_peer_id : id < m->next_id;
+	if (id_is_peers(m, id))
+		return id <= m->last_peer_id;
+	return id < m->next_id || (m->ids_spent && id == m->next_id);
 }
 
 /* A protocol error: GOAWAY code is owed, input stops, the driver ends the session. */

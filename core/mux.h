@@ -135,6 +135,7 @@ struct mux {
 	uint32_t n_streams;
 	uint32_t opens_owed;
 	uint32_t next_id;      /* next id we open */
+	bool ids_spent;	       /* next_id was our largest: we open no more */
 	uint32_t last_peer_id; /* highest id the peer opened */
 
 	/* Owed session frames. */
@@ -188,7 +189,11 @@ size_t mux_output(struct mux *m, uint8_t *out, size_t cap);
 bool mux_wants_output(const struct mux *m);
 
 /* Streams. A stream MUST have a zeroed struct and a ring of p.window bytes. */
-/* Open a stream of ours to service; OPEN is owed. Returns its id, 0 if not open. */
+/*
+ * Open a stream of ours to service; OPEN is owed. Returns its id, or 0 (st
+ * untouched) when the session carries no new streams: not open, or every id
+ * of our parity is spent.
+ */
 uint32_t mux_stream_open(struct mux *m, struct mux_stream *st, const char *service);
 /* Accept the stream the peer opened (MUX_EV_OPEN). */
 void mux_stream_accept(struct mux *m, struct mux_stream *st, uint32_t id, const char *service);

@@ -272,9 +272,15 @@ struct stream *stream_forward(struct session *s, int h, const char *service, con
 		port_tcp_close(n->port, h, 1);
 		return NULL;
 	}
+	if (mux_stream_open(&s->mux, &st->m, service) == 0) {
+		/* Every stream id of ours is spent: the next session takes new ones. */
+		pool_put(&n->streams, st);
+		stream_refuse(n, s, session_peer_name(s), 0, service, from, REASON_NO_RESOURCES, 0);
+		port_tcp_close(n->port, h, 1);
+		return NULL;
+	}
 	st->outbound = true;
 	endpoint_tcp(&st->ep, n->port, h);
-	(void)mux_stream_open(&s->mux, &st->m, service);
 	st->m.readable = true;
 	log_stream(st, PORT_LOG_INFO, "stream_open", NULL, from);
 	session_want_pump(s);

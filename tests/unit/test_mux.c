@@ -535,6 +535,29 @@ static void test_pull_fail_and_detach(void **state)
 	assert_int_equal(n, 0);
 }
 
+/* The largest id of our parity is the last: then no more streams open. */
+static void test_ids_spent(void **state)
+{
+	struct tstream *t, *u;
+
+	(void)state;
+	up();
+	A.mux.next_id = UINT32_MAX;
+	t = new_stream(&A);
+	assert_int_equal(mux_stream_open(&A.mux, &t->m, "svc"), UINT32_MAX);
+	u = new_stream(&A);
+	assert_int_equal(mux_stream_open(&A.mux, &u->m, "svc"), 0);
+	settle(&A, &B);
+	assert_false(saw(&B, MUX_EV_FATAL));
+	assert_int_equal(B.n_st, 1);
+	assert_int_equal(B.st[0].m.id, UINT32_MAX);
+	/* Frames for it still count as ours once it is gone. */
+	mux_stream_detach(&A.mux, &t->m, FRAME_RESET_CANCEL);
+	settle(&A, &B);
+	assert_int_equal(last(&B)->type, MUX_EV_RESET);
+	assert_false(saw(&A, MUX_EV_FATAL));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -546,6 +569,7 @@ int main(void)
 		cmocka_unit_test(test_reset_queue_pauses_input),
 		cmocka_unit_test(test_goaway),
 		cmocka_unit_test(test_pull_fail_and_detach),
+		cmocka_unit_test(test_ids_spent),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
