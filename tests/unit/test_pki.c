@@ -692,6 +692,36 @@ static void test_set_ca_issues_later(void **state)
 	pki_set_ca_free(NULL);
 }
 
+/* The longest CA and node names and URI SAN fit pki_set's buffers. */
+static void test_set_longest(void **state)
+{
+	char ca_cn[PKI_CN_MAX + 1], cn[PKI_CN_MAX + 1], uri[PKI_SAN_MAX + 1];
+	struct pki_set_node n = {cn, uri};
+	struct pki_set_spec s = set_spec();
+	mbedtls_x509_crt ca;
+
+	(void)state;
+	memset(ca_cn, 'c', PKI_CN_MAX);
+	ca_cn[PKI_CN_MAX] = '\0';
+	memset(cn, 'n', PKI_CN_MAX);
+	cn[PKI_CN_MAX] = '\0';
+	memcpy(uri, "spiffe://", 9);
+	memset(uri + 9, 'u', PKI_SAN_MAX - 9);
+	uri[PKI_SAN_MAX] = '\0';
+	s.ca_cn = ca_cn;
+	s.nodes = &n;
+	s.n_nodes = 1;
+	s.not_before = PKI_TIME_MIN;
+	s.not_after = PKI_TIME_MAX;
+	puts_reset(0, 0);
+	assert_int_equal(pki_set_make(&s, put_record, &puts_seen), 0);
+	assert_int_equal(puts_seen.n, 3);
+	parse_crt(0, &ca);
+	assert_cn(&ca, ca_cn);
+	check_node(1, &ca, &n, s.not_before, s.not_after);
+	mbedtls_x509_crt_free(&ca);
+}
+
 static void test_set_rejects(void **state)
 {
 	struct pki_set_spec s = set_spec();
@@ -753,6 +783,7 @@ int main(void)
 		cmocka_unit_test(test_set_make),
 		cmocka_unit_test(test_set_put_error_stops),
 		cmocka_unit_test(test_set_ca_issues_later),
+		cmocka_unit_test(test_set_longest),
 		cmocka_unit_test(test_set_rejects),
 	};
 
