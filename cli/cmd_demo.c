@@ -25,14 +25,12 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 
-#include <mbedtls/pk.h>
-#include <mbedtls/platform_util.h>
 #include <mbedtls/sha256.h>
-#include <mbedtls/x509_crt.h>
 
+#include "base/err.h"
 #include "cli/cli.h"
 #include "core/log.h"
-#include "pki/pki.h"
+#include "pki/pki_set.h"
 
 #define DEMO_HEAP (256 * 1024)
 
@@ -96,57 +94,33 @@ static int free_port(void)
 	return port;
 }
 
+/* pki_set's callback: ca.crt, <name>.crt and <name>.key (0600) in the folder ctx. */
+static int put_file(void *ctx, const char *name, const char *kind, const unsigned char *pem,
+		    size_t len)
+{
+	char file[64];
+	int key = strcmp(kind, "key") == 0;
+
+	snprintf(file, sizeof(file), "%s.%s", name != NULL ? name : "ca", kind);
+	return write_file(ctx, file, pem, len, key ? 0600 : 0644) == 0 ? 0 : TETHER_ERR_FILE;
+}
+
 static int make_pki(const char *dir)
 {
-	static unsigned char buf[4096];
-	mbedtls_pk_context ca_key, key;
-	mbedtls_x509_crt ca;
-	struct pki_cert_spec spec;
+	static const struct pki_set_node nodes[2] = {
+		{"alpha", "spiffe://demo.tether/alpha"},
+		{"beta", "spiffe://demo.tether/beta"},
+	};
+	struct pki_set_spec spec;
 	int64_t now = (int64_t)time(NULL);
-	const char *names[2] = {"alpha", "beta"};
-	char uri[128], file[64];
-	int i, ret = -1;
 
-	mbedtls_pk_init(&ca_key);
-	mbedtls_x509_crt_init(&ca);
 	memset(&spec, 0, sizeof(spec));
-	spec.cn = "tether demo CA";
-	spec.is_ca = 1;
+	spec.ca_cn = "tether demo CA";
 	spec.not_before = now - 60;
 	spec.not_after = now + 86400;
-	if (pki_key_generate(&ca_key) != 0 ||
-	    pki_cert_write_pem(&spec, &ca_key, NULL, &ca_key, buf, sizeof(buf)) != 0 ||
-	    mbedtls_x509_crt_parse(&ca, buf, strlen((char *)buf) + 1) != 0 ||
-	    write_file(dir, "ca.crt", buf, strlen((char *)buf), 0644) != 0)
-		goto out;
-	for (i = 0; i < 2; i++) {
-		mbedtls_pk_init(&key);
-		snprintf(uri, sizeof(uri), "spiffe://demo.tether/%s", names[i]);
-		spec.cn = names[i];
-		spec.uri_san = uri;
-		spec.dns_san = NULL;
-		spec.is_ca = 0;
-		if (pki_key_generate(&key) != 0 || pki_key_write_pem(&key, buf, sizeof(buf)) != 0) {
-			mbedtls_pk_free(&key);
-			goto out;
-		}
-		snprintf(file, sizeof(file), "%s.key", names[i]);
-		if (write_file(dir, file, buf, strlen((char *)buf), 0600) != 0 ||
-		    pki_cert_write_pem(&spec, &key, &ca, &ca_key, buf, sizeof(buf)) != 0) {
-			mbedtls_pk_free(&key);
-			goto out;
-		}
-		mbedtls_pk_free(&key);
-		snprintf(file, sizeof(file), "%s.crt", names[i]);
-		if (write_file(dir, file, buf, strlen((char *)buf), 0644) != 0)
-			goto out;
-	}
-	ret = 0;
-out:
-	mbedtls_platform_zeroize(buf, sizeof(buf));
-	mbedtls_pk_free(&ca_key);
-	mbedtls_x509_crt_free(&ca);
-	return ret;
+	spec.nodes = nodes;
+	spec.n_nodes = 2;
+	return pki_set_make(&spec, put_file, (void *)dir);
 }
 
 static int write_configs(const char *dir, int p_alpha, int p_fwd, int p_sink)

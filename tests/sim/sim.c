@@ -10,8 +10,10 @@
 #include <mbedtls/memory_buffer_alloc.h>
 #include <mbedtls/platform_time.h>
 #include <mbedtls/platform_util.h>
-#include <mbedtls/x509_crt.h>
 #include <psa/crypto.h>
+
+#include "base/err.h"
+#include "pki/pki_set.h"
 
 #define URI_PREFIX "spiffe://sim.tether/"
 #define CA_PATH "/ca.crt"
@@ -33,9 +35,8 @@ static struct {
 	unsigned n_lines; /* logged since sim_reset(); the newest SIM_LOG_LINES are kept */
 	struct sim_line lines[SIM_LOG_LINES];
 	bool ca_made;
-	mbedtls_pk_context ca_key;
-	mbedtls_x509_crt ca;
-	unsigned char ca_pem[SIM_CERT_MAX];
+	struct pki_set_ca ca;
+	unsigned char ca_pem[SIM_CERT_MAX]; /* port/mem serves it from here */
 } w;
 
 static void fail_say(const char *what, const char *detail)
@@ -114,8 +115,7 @@ int sim_reset(uint64_t seed)
 	port_mem_seed(seed);
 	port_mem_set_log(log_sink, NULL);
 	port_mem_set_tap(tap, NULL);
-	mbedtls_pk_init(&w.ca_key);
-	mbedtls_x509_crt_init(&w.ca);
+	pki_set_ca_init(&w.ca);
 	if (port_open(&w.app, PORT_MEM_MAX_HANDLES) != 0) {
 		fail_say("port_open", "app");
 		return -1;
@@ -168,8 +168,7 @@ void sim_end(void)
 	}
 	port_close(w.app);
 	w.app = NULL;
-	mbedtls_pk_free(&w.ca_key);
-	mbedtls_x509_crt_free(&w.ca);
+	pki_set_ca_free(&w.ca);
 	if (w.crypto) {
 		mbedtls_psa_crypto_free();
 		mbedtls_memory_buffer_alloc_free();
@@ -296,54 +295,52 @@ void sim_forward(unsigned i, const char *listen, unsigned j, const char *service
 
 /* ---- certificates, by tether's own code ---- */
 
-static int make_ca(void)
+/*
+ * pki_set's callback: ctx is the node (NULL: the CA). port/mem serves borrowed
+ * bytes, so each PEM is copied where it lives as long as the world: the node's
+ * crt and key (wiped by sim_end()), the CA's ca_pem.
+ */
+static int put_file(void *ctx, const char *name, const char *kind, const unsigned char *pem,
+		    size_t len)
 {
-	struct pki_cert_spec spec;
-	int64_t now = port_mem_wall_s();
+	struct sim_node *s = ctx;
+	unsigned char *keep = w.ca_pem;
+	size_t cap = sizeof(w.ca_pem);
+	const char *path = CA_PATH;
+	unsigned mode = 0644;
 
-	memset(&spec, 0, sizeof(spec));
-	spec.cn = "tether sim CA";
-	spec.is_ca = 1;
-	spec.not_before = now - 3600;
-	spec.not_after = now + 3650 * 86400ll;
-	if (pki_key_generate(&w.ca_key) != 0 ||
-	    pki_cert_write_pem(&spec, &w.ca_key, NULL, &w.ca_key, w.ca_pem, sizeof(w.ca_pem)) !=
-		    0 ||
-	    mbedtls_x509_crt_parse(&w.ca, w.ca_pem, strlen((char *)w.ca_pem) + 1) != 0 ||
-	    port_mem_file_add(CA_PATH, w.ca_pem, strlen((char *)w.ca_pem), 0644) != 0)
-		return -1;
-	w.ca_made = true;
-	return 0;
+	(void)name;
+	if (s != NULL && strcmp(kind, "key") == 0) {
+		keep = s->key;
+		cap = sizeof(s->key);
+		path = s->key_path;
+		mode = 0600;
+	} else if (s != NULL) {
+		keep = s->crt;
+		cap = sizeof(s->crt);
+		path = s->crt_path;
+	}
+	if (len >= cap)
+		return TETHER_ERR_TOO_BIG;
+	memcpy(keep, pem, len + 1);
+	return port_mem_file_add(path, keep, len, mode);
 }
 
 int sim_issue(unsigned i, int64_t not_before, int64_t not_after)
 {
 	struct sim_node *s = &w.nodes[i];
-	struct pki_cert_spec spec;
-	mbedtls_pk_context key;
-	int ret;
 
-	if (!w.ca_made && make_ca() != 0) {
-		fail_say("certificates", "the CA");
-		return -1;
+	if (!w.ca_made) {
+		int64_t now = port_mem_wall_s();
+
+		if (pki_set_ca_make(&w.ca, "tether sim CA", now - 3600, now + 3650 * 86400ll,
+				    put_file, NULL) != 0) {
+			fail_say("certificates", "the CA");
+			return -1;
+		}
+		w.ca_made = true;
 	}
-	memset(&spec, 0, sizeof(spec));
-	spec.cn = s->name;
-	spec.uri_san = s->uri;
-	spec.not_before = not_before;
-	spec.not_after = not_after;
-	mbedtls_pk_init(&key);
-	ret = pki_key_generate(&key);
-	if (ret == 0)
-		ret = pki_key_write_pem(&key, s->key, sizeof(s->key));
-	if (ret == 0)
-		ret = pki_cert_write_pem(&spec, &key, &w.ca, &w.ca_key, s->crt, sizeof(s->crt));
-	mbedtls_pk_free(&key);
-	if (ret == 0 &&
-	    (port_mem_file_add(s->crt_path, s->crt, strlen((char *)s->crt), 0644) != 0 ||
-	     port_mem_file_add(s->key_path, s->key, strlen((char *)s->key), 0600) != 0))
-		ret = -1;
-	if (ret != 0) {
+	if (pki_set_issue(&w.ca, s->name, s->uri, not_before, not_after, put_file, s) != 0) {
 		fail_say("certificates", s->name);
 		return -1;
 	}

@@ -5,7 +5,7 @@
  * fire at exact virtual milliseconds, with no sleeps.
  *
  * The driver owns up to SIM_MAX_NODES nodes, each with its config (made in
- * code from config_defaults()), its certificate (made by pki/pki.c, from one
+ * code from config_defaults()), its certificate (made by pki/pki_set.c, from one
  * CA), its port and its memory; the log lines of every node, stamped with the
  * virtual time; and one more port, the "app" port, for the test's own
  * endpoints (clients, servers of services). mbedTLS's clock (X.509 validity)

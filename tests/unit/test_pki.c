@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -18,6 +19,7 @@
 #include "base/err.h"
 #include "core/x509_time.h"
 #include "pki/pki.h"
+#include "pki/pki_set.h"
 
 static mbedtls_pk_context ca_key, leaf_key, other_key;
 static mbedtls_x509_crt ca_crt;
@@ -458,6 +460,305 @@ static void test_name_rules(void **state)
 	check_max(pki_san_ok, 's', PKI_SAN_MAX);
 }
 
+/* ---- pki_set: a CA and a key and certificate per node, through a callback ---- */
+
+#define PUTS_MAX 8
+
+/* What the callback was handed, in order; fail_at: the call (1-based) that fails. */
+static struct {
+	unsigned n, fail_at;
+	int fail_ret;
+	struct {
+		char name[PKI_CN_MAX + 1]; /* "" for the CA */
+		char kind[4];
+		unsigned char pem[PKI_CERT_PEM_MAX];
+		size_t len;
+		const unsigned char *given; /* the pointer put() was handed */
+	} got[PUTS_MAX];
+} puts_seen;
+
+static int put_record(void *ctx, const char *name, const char *kind, const unsigned char *pem,
+		      size_t len)
+{
+	unsigned i = puts_seen.n++;
+
+	assert_ptr_equal(ctx, &puts_seen);
+	assert_true(i < PUTS_MAX);
+	assert_true(len < sizeof(puts_seen.got[i].pem));
+	assert_int_equal(pem[len], '\0');
+	snprintf(puts_seen.got[i].name, sizeof(puts_seen.got[i].name), "%s",
+		 name != NULL ? name : "");
+	snprintf(puts_seen.got[i].kind, sizeof(puts_seen.got[i].kind), "%s", kind);
+	memcpy(puts_seen.got[i].pem, pem, len + 1);
+	puts_seen.got[i].len = len;
+	puts_seen.got[i].given = pem;
+	return puts_seen.n == puts_seen.fail_at ? puts_seen.fail_ret : 0;
+}
+
+static void puts_reset(unsigned fail_at, int fail_ret)
+{
+	mbedtls_platform_zeroize(&puts_seen, sizeof(puts_seen));
+	puts_seen.fail_at = fail_at;
+	puts_seen.fail_ret = fail_ret;
+}
+
+static void parse_crt(unsigned i, mbedtls_x509_crt *out)
+{
+	mbedtls_x509_crt_init(out);
+	assert_string_equal(puts_seen.got[i].kind, "crt");
+	assert_int_equal(
+		mbedtls_x509_crt_parse(out, puts_seen.got[i].pem, puts_seen.got[i].len + 1), 0);
+}
+
+static void assert_cn(const mbedtls_x509_crt *c, const char *cn)
+{
+	assert_true(MBEDTLS_OID_CMP(MBEDTLS_OID_AT_CN, &c->subject.oid) == 0);
+	assert_int_equal(c->subject.val.len, strlen(cn));
+	assert_memory_equal(c->subject.val.p, cn, strlen(cn));
+}
+
+static void assert_window(const mbedtls_x509_crt *c, int64_t nb, int64_t na)
+{
+	int64_t t;
+
+	assert_int_equal(x509_time_to_unix(&c->valid_from, &t), 0);
+	assert_true(t == nb);
+	assert_int_equal(x509_time_to_unix(&c->valid_to, &t), 0);
+	assert_true(t == na);
+}
+
+/* Entry i is node's certificate and i + 1 its key: it chains to ca, names it, matches. */
+static void check_node(unsigned i, mbedtls_x509_crt *ca, const struct pki_set_node *node,
+		       int64_t nb, int64_t na)
+{
+	mbedtls_x509_crt crt;
+	mbedtls_pk_context key;
+	mbedtls_x509_subject_alternative_name san;
+	uint32_t flags = 0;
+
+	assert_string_equal(puts_seen.got[i].name, node->name);
+	parse_crt(i, &crt);
+	assert_false(crt.MBEDTLS_PRIVATE(ca_istrue));
+	assert_cn(&crt, node->name);
+	assert_window(&crt, nb, na);
+	if (node->uri_san != NULL && node->uri_san[0] != '\0') {
+		assert_int_equal(
+			mbedtls_x509_parse_subject_alt_name(&crt.subject_alt_names.buf, &san), 0);
+		assert_int_equal(san.type, MBEDTLS_X509_SAN_UNIFORM_RESOURCE_IDENTIFIER);
+		assert_int_equal(san.san.unstructured_name.len, strlen(node->uri_san));
+		assert_memory_equal(san.san.unstructured_name.p, node->uri_san,
+				    strlen(node->uri_san));
+		assert_null(crt.subject_alt_names.next);
+	} else {
+		assert_null(crt.subject_alt_names.buf.p);
+	}
+	assert_int_equal(mbedtls_x509_crt_verify(&crt, ca, NULL, NULL, &flags, NULL, NULL), 0);
+	assert_int_equal(flags, 0);
+
+	assert_string_equal(puts_seen.got[i + 1].name, node->name);
+	assert_string_equal(puts_seen.got[i + 1].kind, "key");
+	assert_non_null(strstr((char *)puts_seen.got[i + 1].pem, "-----BEGIN EC PRIVATE KEY-----"));
+	mbedtls_pk_init(&key);
+	assert_int_equal(mbedtls_pk_parse_key(&key, puts_seen.got[i + 1].pem,
+					      puts_seen.got[i + 1].len + 1, NULL, 0,
+					      mbedtls_psa_get_random, MBEDTLS_PSA_RANDOM_STATE),
+			 0);
+	assert_int_equal(mbedtls_pk_check_pair(&crt.pk, &key, mbedtls_psa_get_random,
+					       MBEDTLS_PSA_RANDOM_STATE),
+			 0);
+	mbedtls_pk_free(&key);
+	mbedtls_x509_crt_free(&crt);
+}
+
+/* A key's PEM was wiped once put() returned: the buffer it was handed reads zero. */
+static void assert_wiped(unsigned i)
+{
+	size_t k;
+
+	for (k = 0; k <= puts_seen.got[i].len; k++)
+		assert_int_equal(puts_seen.got[i].given[k], 0);
+}
+
+static const struct pki_set_node set_nodes[] = {
+	{"alpha", "spiffe://set.example/alpha"},
+	{"beta", "spiffe://set.example/beta"},
+	{"gamma", NULL},
+};
+
+static struct pki_set_spec set_spec(void)
+{
+	struct pki_set_spec s;
+
+	memset(&s, 0, sizeof(s));
+	s.ca_cn = "Set CA";
+	s.not_before = now - 60;
+	s.not_after = now + 86400;
+	s.nodes = set_nodes;
+	s.n_nodes = sizeof(set_nodes) / sizeof(set_nodes[0]);
+	return s;
+}
+
+static void test_set_make(void **state)
+{
+	struct pki_set_spec s = set_spec();
+	mbedtls_x509_crt ca, first;
+	mbedtls_pk_context other;
+	uint32_t flags = 0;
+	unsigned i;
+
+	(void)state;
+	puts_reset(0, 0);
+	assert_int_equal(pki_set_make(&s, put_record, &puts_seen), 0);
+	assert_int_equal(puts_seen.n, 1 + 2 * s.n_nodes);
+
+	/* The CA's certificate first, under no name; its key is never handed out. */
+	assert_string_equal(puts_seen.got[0].name, "");
+	parse_crt(0, &ca);
+	assert_true(ca.MBEDTLS_PRIVATE(ca_istrue));
+	assert_cn(&ca, s.ca_cn);
+	assert_window(&ca, s.not_before, s.not_after);
+	assert_int_equal(mbedtls_x509_crt_verify(&ca, &ca, NULL, NULL, &flags, NULL, NULL), 0);
+
+	for (i = 0; i < s.n_nodes; i++) {
+		check_node(1 + 2 * i, &ca, &set_nodes[i], s.not_before, s.not_after);
+		assert_wiped(2 + 2 * i);
+	}
+
+	/* Every node has a key of its own: beta's key does not match alpha's certificate. */
+	mbedtls_pk_init(&other);
+	assert_int_equal(mbedtls_pk_parse_key(&other, puts_seen.got[4].pem,
+					      puts_seen.got[4].len + 1, NULL, 0,
+					      mbedtls_psa_get_random, MBEDTLS_PSA_RANDOM_STATE),
+			 0);
+	parse_crt(1, &first);
+	assert_int_not_equal(mbedtls_pk_check_pair(&first.pk, &other, mbedtls_psa_get_random,
+						   MBEDTLS_PSA_RANDOM_STATE),
+			     0);
+	mbedtls_x509_crt_free(&first);
+	mbedtls_pk_free(&other);
+	mbedtls_x509_crt_free(&ca);
+}
+
+/* The callback's error stops the run at once and comes back as is. */
+static void test_set_put_error_stops(void **state)
+{
+	struct pki_set_spec s = set_spec();
+	unsigned k, total = 1 + 2 * (unsigned)s.n_nodes;
+
+	(void)state;
+	for (k = 1; k <= total; k++) {
+		puts_reset(k, TETHER_ERR_FILE);
+		assert_int_equal(pki_set_make(&s, put_record, &puts_seen), TETHER_ERR_FILE);
+		assert_int_equal(puts_seen.n, k);
+		if (strcmp(puts_seen.got[k - 1].kind, "key") == 0)
+			assert_wiped(k - 1);
+	}
+	puts_reset(2, 1); /* a positive value also stops it */
+	assert_int_equal(pki_set_make(&s, put_record, &puts_seen), TETHER_ERR_IO);
+	assert_int_equal(puts_seen.n, 2);
+}
+
+/* A CA kept in memory issues again later, with windows of its own (the simulation's use). */
+static void test_set_ca_issues_later(void **state)
+{
+	static const struct pki_set_node n = {"late", "spiffe://set.example/late"};
+	struct pki_set_ca ca;
+	mbedtls_x509_crt ca_crt_seen;
+
+	(void)state;
+	pki_set_ca_init(&ca);
+	puts_reset(0, 0);
+	assert_int_equal(pki_set_issue(&ca, "x", NULL, now, now + 60, put_record, &puts_seen),
+			 TETHER_ERR_INVALID); /* no CA yet */
+	assert_int_equal(pki_set_ca_make(&ca, "Kept CA", now - 3600, now + 10 * 86400, put_record,
+					 &puts_seen),
+			 0);
+	assert_int_equal(pki_set_ca_make(&ca, "Again", now, now + 60, put_record, &puts_seen),
+			 TETHER_ERR_INVALID); /* a made CA is not replaced */
+	assert_int_equal(
+		pki_set_issue(&ca, n.name, n.uri_san, now - 60, now + 600, put_record, &puts_seen),
+		0);
+	assert_int_equal(pki_set_issue(&ca, n.name, n.uri_san, now - 120, now + 1200, put_record,
+				       &puts_seen),
+			 0);
+	assert_int_equal(puts_seen.n, 5);
+	parse_crt(0, &ca_crt_seen);
+	assert_cn(&ca_crt_seen, "Kept CA");
+	check_node(1, &ca_crt_seen, &n, now - 60, now + 600);
+	check_node(3, &ca_crt_seen, &n, now - 120, now + 1200);
+	mbedtls_x509_crt_free(&ca_crt_seen);
+	pki_set_ca_free(&ca);
+	pki_set_ca_free(&ca); /* twice, and NULL, are harmless */
+	pki_set_ca_free(NULL);
+}
+
+/* The longest CA and node names and URI SAN fit pki_set's buffers. */
+static void test_set_longest(void **state)
+{
+	char ca_cn[PKI_CN_MAX + 1], cn[PKI_CN_MAX + 1], uri[PKI_SAN_MAX + 1];
+	struct pki_set_node n = {cn, uri};
+	struct pki_set_spec s = set_spec();
+	mbedtls_x509_crt ca;
+
+	(void)state;
+	memset(ca_cn, 'c', PKI_CN_MAX);
+	ca_cn[PKI_CN_MAX] = '\0';
+	memset(cn, 'n', PKI_CN_MAX);
+	cn[PKI_CN_MAX] = '\0';
+	memcpy(uri, "spiffe://", 9);
+	memset(uri + 9, 'u', PKI_SAN_MAX - 9);
+	uri[PKI_SAN_MAX] = '\0';
+	s.ca_cn = ca_cn;
+	s.nodes = &n;
+	s.n_nodes = 1;
+	s.not_before = PKI_TIME_MIN;
+	s.not_after = PKI_TIME_MAX;
+	puts_reset(0, 0);
+	assert_int_equal(pki_set_make(&s, put_record, &puts_seen), 0);
+	assert_int_equal(puts_seen.n, 3);
+	parse_crt(0, &ca);
+	assert_cn(&ca, ca_cn);
+	check_node(1, &ca, &n, s.not_before, s.not_after);
+	mbedtls_x509_crt_free(&ca);
+}
+
+static void test_set_rejects(void **state)
+{
+	struct pki_set_spec s = set_spec();
+	static const struct pki_set_node bad[] = {{"ok", NULL}, {"", NULL}};
+
+	(void)state;
+	puts_reset(0, 0);
+	assert_int_equal(pki_set_make(NULL, put_record, &puts_seen), TETHER_ERR_INVALID);
+	assert_int_equal(pki_set_make(&s, NULL, &puts_seen), TETHER_ERR_INVALID);
+	s.nodes = NULL;
+	assert_int_equal(pki_set_make(&s, put_record, &puts_seen), TETHER_ERR_INVALID);
+	assert_int_equal(puts_seen.n, 0);
+	s.n_nodes = 0; /* a CA alone */
+	assert_int_equal(pki_set_make(&s, put_record, &puts_seen), 0);
+	assert_int_equal(puts_seen.n, 1);
+
+	s = set_spec();
+	s.ca_cn = "";
+	puts_reset(0, 0);
+	assert_int_equal(pki_set_make(&s, put_record, &puts_seen), TETHER_ERR_INVALID);
+	assert_int_equal(puts_seen.n, 0);
+
+	/* A bad node stops the set after the good ones went out. */
+	s = set_spec();
+	s.nodes = bad;
+	s.n_nodes = 2;
+	puts_reset(0, 0);
+	assert_int_equal(pki_set_make(&s, put_record, &puts_seen), TETHER_ERR_INVALID);
+	assert_int_equal(puts_seen.n, 3);
+
+	s = set_spec();
+	s.not_after = s.not_before - 1;
+	puts_reset(0, 0);
+	assert_int_equal(pki_set_make(&s, put_record, &puts_seen), TETHER_ERR_INVALID);
+	assert_int_equal(puts_seen.n, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -479,6 +780,11 @@ int main(void)
 		cmocka_unit_test(test_rejects),
 		cmocka_unit_test(test_cert_too_small),
 		cmocka_unit_test(test_name_rules),
+		cmocka_unit_test(test_set_make),
+		cmocka_unit_test(test_set_put_error_stops),
+		cmocka_unit_test(test_set_ca_issues_later),
+		cmocka_unit_test(test_set_longest),
+		cmocka_unit_test(test_set_rejects),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
