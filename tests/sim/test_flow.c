@@ -1,7 +1,7 @@
 /*
- * Sim: per-stream flow control (docs/PROTOCOL.md). A stream whose local
- * reader reads nothing (a gated sink behind a) stops its writer, the client
- * of b's forward, at exactly what the windows and buffers hold:
+ * Sim: per-stream flow control (docs/PROTOCOL.md section 6). A stream
+ * whose local reader reads nothing (a gated sink behind a) stops its writer,
+ * the client of b's forward, at exactly what the windows and buffers hold:
  *
  *   WINDOW granted by a (all of it sent by b: PORT_MEM_SOCK_BUF of it sit in
  *   the sink's receive buffer, the rest in a's ring; a returns no credit,
