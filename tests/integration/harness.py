@@ -204,13 +204,6 @@ def pattern_bytes(seed, n):
     return b"".join(pattern_chunks(seed, n))
 
 
-def pattern_sha(seed, n):
-    h = hashlib.sha256()
-    for c in pattern_chunks(seed, n):
-        h.update(c)
-    return h.hexdigest()
-
-
 # ---------------------------------------------------------------------------
 # Local TCP servers (the targets tether services point at)
 
@@ -302,23 +295,6 @@ class SinkServer(_Server):
                 return
             h.update(b)
             res["received"] += len(b)
-
-
-class GatedSink(SinkServer):
-    """A sink that reads nothing until release(): a stalled application."""
-
-    def __init__(self):
-        self.gate = threading.Event()
-        super().__init__()
-        self.name = "gated-sink"
-
-    def release(self):
-        self.gate.set()
-
-    def handle(self, c, res, h):
-        if not self.gate.wait(90):
-            raise Failure("gated sink never released")
-        super().handle(c, res, h)
 
 
 class EchoServer(_Server):
@@ -776,14 +752,6 @@ class Node:
         if ex and "allocs_after_start" in ex[-1]:
             check(ex[-1]["allocs_after_start"] == "0",
                   "%s: allocations after start-up: %s" % (self.name, ex[-1]["_line"]))
-
-    def rss_kib(self):
-        """Resident memory of the running process in KiB (from /proc)."""
-        with open("/proc/%d/status" % self.proc.pid) as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
-        raise Failure("%s: no VmRSS in /proc" % self.name)
 
     def wait_exit(self, timeout=15.0):
         """Wait for the process to exit on its own; returns the exit code."""

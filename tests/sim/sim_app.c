@@ -79,6 +79,19 @@ void sim_conn_more(struct sim_conn *c, uint64_t n)
 	(void)sim_conn_step(c);
 }
 
+void sim_conn_read_to(struct sim_conn *c, uint64_t total)
+{
+	c->rx_cap = total;
+	/* As sim_conn_more: read now, and watch for more, before the clock may move. */
+	(void)sim_conn_step(c);
+}
+
+/* Reading is allowed now (not stalled, not at the cap). */
+static bool conn_may_read(const struct sim_conn *c)
+{
+	return !c->stalled && (c->rx_cap == 0 || c->received < c->rx_cap);
+}
+
 void sim_conn_close(struct sim_conn *c, bool abort)
 {
 	port_tcp_close(sim_app_port(), c->h, abort);
@@ -159,9 +172,13 @@ static bool conn_recv(struct sim_conn *c)
 {
 	bool moved = false;
 
-	while (c->h >= 0 && !c->stalled && !c->eof && c->pend == 0) {
-		long r = port_tcp_recv(sim_app_port(), c->h, c->buf, sizeof(c->buf));
-		long i;
+	while (c->h >= 0 && conn_may_read(c) && !c->eof && c->pend == 0) {
+		size_t want = sizeof(c->buf);
+		long r, i;
+
+		if (c->rx_cap != 0 && c->rx_cap - c->received < want)
+			want = (size_t)(c->rx_cap - c->received);
+		r = port_tcp_recv(sim_app_port(), c->h, c->buf, want);
 
 		if (r == TETHER_ERR_CLOSED) {
 			c->eof = true;
@@ -212,7 +229,7 @@ int sim_conn_step(struct sim_conn *c)
 	}
 	if (c->h >= 0) {
 		/* Watch what the next step would act on: the world is idle only if that is not ready. */
-		bool rd = !c->stalled && !c->eof && c->pend == 0;
+		bool rd = conn_may_read(c) && !c->eof && c->pend == 0;
 		bool wr = !c->shut &&
 			  (c->echo ? c->pend > 0 || c->eof : c->sent < c->to_send || !c->no_shut);
 

@@ -26,6 +26,7 @@ struct sim_conn {
 	int h;		  /* on the app port; -1: none */
 	bool connecting;  /* a dial not confirmed yet */
 	bool stalled;	  /* reads nothing, as a client that stopped reading */
+	uint64_t rx_cap;  /* reads no further than this many bytes in all; 0: no cap */
 	bool echo;	  /* sends back what it receives */
 	bool no_shut;	  /* keeps its write side open after to_send bytes */
 	uint64_t to_send; /* pattern bytes to send, then shut the write side */
@@ -63,6 +64,11 @@ int sim_client_open(struct sim_conn *c, const char *addr, uint64_t n, uint32_t s
 		    uint32_t rx_seed);
 /* Send more: n further pattern bytes (to_send grows). */
 void sim_conn_more(struct sim_conn *c, uint64_t n);
+/*
+ * Read no further than total bytes received in all (a slow reader that the
+ * test paces on the virtual clock); 0 lifts the cap. Reads at once.
+ */
+void sim_conn_read_to(struct sim_conn *c, uint64_t total);
 void sim_conn_close(struct sim_conn *c, bool abort);
 /* EOF in and write side shut (a clean end), or reset. */
 bool sim_conn_ended(const struct sim_conn *c);
