@@ -395,7 +395,12 @@ static void fail(struct mux *m, uint32_t code, const char *reason, bool prefix,
 		snprintf(m->text, sizeof(m->text), "protocol error: %s", reason);
 	else if (reason != m->text)
 		snprintf(m->text, sizeof(m->text), "%s", reason);
-	(void)mux_goaway(m, code, m->text);
+	if (!mux_goaway(m, code, m->text)) {
+		/* A goodbye was said or heard already: nothing more leaves. */
+		m->owe_goaway = false;
+		m->owe_hello = m->owe_ping = m->owe_pong = false;
+		m->n_resets = 0;
+	}
 	m->state = MUX_FAILED;
 	ev->type = MUX_EV_FATAL;
 	ev->code = code;

@@ -56,8 +56,12 @@ void peer_session_gone(struct tether_node *n, struct session *s)
 	ps = &n->peers[s->peer];
 	if (ps->session == s)
 		ps->session = NULL;
-	/* A dialed session that came up cleared dialing then; another may be under way now. */
-	if (s->dialed && !was_up)
+	/*
+	 * A dialed session that came up cleared dialing then (peer_session_up);
+	 * another may be under way now. One that came up and ended before the
+	 * node acted on it (HELLO and GOAWAY in one read) clears it here.
+	 */
+	if (s->dialed && (!was_up || s->came_up))
 		ps->dialing = false;
 	if (cfg->peers[s->peer].connect[0] == '\0' ||
 	    (ps->session != NULL && session_is_open(ps->session)))

@@ -409,6 +409,7 @@ void session_end(struct session *s, enum tether_reason why, const char *detail)
 	bool was_up = s->state == SS_MUX && s->mux.hello_rx;
 	const char *reason = detail != NULL ? detail : reason_name(why);
 	struct log_line l;
+	bool had_mux;
 
 	if (s->state == SS_CLOSED)
 		return;
@@ -436,13 +437,15 @@ void session_end(struct session *s, enum tether_reason why, const char *detail)
 		log_str(&l, "reason", reason);
 		log_end(&l);
 	}
-	if (s->state == SS_MUX) {
+	had_mux = s->state == SS_MUX;
+	/* Closed first: its streams' ends ask nothing more of it. */
+	s->state = SS_CLOSED;
+	if (had_mux) {
 		while (s->mux.streams != NULL)
 			stream_end(stream_of(s->mux.streams), true, 0, REASON_SESSION_ENDED, NULL);
 	}
 	if (was_up && n->st.sessions_up > 0)
 		n->st.sessions_up--;
-	s->state = SS_CLOSED;
 	if (s->tls_up)
 		(void)mbedtls_ssl_close_notify(&s->ssl);
 	if (s->h >= 0)
