@@ -10,11 +10,16 @@
  * refused; delivery to the local side and local reads are driven by input
  * bytes too, and the mux's output is produced between chunks.
  *
+ * The node's side acts too: it opens streams of its own, pings, and says
+ * GOAWAY now and then, draining or not.
+ *
  * Checked besides "no crash, no sanitizer report":
  *  - everything the mux writes decodes with the codec and is legal for it to
- *    send (the frame types, the stream ids it owns or was given, DATA within
- *    the window the peer granted, one GOAWAY at most, nothing after a fatal
- *    GOAWAY but that GOAWAY);
+ *    send: OPENs only for streams of ours, in increasing id order across
+ *    records; DATA, WINDOW and CLOSE only for live streams the peer has been
+ *    told of, DATA within the window the peer granted, nothing after CLOSE;
+ *    RESET only for ids the peer has heard of; one GOAWAY at most, and
+ *    nothing after a fatal one;
  *  - a stream's receive accounting holds: granted + held + owed (+ the rest
  *    of a DATA frame still arriving) = its ring;
  *  - a FATAL event carries a GOAWAY code and words, and input stops after it.
@@ -45,6 +50,9 @@ struct slot {
 	bool used;
 	uint8_t local; /* bytes the local side offers per read */
 	bool eof;
+	bool ours;	 /* we opened it */
+	bool open_sent;	 /* its OPEN has left */
+	bool close_sent; /* its CLOSE has left */
 };
 
 static struct mux M;
@@ -54,6 +62,7 @@ static size_t script_len, script_off;
 static uint32_t peer_window_seen[SLOTS]; /* send window before the last output */
 static bool fatal_sent;
 static unsigned goaways_sent;
+static uint32_t last_open_sent; /* highest id of ours announced by OPEN */
 
 static uint8_t next_byte(void)
 {
@@ -126,17 +135,45 @@ static void check_output(const uint8_t *p, size_t n, bool odd)
 				fatal_sent = true;
 			break;
 		}
-		case FRAME_OPEN:
-			CHECK((h.stream & 1u) == (odd ? 1u : 0u));
-			break;
-		case FRAME_DATA: {
+		case FRAME_OPEN: {
 			struct mux_stream *ms = mux_stream_find(&M, h.stream);
 
-			CHECK(ms != NULL);
-			CHECK(h.length > 0 && h.length <= peer_window_seen[slot_of(ms) - slots]);
-			peer_window_seen[slot_of(ms) - slots] -= h.length;
+			/* Ours, attached, and in increasing id order across records. */
+			CHECK((h.stream & 1u) == (odd ? 1u : 0u));
+			CHECK(h.stream > last_open_sent);
+			last_open_sent = h.stream;
+			CHECK(ms != NULL && slot_of(ms)->ours && !slot_of(ms)->open_sent);
+			slot_of(ms)->open_sent = true;
 			break;
 		}
+		case FRAME_DATA:
+		case FRAME_CLOSE:
+		case FRAME_WINDOW: {
+			struct mux_stream *ms = mux_stream_find(&M, h.stream);
+			struct slot *sl;
+
+			/* Only for a live stream the peer knows of, nothing after CLOSE. */
+			CHECK(ms != NULL);
+			sl = slot_of(ms);
+			CHECK(!sl->ours || sl->open_sent);
+			if (h.type == FRAME_WINDOW)
+				break;
+			CHECK(!sl->close_sent);
+			if (h.type == FRAME_CLOSE) {
+				sl->close_sent = true;
+				break;
+			}
+			CHECK(h.length > 0 && h.length <= peer_window_seen[sl - slots]);
+			peer_window_seen[sl - slots] -= h.length;
+			break;
+		}
+		case FRAME_RESET:
+			/* Never for an id the peer has not heard of. */
+			if ((h.stream & 1u) == (odd ? 1u : 0u))
+				CHECK(h.stream <= last_open_sent);
+			else
+				CHECK(h.stream <= M.last_peer_id);
+			break;
 		default:
 			break;
 		}
@@ -208,17 +245,36 @@ static void on_event(const struct mux_event *ev)
 	}
 }
 
-/* The local side of each stream takes some bytes and offers some. */
+/* Open a stream of ours in a free slot. */
+static void open_ours(void)
+{
+	int i;
+
+	for (i = 0; i < SLOTS && slots[i].used; i++)
+		;
+	if (i == SLOTS)
+		return;
+	memset(&slots[i], 0, sizeof(slots[i]));
+	ring_init(&slots[i].m.rx, slots[i].ring, WINDOW);
+	if (mux_stream_open(&M, &slots[i].m, "svc") == 0)
+		return;
+	slots[i].used = true;
+	slots[i].ours = true;
+	mux_stream_readable(&M, &slots[i].m);
+}
+
+/* The local side of each stream takes some bytes and offers some; the node acts. */
 static void local_work(void)
 {
+	static const uint8_t ping[8] = {1, 2, 3, 4, 5, 6, 7, 8};
 	uint8_t op = next_byte();
 	struct slot *s = &slots[op % SLOTS];
 	size_t n, lim;
 
-	if (!s->used)
-		return;
-	switch ((op >> 3) & 3) {
+	switch ((op >> 3) & 7) {
 	case 0:
+		if (!s->used)
+			return;
 		(void)ring_read_span(&s->m.rx, &n);
 		lim = (size_t)next_byte() * 16u;
 		if (n > lim)
@@ -226,16 +282,33 @@ static void local_work(void)
 		mux_stream_consumed(&M, &s->m, n);
 		break;
 	case 1:
+		if (!s->used)
+			return;
 		s->local = next_byte();
 		mux_stream_readable(&M, &s->m);
 		break;
 	case 2:
+		if (!s->used)
+			return;
 		s->eof = (op & 0x80) != 0;
 		mux_stream_readable(&M, &s->m);
 		break;
-	default:
-		if (op & 0x80)
+	case 3:
+		if (s->used)
 			end_stream(&s->m, FRAME_RESET_CANCEL);
+		break;
+	case 4:
+		open_ours();
+		break;
+	case 5:
+		/* Rarely: a goodbye of ours, draining or not. */
+		if ((op & 0xc0) == 0xc0)
+			(void)mux_goaway(&M, next_byte() % 10u, "fuzz");
+		break;
+	case 6:
+		mux_ping(&M, ping);
+		break;
+	default:
 		break;
 	}
 }
@@ -272,6 +345,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(slots, 0, sizeof(slots));
 	fatal_sent = false;
 	goaways_sent = 0;
+	last_open_sent = 0;
 	mux_init(&M, &p, pull, NULL);
 	/* The control bytes come from the input's end, the peer's frames from its start. */
 	script = data + 1;
@@ -309,6 +383,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		local_work();
 		if (used == 0 || (next_byte() & 3) == 0)
 			output(odd);
+		/* A goodbye of ours that is an error stops input for good. */
+		if (M.state == MUX_FAILED)
+			break;
 		/* Input pauses only while RESETs are owed, and output sends them. */
 		idle = used == 0 ? idle + 1 : 0;
 		CHECK(idle < 3);

@@ -558,6 +558,141 @@ static void test_ids_spent(void **state)
 	assert_false(saw(&A, MUX_EV_FATAL));
 }
 
+/*
+ * The old engine sent OPEN from its round robin: with the cursor parked on a
+ * newer stream that owed OPEN, the newer id left first and the peer ended the
+ * session. Park the cursor there and let one frame out per record.
+ */
+static void test_open_order_cursor(void **state)
+{
+	struct tstream *t[5];
+	uint32_t want = 5;
+
+	(void)state;
+	up();
+	for (int i = 0; i < 5; i++) {
+		t[i] = new_stream(&A);
+		if (i < 2) {
+			mux_stream_open(&A.mux, &t[i]->m, "svc");
+			settle(&A, &B);
+		}
+	}
+	for (int i = 2; i < 5; i++)
+		assert_int_equal(mux_stream_open(&A.mux, &t[i]->m, "svc"), 2 * i + 1);
+	A.mux.rr = &t[3]->m;
+	while (want <= 9) {
+		uint8_t buf[RECORD];
+		struct frame_header h;
+		const char *why;
+		size_t n = mux_output(&A.mux, buf, 20);
+
+		assert_true(n > 0);
+		assert_int_equal(frame_header_decode(buf, MAX_PAYLOAD, &h, &why, NULL), 0);
+		assert_int_equal(n, FRAME_HEADER_LEN + h.length);
+		assert_int_equal(h.type, FRAME_OPEN);
+		assert_int_equal(h.stream, want);
+		feed(&B, buf, n);
+		want += 2;
+	}
+	assert_false(saw(&B, MUX_EV_FATAL));
+	assert_int_equal(B.n_st, 5);
+}
+
+/* Input split anywhere parses the same; PING gets its PONG; a second CLOSE breaks the stream. */
+static void test_split_ping_close(void **state)
+{
+	uint8_t buf[RECORD], out[RECORD];
+	size_t n, i;
+	struct mux_event ev;
+	struct frame_header h;
+	const char *why;
+
+	(void)state;
+	side_init(&B, "beta", "alpha", false);
+	(void)mux_output(&B.mux, out, sizeof(out));
+	n = hello(buf, "alpha");
+	n += frame(buf + n, FRAME_PING, 0, "abcdefgh", 8);
+	n += open_frame(buf + n, 1, "svc");
+	n += frame(buf + n, FRAME_CLOSE, 1, NULL, 0);
+	n += frame(buf + n, FRAME_CLOSE, 1, NULL, 0);
+	/* One byte at a time: every frame boundary and header split. */
+	for (i = 0; i < n; i++) {
+		assert_int_equal(mux_input(&B.mux, buf + i, 1, &ev), 1);
+		if (ev.type != MUX_EV_NONE)
+			B.events[B.n_events++] = ev;
+		if (ev.type == MUX_EV_OPEN) {
+			struct tstream *t = new_stream(&B);
+
+			mux_stream_accept(&B.mux, &t->m, ev.id, ev.text);
+		}
+	}
+	assert_int_equal(B.n_events, 4);
+	assert_int_equal(B.events[0].type, MUX_EV_UP);
+	assert_int_equal(B.events[1].type, MUX_EV_OPEN);
+	assert_int_equal(B.events[2].type, MUX_EV_CLOSE);
+	assert_int_equal(B.events[3].type, MUX_EV_STREAM_ERROR);
+	assert_string_equal(B.events[3].text, "second close from peer");
+	n = mux_output(&B.mux, out, sizeof(out));
+	assert_int_equal(frame_header_decode(out, MAX_PAYLOAD, &h, &why, NULL), 0);
+	assert_int_equal(h.type, FRAME_PONG);
+	assert_memory_equal(out + FRAME_HEADER_LEN, "abcdefgh", 8);
+}
+
+/* GOAWAY may come before HELLO; an error GOAWAY from the peer stops input. */
+static void test_peer_goaway(void **state)
+{
+	uint8_t buf[RECORD], out[RECORD], p[64];
+	size_t n, want;
+	int len;
+
+	(void)state;
+	side_init(&B, "beta", "alpha", false);
+	(void)mux_output(&B.mux, out, sizeof(out));
+	len = frame_goaway_encode(FRAME_GOAWAY_NORMAL, "bye", p, sizeof(p));
+	n = frame(buf, FRAME_GOAWAY, 0, p, (size_t)len);
+	feed(&B, buf, n);
+	assert_int_equal(last(&B)->type, MUX_EV_GOAWAY);
+	assert_string_equal(last(&B)->text, "goaway from peer: normal: bye");
+	assert_int_equal(B.mux.state, MUX_DRAINING);
+
+	side_init(&B, "beta", "alpha", false);
+	(void)mux_output(&B.mux, out, sizeof(out));
+	n = hello(buf, "alpha");
+	len = frame_goaway_encode(FRAME_GOAWAY_PROTOCOL, "protocol error: x", p, sizeof(p));
+	n += frame(buf + n, FRAME_GOAWAY, 0, p, (size_t)len);
+	feed(&B, buf, n);
+	assert_int_equal(last(&B)->type, MUX_EV_GOAWAY);
+	assert_string_equal(last(&B)->text, "goaway from peer: protocol error: x");
+	assert_int_equal(B.mux.state, MUX_FAILED);
+	assert_null(mux_input_buf(&B.mux, &want));
+	/* Having heard it, nothing of ours leaves. */
+	assert_int_equal(mux_output(&B.mux, out, sizeof(out)), 0);
+
+	{
+		static const uint8_t v2[] = {2, 0, 0x0f, 0xf8, 0, 0, 0x10, 0, 0, 0, 0, 0, 1, 'x'};
+
+		n = frame(buf, FRAME_HELLO, 0, v2, sizeof(v2));
+		expect_fatal(buf, n, FRAME_GOAWAY_VERSION,
+			     "protocol error: unsupported protocol version");
+	}
+}
+
+/* A fault found while our draining GOAWAY is still owed: nothing more leaves (as before). */
+static void test_fault_after_goodbye(void **state)
+{
+	uint8_t buf[RECORD], out[RECORD];
+	size_t n;
+
+	(void)state;
+	up();
+	assert_true(mux_goaway(&B.mux, FRAME_GOAWAY_NORMAL, "shutting down"));
+	n = frame(buf, FRAME_PING, 0, "12345678", 8);
+	n += hello(buf + n, "alpha");
+	feed(&B, buf, n);
+	assert_int_equal(last(&B)->type, MUX_EV_FATAL);
+	assert_int_equal(mux_output(&B.mux, out, sizeof(out)), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -570,6 +705,10 @@ int main(void)
 		cmocka_unit_test(test_goaway),
 		cmocka_unit_test(test_pull_fail_and_detach),
 		cmocka_unit_test(test_ids_spent),
+		cmocka_unit_test(test_open_order_cursor),
+		cmocka_unit_test(test_split_ping_close),
+		cmocka_unit_test(test_peer_goaway),
+		cmocka_unit_test(test_fault_after_goodbye),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
