@@ -286,20 +286,34 @@ int tether_node_step(struct tether_node *n, int max_wait_ms)
 	return 1;
 }
 
-int tether_node_run(struct tether_node *n)
+int tether_node_listen_addr(struct tether_node *n, const char *name, char *buf, size_t len)
 {
-	int r;
+	const struct tether_config *cfg = n->cfg;
+	const char *slash = strchr(name, '/');
+	unsigned i;
 
-	while ((r = tether_node_step(n, -1)) > 0)
-		;
-	return r;
-}
+	for (i = 0; i < n->n_listeners; i++) {
+		const struct listener *ls = &n->listeners[i];
+		const struct tether_forward_cfg *fw;
+		const char *peer;
 
-int tether_node_listen_addr(struct tether_node *n, unsigned idx, char *buf, size_t len)
-{
-	if (idx >= n->n_listeners || n->listeners[idx].h < 0)
-		return TETHER_ERR_INVALID;
-	return port_local_addr(n->port, n->listeners[idx].h, buf, len);
+		if (ls->h < 0)
+			continue;
+		if (ls->what == LISTEN_SESSIONS) {
+			if (strcmp(name, "sessions") == 0)
+				return port_local_addr(n->port, ls->h, buf, len);
+			continue;
+		}
+		if (slash == NULL)
+			continue;
+		fw = &cfg->forwards[ls->forward];
+		peer = cfg->peers[fw->peer].name;
+		if (strlen(peer) == (size_t)(slash - name) &&
+		    strncmp(peer, name, (size_t)(slash - name)) == 0 &&
+		    strcmp(fw->service, slash + 1) == 0)
+			return port_local_addr(n->port, ls->h, buf, len);
+	}
+	return TETHER_ERR_INVALID;
 }
 
 void tether_node_free(struct tether_node *n)

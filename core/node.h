@@ -9,8 +9,8 @@
  * tether_node_start() returns, the node allocates nothing.
  *
  * Life cycle:
- *   tether_node_init -> tether_node_start -> tether_node_step ... (or
- *   tether_node_run) -> tether_node_free.
+ *   tether_node_init -> tether_node_start -> tether_node_step ... ->
+ *   tether_node_free. The caller owns the loop (tether_node_requests).
  */
 #ifndef TETHER_NODE_H
 #define TETHER_NODE_H
@@ -90,9 +90,6 @@ int tether_node_step(struct tether_node *n, int max_wait_ms);
  */
 unsigned tether_node_requests(struct tether_node *n);
 
-/* tether_node_step() until it returns <= 0. */
-int tether_node_run(struct tether_node *n);
-
 /*
  * tether_node_shutdown: begin a graceful shutdown: stop listening, GOAWAY to
  * every peer, let open streams drain for at most drain_ms, then stop.
@@ -104,8 +101,13 @@ void tether_node_stats(const struct tether_node *n, struct tether_stats *st);
 /* Log one status line per session and the node's counters (SIGUSR1). */
 void tether_node_log_status(struct tether_node *n);
 
-/* Address a listener is bound to: index 0 is "listen", 1.. the forwards. */
-int tether_node_listen_addr(struct tether_node *n, unsigned idx, char *buf, size_t len);
+/*
+ * tether_node_listen_addr: the address a listener is bound to (with the port
+ * the OS chose for port 0), by name: "sessions" for the session listener,
+ * "PEER/SERVICE" for the forward to that peer's service. Returns 0, or
+ * TETHER_ERR_INVALID when no such listener is open.
+ */
+int tether_node_listen_addr(struct tether_node *n, const char *name, char *buf, size_t len);
 
 /* Close everything without goodbyes, wipe secrets. NULL is harmless. */
 void tether_node_free(struct tether_node *n);

@@ -62,6 +62,20 @@ static void test_session_transfer_shutdown(void **state)
 	sim_check(strcmp(sim_field(l, "id", v, sizeof(v)), "spiffe://sim.tether/b") == 0);
 	sim_check(strcmp(sim_field(l, "dir", v, sizeof(v)), "in") == 0);
 
+	/* Listeners are found by name. */
+	{
+		char addr[64];
+
+		sim_check(tether_node_listen_addr(sim_node(b)->node, "a/echo", addr,
+						  sizeof(addr)) == 0);
+		sim_check(strcmp(addr, FWD) == 0);
+		sim_check(tether_node_listen_addr(sim_node(a)->node, "sessions", addr,
+						  sizeof(addr)) == 0);
+		sim_check(tether_node_listen_addr(sim_node(b)->node, "a/nope", addr,
+						  sizeof(addr)) == TETHER_ERR_INVALID);
+		sim_check(tether_node_listen_addr(sim_node(b)->node, "sessions", addr,
+						  sizeof(addr)) == TETHER_ERR_INVALID);
+	}
 	sim_check(sim_client_open(&cli, FWD, 1024 * 1024, 7, 7) == 0);
 	sim_app_conn(&cli);
 	sim_check(sim_run_until(conn_ended, &cli, 60000) == 0);
