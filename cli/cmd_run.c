@@ -62,7 +62,7 @@ int cmd_run(int argc, char **argv)
 		return ret == 1 ? EXIT_OK : ret;
 	if (cli_load_config(path, &cfg) != 0)
 		return EXIT_USAGE;
-	ret = port_open(&port, cfg.limits.sessions + 2 * cfg.limits.streams + cfg.n_forwards + 16);
+	ret = port_open(&port, tether_node_handles(&cfg));
 	if (ret < 0) {
 		fprintf(stderr, "tether: cannot start the event loop: %s\n", tether_err_str(ret));
 		return EXIT_RUNTIME;

@@ -59,6 +59,11 @@ size_t tether_node_mem_size(const struct tether_config *cfg)
 	return total;
 }
 
+unsigned tether_node_handles(const struct tether_config *cfg)
+{
+	return cfg->limits.sessions + 2u * cfg->limits.streams + cfg->n_forwards + 16u;
+}
+
 size_t tether_tls_heap_size(const struct tether_config *cfg)
 {
 	return TETHER_HEAP_BASE + (size_t)cfg->limits.sessions * TETHER_HEAP_PER_SESSION +

@@ -58,6 +58,13 @@ struct tether_stats {
 /* Bytes of the region tether_node_init() needs for cfg. */
 size_t tether_node_mem_size(const struct tether_config *cfg);
 
+/*
+ * Port handles a node needs for cfg's limits: every session, every stream's
+ * local connection (twice: one may be closing while its slot is reused), the
+ * listeners, and a margin for connections accepted only to be refused.
+ */
+unsigned tether_node_handles(const struct tether_config *cfg);
+
 /* Bytes the mbedTLS heap needs for cfg's limits (sessions, handshakes, certificates). */
 size_t tether_tls_heap_size(const struct tether_config *cfg);
 

@@ -358,7 +358,7 @@ int sim_start(unsigned i)
 	struct sim_node *s = &w.nodes[i];
 	const struct tether_config *c = &s->cfg;
 	size_t need = sim_node_mem(i);
-	unsigned handles = c->limits.sessions + 2 * c->limits.streams + c->n_forwards + 8;
+	unsigned handles = tether_node_handles(c);
 	char err[160];
 
 	if (!s->issued) {
