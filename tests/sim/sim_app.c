@@ -221,8 +221,14 @@ int sim_conn_step(struct sim_conn *c)
 		}
 		c->connecting = false;
 	}
-	while (conn_send(c) | conn_recv(c))
-		;
+	/* Both directions every round, until neither moves. */
+	for (;;) {
+		bool sent = conn_send(c);
+		bool got = conn_recv(c);
+
+		if (!sent && !got)
+			break;
+	}
 	if (c->h >= 0 && c->eof && c->shut) {
 		port_tcp_close(sim_app_port(), c->h, 0);
 		c->h = -1;
