@@ -17,16 +17,9 @@
 
 #include "base/err.h"
 #include "core/frame.h"
+#include "tests/fuzz/fuzz.h"
 
 #define FUZZ_MAX_PAYLOAD 4088u /* what tether announces by default */
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(x)                 \
-	do {                     \
-		if (!(x))        \
-			abort(); \
-	} while (0)
 
 static int all_printable(const uint8_t *p, size_t n)
 {

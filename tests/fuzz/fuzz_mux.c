@@ -31,18 +31,11 @@
 
 #include "core/frame.h"
 #include "core/mux.h"
+#include "tests/fuzz/fuzz.h"
 
 #define WINDOW 4096u
 #define MAX_PAYLOAD 4088u
 #define SLOTS 6
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(x)                 \
-	do {                     \
-		if (!(x))        \
-			abort(); \
-	} while (0)
 
 struct slot {
 	struct mux_stream m;

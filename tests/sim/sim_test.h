@@ -80,4 +80,27 @@ static inline const struct sim_line *sim_expect(unsigned *from, int node, const 
 	return l;
 }
 
+/* ---- conditions for sim_run_until() */
+
+/* The first two nodes added have each logged at least (uintptr_t)ctx session_up lines. */
+static inline bool sim_both_up(void *ctx)
+{
+	unsigned want = (unsigned)(uintptr_t)ctx;
+
+	return sim_count(0, 0, "session_up", NULL) >= want &&
+	       sim_count(0, 1, "session_up", NULL) >= want;
+}
+
+/* Node (uintptr_t)ctx has stopped of its own accord. */
+static inline bool sim_node_done(void *ctx)
+{
+	return sim_node((unsigned)(uintptr_t)ctx)->state == SIM_DONE;
+}
+
+/* The connection ctx (struct sim_conn *) has ended. */
+static inline bool sim_conn_over(void *ctx)
+{
+	return sim_conn_ended(ctx);
+}
+
 #endif

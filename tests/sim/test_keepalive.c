@@ -14,23 +14,10 @@
 
 static int a, b;
 
-static bool ups(void *ctx)
-{
-	unsigned want = (unsigned)(uintptr_t)ctx;
-
-	return sim_count(0, a, "session_up", NULL) >= want &&
-	       sim_count(0, b, "session_up", NULL) >= want;
-}
-
 static bool b_down(void *ctx)
 {
 	(void)ctx;
 	return sim_count(0, b, "session_down", NULL) > 0;
-}
-
-static bool conn_ended(void *ctx)
-{
-	return sim_conn_ended(ctx);
 }
 
 static void test_frozen_peer(void **state)
@@ -58,7 +45,7 @@ static void test_frozen_peer(void **state)
 	sim_check(sim_server_open(&echo, ECHO, SIM_ECHO, 0, 0) == 0);
 	sim_app_server(&echo);
 	sim_check(sim_start(a) == 0 && sim_start(b) == 0);
-	sim_check(sim_run_until(ups, (void *)1, 1000) == 0);
+	sim_check(sim_run_until(sim_both_up, (void *)1, 1000) == 0);
 
 	/* Idle for 20 timeouts: PINGs keep it up, and they come every interval. */
 	sim_check(sim_run_until(NULL, NULL, t_freeze) == 0);
@@ -77,10 +64,10 @@ static void test_frozen_peer(void **state)
 	/* a runs again with a stale session: one way or another a working one returns. */
 	sim_check(sim_run_for(100) == 0);
 	sim_freeze(a, false);
-	sim_check(sim_run_until(ups, (void *)2, sim_now() + 30000) == 0);
+	sim_check(sim_run_until(sim_both_up, (void *)2, sim_now() + 30000) == 0);
 	sim_check(sim_client_open(&cli, FWD, 64 * 1024, 4, 4) == 0);
 	sim_app_conn(&cli);
-	sim_check(sim_run_until(conn_ended, &cli, sim_now() + 10000) == 0);
+	sim_check(sim_run_until(sim_conn_over, &cli, sim_now() + 10000) == 0);
 	sim_check(!cli.reset && !cli.bad && cli.received == cli.to_send);
 	/* Each side: exactly one live session (ups - downs == 1). */
 	sim_check(sim_run_for(5 * TIMEOUT) == 0);

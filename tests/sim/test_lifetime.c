@@ -18,19 +18,6 @@
 static int a, b;
 static struct sim_server echo;
 
-static bool ups(void *ctx)
-{
-	unsigned want = (unsigned)(uintptr_t)ctx;
-
-	return sim_count(0, a, "session_up", NULL) >= want &&
-	       sim_count(0, b, "session_up", NULL) >= want;
-}
-
-static bool conn_ended(void *ctx)
-{
-	return sim_conn_ended(ctx);
-}
-
 static bool got(void *ctx)
 {
 	const struct sim_conn *c = ctx;
@@ -57,7 +44,7 @@ static void setup_pair(void)
 	sim_check(sim_server_open(&echo, ECHO, SIM_ECHO, 0, 0) == 0);
 	sim_app_server(&echo);
 	sim_check(sim_start(a) == 0 && sim_start(b) == 0);
-	sim_check(sim_run_until(ups, (void *)1, 1000) == 0);
+	sim_check(sim_run_until(sim_both_up, (void *)1, 1000) == 0);
 	sim_check_eq(sim_now(), 0);
 }
 
@@ -81,7 +68,7 @@ static void test_rotation(void **state)
 	(void)state;
 	setup_pair();
 	open_old(&old);
-	sim_check(sim_run_until(ups, (void *)2, LIFETIME_MS + 1000) == 0);
+	sim_check(sim_run_until(sim_both_up, (void *)2, LIFETIME_MS + 1000) == 0);
 	/* Rotation at exactly t_up + lifetime: the new session is up at once. */
 	l = sim_expect(&from, b, "session_up", NULL);
 	l = sim_expect(&from, b, "session_up", NULL);
@@ -92,7 +79,7 @@ static void test_rotation(void **state)
 	/* A new stream goes to the new session while the old one drains. */
 	sim_check(sim_client_open(&fresh, FWD, 64 * 1024, 3, 3) == 0);
 	sim_app_conn(&fresh);
-	sim_check(sim_run_until(conn_ended, &fresh, sim_now() + 1000) == 0);
+	sim_check(sim_run_until(sim_conn_over, &fresh, sim_now() + 1000) == 0);
 	sim_check(!fresh.reset && !fresh.bad && fresh.received == fresh.to_send);
 	sim_check_eq(sim_count(0, -1, "session_down", NULL), 0);
 
@@ -114,7 +101,7 @@ static void test_drain_deadline(void **state)
 	setup_pair();
 	open_old(&old);
 	/* The old stream never finishes: the drain deadline ends it and its session. */
-	sim_check(sim_run_until(conn_ended, &old, LIFETIME_MS + DRAIN_MS + 1000) == 0);
+	sim_check(sim_run_until(sim_conn_over, &old, LIFETIME_MS + DRAIN_MS + 1000) == 0);
 	sim_check(old.reset);
 	sim_check_eq(old.t_end, LIFETIME_MS + DRAIN_MS);
 	l = sim_expect(&from, b, "session_down", "reason=\"drain deadline passed\"");

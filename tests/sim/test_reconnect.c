@@ -21,24 +21,11 @@ static int a, b;
 static struct sim_server echo;
 static struct sim_conn cli[4];
 
-static bool ups(void *ctx)
-{
-	unsigned want = (unsigned)(uintptr_t)ctx;
-
-	return sim_count(0, a, "session_up", NULL) >= want &&
-	       sim_count(0, b, "session_up", NULL) >= want;
-}
-
-static bool conn_ended(void *ctx)
-{
-	return sim_conn_ended(ctx);
-}
-
 static void stream_works(unsigned i)
 {
 	sim_check(sim_client_open(&cli[i], FWD, 256 * 1024, 10 + i, 10 + i) == 0);
 	sim_app_conn(&cli[i]);
-	sim_check(sim_run_until(conn_ended, &cli[i], sim_now() + 10000) == 0);
+	sim_check(sim_run_until(sim_conn_over, &cli[i], sim_now() + 10000) == 0);
 	sim_check(!cli[i].reset && !cli[i].bad && cli[i].received == cli[i].to_send);
 }
 
@@ -72,7 +59,7 @@ static void test_kill_and_restart(void **state)
 	sim_check(sim_server_open(&echo, ECHO, SIM_ECHO, 0, 0) == 0);
 	sim_app_server(&echo);
 	sim_check(sim_start(a) == 0 && sim_start(b) == 0);
-	sim_check(sim_run_until(ups, (void *)1, 1000) == 0);
+	sim_check(sim_run_until(sim_both_up, (void *)1, 1000) == 0);
 	stream_works(0);
 
 	/* kill -9 a at 1000; it is back at 7000. */
@@ -96,7 +83,7 @@ static void test_kill_and_restart(void **state)
 	sim_check(k >= 5);
 	from = start_a = sim_mark();
 	sim_check(sim_start(a) == 0);
-	sim_check(sim_run_until(ups, (void *)2, t_back + 2 * MAX_MS) == 0);
+	sim_check(sim_run_until(sim_both_up, (void *)2, t_back + 2 * MAX_MS) == 0);
 	l = sim_expect(&from, b, "session_up", NULL);
 	sim_check(l->t_ms >= t_back && l->t_ms - t_prev <= cap(k));
 	sim_check(strcmp(sim_field(l, "dir", v, sizeof(v)), "out") == 0);
@@ -113,7 +100,7 @@ static void test_kill_and_restart(void **state)
 	t_back = sim_now();
 	start_b = sim_mark();
 	sim_check(sim_start(b) == 0);
-	sim_check(sim_run_until(ups, (void *)3, t_back + 1000) == 0);
+	sim_check(sim_run_until(sim_both_up, (void *)3, t_back + 1000) == 0);
 	l = sim_expect(&from, b, "session_up", NULL);
 	sim_check_eq(l->t_ms, t_back);
 	stream_works(2);

@@ -17,29 +17,11 @@
 static int a, b;
 static struct sim_server echo;
 
-static bool ups(void *ctx)
-{
-	unsigned want = (unsigned)(uintptr_t)ctx;
-
-	return sim_count(0, a, "session_up", NULL) >= want &&
-	       sim_count(0, b, "session_up", NULL) >= want;
-}
-
-static bool done(void *ctx)
-{
-	return sim_node((unsigned)(uintptr_t)ctx)->state == SIM_DONE;
-}
-
 static bool got(void *ctx)
 {
 	const struct sim_conn *c = ctx;
 
 	return c->sent > 0 && c->received == c->sent;
-}
-
-static bool conn_ended(void *ctx)
-{
-	return sim_conn_ended(ctx);
 }
 
 static void setup_pair(void)
@@ -55,7 +37,7 @@ static void setup_pair(void)
 	sim_check(sim_server_open(&echo, ECHO, SIM_ECHO, 0, 0) == 0);
 	sim_app_server(&echo);
 	sim_check(sim_start(a) == 0 && sim_start(b) == 0);
-	sim_check(sim_run_until(ups, (void *)1, 1000) == 0);
+	sim_check(sim_run_until(sim_both_up, (void *)1, 1000) == 0);
 }
 
 /* A stream that has echoed 1000 bytes and keeps its write side open. */
@@ -85,7 +67,7 @@ static void test_sigterm_idle(void **state)
 	sim_check(sim_run_until(NULL, NULL, 100) == 0);
 	from = sim_mark();
 	sim_signal(a, PORT_SIG_TERM);
-	sim_check(sim_run_until(done, (void *)(uintptr_t)a, 10000) == 0);
+	sim_check(sim_run_until(sim_node_done, (void *)(uintptr_t)a, 10000) == 0);
 	sim_check_eq(sim_node(a)->t_done, 100);
 	sim_check_eq(sim_count(from, a, "shutdown", NULL), 1);
 	b_down_normal(from, 100);
@@ -112,13 +94,13 @@ static void test_sigterm_stream_completes(void **state)
 	sim_check_eq(sim_node(a)->state, SIM_RUNNING);
 	c.no_shut = false;
 	sim_conn_more(&c, 1000);
-	sim_check(sim_run_until(conn_ended, &c, 2000) == 0);
+	sim_check(sim_run_until(sim_conn_over, &c, 2000) == 0);
 	sim_check(!c.reset && !c.bad);
 	sim_check_eq(c.received, 2000);
 	/* The draining session carries the last bytes and the close at once. */
 	t = c.t_end;
 	sim_check_eq(t, 1100);
-	sim_check(sim_run_until(done, (void *)(uintptr_t)a, 10000) == 0);
+	sim_check(sim_run_until(sim_node_done, (void *)(uintptr_t)a, 10000) == 0);
 	sim_check_eq(sim_node(a)->t_done, t);
 	b_down_normal(from, t);
 	sim_check_eq(sim_count(0, -1, "stream_close", "reason=done"), 2);
@@ -136,7 +118,7 @@ static void test_sigterm_drain_deadline(void **state)
 	from = sim_mark();
 	sim_signal(a, PORT_SIG_TERM);
 	/* The stream never finishes: reset at exactly the deadline, and a is done. */
-	sim_check(sim_run_until(done, (void *)(uintptr_t)a, 100 + 2 * DRAIN_MS) == 0);
+	sim_check(sim_run_until(sim_node_done, (void *)(uintptr_t)a, 100 + 2 * DRAIN_MS) == 0);
 	sim_check_eq(sim_node(a)->t_done, 100 + DRAIN_MS);
 	sim_check(sim_run_for(10) == 0);
 	sim_check(c.reset && !c.eof);
@@ -159,7 +141,7 @@ static void test_peer_drain_deadline(void **state)
 	from = sim_mark();
 	/* b leaves with a longer drain: its session's own drain deadline ends it. */
 	sim_shutdown(b, 3 * DRAIN_MS);
-	sim_check(sim_run_until(done, (void *)(uintptr_t)b, 100 + 4 * DRAIN_MS) == 0);
+	sim_check(sim_run_until(sim_node_done, (void *)(uintptr_t)b, 100 + 4 * DRAIN_MS) == 0);
 	sim_check(sim_run_for(10) == 0);
 	l = sim_expect(&from, b, "session_down", NULL);
 	sim_check_eq(l->t_ms, 100 + DRAIN_MS);

@@ -17,11 +17,6 @@ static bool both_up(void *ctx)
 	return sim_count(0, a, "session_up", NULL) == 1 && sim_count(0, b, "session_up", NULL) == 1;
 }
 
-static bool conn_ended(void *ctx)
-{
-	return sim_conn_ended(ctx);
-}
-
 static bool node_done(void *ctx)
 {
 	return sim_node((unsigned)(uintptr_t)ctx)->state == SIM_DONE;
@@ -78,7 +73,7 @@ static void test_session_transfer_shutdown(void **state)
 	}
 	sim_check(sim_client_open(&cli, FWD, 1024 * 1024, 7, 7) == 0);
 	sim_app_conn(&cli);
-	sim_check(sim_run_until(conn_ended, &cli, 60000) == 0);
+	sim_check(sim_run_until(sim_conn_over, &cli, 60000) == 0);
 	sim_check(!cli.reset && !cli.bad);
 	sim_check_eq(cli.sent, 1024 * 1024);
 	sim_check_eq(cli.received, 1024 * 1024);
