@@ -63,6 +63,17 @@
 #endif
 
 /* Refused streams whose RESET waits for room in a session's output. */
+/* Metrics endpoint: concurrent scraper connections, request bytes, ms for a whole exchange. */
+#ifndef TETHER_METRICS_CONNS
+#define TETHER_METRICS_CONNS 4
+#endif
+#ifndef TETHER_METRICS_REQUEST
+#define TETHER_METRICS_REQUEST 1024
+#endif
+#ifndef TETHER_METRICS_DEADLINE_MS
+#define TETHER_METRICS_DEADLINE_MS 2000
+#endif
+
 #ifndef TETHER_RESET_QUEUE
 #define TETHER_RESET_QUEUE 16
 #endif

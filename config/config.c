@@ -224,7 +224,9 @@ static bool get_name(struct ctx *c, const cJSON *it, const char *path, const cha
 	return true;
 }
 
-static bool get_addr(struct ctx *c, const cJSON *it, const char *path, char out[TETHER_ADDR_MAX])
+/* A "host:port" address; port 0 only where any_port (the OS picks one, the listen line says which). */
+static bool get_addr_any(struct ctx *c, const cJSON *it, const char *path,
+			 char out[TETHER_ADDR_MAX], bool any_port)
 {
 	const char *s = want_string(c, it, path);
 	const char *why;
@@ -232,12 +234,28 @@ static bool get_addr(struct ctx *c, const cJSON *it, const char *path, char out[
 	if (s == NULL)
 		return false;
 	why = config_syntax_addr(s);
+	if (why != NULL && any_port) {
+		size_t n = strlen(s);
+		char one[TETHER_ADDR_MAX];
+
+		/* "host:0": the host checked as with any port. */
+		if (n >= 2 && n < sizeof(one) && strcmp(s + n - 2, ":0") == 0) {
+			memcpy(one, s, n + 1);
+			one[n - 1] = '1';
+			why = config_syntax_addr(one);
+		}
+	}
 	if (why != NULL) {
 		report(c, path, "expected \"host:port\" (%s)", why);
 		return false;
 	}
 	strcpy(out, s); /* fits: config_syntax_addr() bounds the length */
 	return true;
+}
+
+static bool get_addr(struct ctx *c, const cJSON *it, const char *path, char out[TETHER_ADDR_MAX])
+{
+	return get_addr_any(c, it, path, out, false);
 }
 
 static bool has_control(const char *s)
@@ -774,9 +792,10 @@ static void parse_log(struct ctx *c, const cJSON *root)
 
 static void parse_root(struct ctx *c, const cJSON *root)
 {
-	static const char *const keys[] = {"node",	"identity", "listen", "peers",	"services",
-					   "forwards",	"edges",    "tls",    "limits", "keepalive",
-					   "reconnect", "status",   "log",    "user",	NULL};
+	static const char *const keys[] = {"node",     "identity",  "listen",	 "peers",
+					   "services", "forwards",  "edges",	 "tls",
+					   "limits",   "keepalive", "reconnect", "status",
+					   "metrics",  "log",	    "user",	 NULL};
 	struct tether_config *cfg = c->cfg;
 	const cJSON *it;
 	const cJSON *peers;
@@ -800,6 +819,16 @@ static void parse_root(struct ctx *c, const cJSON *root)
 	parse_reconnect(c, root);
 	if ((it = field(root, "status")) != NULL)
 		get_path(c, it, "status", cfg->status);
+	if ((it = field(root, "metrics")) != NULL &&
+	    get_addr_any(c, it, "metrics", cfg->metrics, true)) {
+		unsigned i;
+
+		if (strcmp(cfg->metrics, cfg->listen) == 0)
+			report(c, "metrics", "same address as listen");
+		for (i = 0; i < cfg->n_forwards; i++)
+			if (strcmp(cfg->metrics, cfg->forwards[i].listen) == 0)
+				report(c, "metrics", "same address as forwards[%u].listen", i);
+	}
 	parse_log(c, root);
 	if ((it = field(root, "user")) != NULL)
 		get_name(c, it, "user", "user", cfg->user);

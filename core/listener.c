@@ -28,7 +28,9 @@ int listeners_open(struct tether_node *n, char *err, size_t err_len)
 
 	for (i = 0; i < n->n_listeners; i++) {
 		n->listeners[i].kind = OBJ_LISTENER;
-		n->listeners[i].what = i == 0 ? LISTEN_SESSIONS : LISTEN_FORWARD;
+		n->listeners[i].what = i == 0			 ? LISTEN_SESSIONS
+				       : i == n->n_listeners - 1 ? LISTEN_METRICS
+								 : LISTEN_FORWARD;
 		n->listeners[i].h = -1;
 		n->listeners[i].forward = i == 0 ? 0 : i - 1;
 	}
@@ -53,6 +55,30 @@ int listeners_open(struct tether_node *n, char *err, size_t err_len)
 		}
 		port_watch(n->port, ls->h, PORT_READ, ls);
 		log_listen(n, "forward", cfg->forwards[i].listen, ls->h);
+	}
+	if (cfg->metrics[0] != '\0') {
+		struct listener *ls = &n->listeners[n->n_listeners - 1];
+
+		ret = port_tcp_listen(n->port, cfg->metrics, &ls->h);
+		if (ret < 0) {
+			snprintf(err, err_len, "metrics: cannot listen on %s: %s", cfg->metrics,
+				 tether_err_str(ret));
+			return ret;
+		}
+		port_watch(n->port, ls->h, PORT_READ, ls);
+		log_listen(n, "metrics", cfg->metrics, ls->h);
+		if (strncmp(cfg->metrics, "127.", 4) != 0 &&
+		    strncmp(cfg->metrics, "[::1]:", 6) != 0 &&
+		    strncmp(cfg->metrics, "localhost:", 10) != 0) {
+			struct log_line l;
+
+			log_begin(&l, &n->log, PORT_LOG_WARN, "metrics_exposed");
+			log_str(&l, "addr", cfg->metrics);
+			log_str(&l, "reason",
+				"plaintext HTTP off loopback: anyone who reaches it reads the "
+				"metrics");
+			log_end(&l);
+		}
 	}
 	return 0;
 }
@@ -117,7 +143,10 @@ void listener_event(struct tether_node *n, struct listener *ls)
 			struct log_line l;
 
 			log_begin(&l, &n->log, PORT_LOG_WARN, "accept_failed");
-			log_str(&l, "what", ls->what == LISTEN_SESSIONS ? "sessions" : "forward");
+			log_str(&l, "what",
+				ls->what == LISTEN_SESSIONS  ? "sessions"
+				: ls->what == LISTEN_METRICS ? "metrics"
+							     : "forward");
 			log_str(&l, "reason", tether_err_str(r));
 			log_end(&l);
 			port_watch(n->port, ls->h, 0, ls);
@@ -126,6 +155,8 @@ void listener_event(struct tether_node *n, struct listener *ls)
 		}
 		if (ls->what == LISTEN_SESSIONS)
 			session_accept(n, h, from);
+		else if (ls->what == LISTEN_METRICS)
+			metrics_accept(n, h, from);
 		else
 			forward_accept(n, ls, h, from);
 	}

@@ -34,6 +34,7 @@ enum piece {
 	P_SCRATCH,
 	P_SESSIONS,
 	P_STREAMS,
+	P_METRICS,
 	P_COUNT
 };
 
@@ -41,11 +42,12 @@ static void layout(const struct tether_config *cfg, size_t sz[P_COUNT])
 {
 	sz[P_NODE] = sizeof(struct tether_node);
 	sz[P_PEERS] = sizeof(struct peer_state) * (cfg->n_peers + 1);
-	sz[P_LISTENERS] = sizeof(struct listener) * (cfg->n_forwards + 1);
+	sz[P_LISTENERS] = sizeof(struct listener) * (cfg->n_forwards + 2);
 	sz[P_EVENTS] = sizeof(struct port_event) * EVENTS_PER_WAIT;
 	sz[P_SCRATCH] = TETHER_FILE_MAX;
 	sz[P_SESSIONS] = pool_bytes(sizeof(struct session), cfg->limits.sessions);
 	sz[P_STREAMS] = pool_bytes(stream_slot_size(cfg), cfg->limits.streams);
+	sz[P_METRICS] = metrics_buffer_size(cfg);
 }
 
 size_t tether_node_mem_size(const struct tether_config *cfg)
@@ -88,7 +90,7 @@ int tether_node_init(struct tether_node **out, void *mem, size_t mem_len,
 	n->log.level = cfg->log_level;
 	n->log.json = cfg->log_format == TETHER_LOG_JSON;
 	n->peers = arena_take(&a, sz[P_PEERS]);
-	n->n_listeners = cfg->n_forwards + 1;
+	n->n_listeners = cfg->n_forwards + 2;
 	n->listeners = arena_take(&a, sz[P_LISTENERS]);
 	n->n_events = EVENTS_PER_WAIT;
 	n->events = arena_take(&a, sz[P_EVENTS]);
@@ -98,6 +100,13 @@ int tether_node_init(struct tether_node **out, void *mem, size_t mem_len,
 	if (pool_init(&n->sessions, "sessions", &a, sizeof(struct session), cfg->limits.sessions) ||
 	    pool_init(&n->streams, "streams", &a, stream_slot_size(cfg), cfg->limits.streams))
 		goto nomem;
+	n->mwriter = -1;
+	if (sz[P_METRICS] > 0) {
+		n->mtext = arena_take(&a, sz[P_METRICS]);
+		if (n->mtext == NULL)
+			goto nomem;
+		n->mtext_cap = sz[P_METRICS];
+	}
 	n->arena = a;
 	n->st.sessions_cap = cfg->limits.sessions;
 	n->st.streams_cap = cfg->limits.streams;
@@ -192,6 +201,9 @@ static void dispatch(struct tether_node *n, struct port_event *ev)
 	case OBJ_STREAM:
 		stream_event(ev->tag, ev->events);
 		break;
+	case OBJ_METRICS:
+		metrics_event(n, ev->tag, ev->events);
+		break;
 	}
 	settle(n);
 }
@@ -259,6 +271,7 @@ int tether_node_step(struct tether_node *n, int max_wait_ms)
 	peers_dial_due(n, &next);
 	settle(n);
 	listeners_resume(n, &next);
+	metrics_timers(n, &next);
 	release_dead(n);
 	if (n->stopping) {
 		if (n->all == NULL)
@@ -304,8 +317,8 @@ int tether_node_listen_addr(struct tether_node *n, const char *name, char *buf, 
 
 		if (ls->h < 0)
 			continue;
-		if (ls->what == LISTEN_SESSIONS) {
-			if (strcmp(name, "sessions") == 0)
+		if (ls->what != LISTEN_FORWARD) {
+			if (strcmp(name, ls->what == LISTEN_SESSIONS ? "sessions" : "metrics") == 0)
 				return port_local_addr(n->port, ls->h, buf, len);
 			continue;
 		}
@@ -331,6 +344,7 @@ void tether_node_free(struct tether_node *n)
 	n->pump = NULL;
 	release_dead(n);
 	listeners_close(n);
+	metrics_close_all(n);
 	tls_profiles_free(&n->tls);
 	mbedtls_platform_zeroize(n->arena.base, n->arena.used);
 }

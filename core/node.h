@@ -50,6 +50,8 @@ struct tether_stats {
 	uint64_t sessions_ended[REASON_COUNT];	   /* established sessions */
 	uint64_t handshakes_refused[REASON_COUNT]; /* handshakes that failed */
 	uint64_t streams_ended[REASON_COUNT];	   /* streams, refused ones included */
+	uint64_t metrics_requests;		   /* answered on the metrics endpoint */
+	uint64_t metrics_refused;		   /* dropped or answered with an error there */
 };
 
 /* What tether_node_requests() reports: asked of the node by a signal. */
@@ -105,13 +107,21 @@ void tether_node_shutdown(struct tether_node *n, uint32_t drain_ms);
 
 void tether_node_stats(const struct tether_node *n, struct tether_stats *st);
 
+/*
+ * tether_node_metrics: the node's counters in the Prometheus text format
+ * (0.0.4) into buf (cap bytes, NUL terminated). Returns the length, or 0 if
+ * it does not fit.
+ */
+size_t tether_node_metrics(struct tether_node *n, char *buf, size_t cap);
+
 /* Log one status line per session and the node's counters (SIGUSR1). */
 void tether_node_log_status(struct tether_node *n);
 
 /*
  * tether_node_listen_addr: the address a listener is bound to (with the port
  * the OS chose for port 0), by name: "sessions" for the session listener,
- * "PEER/SERVICE" for the forward to that peer's service. Returns 0, or
+ * "PEER/SERVICE" for the forward to that peer's service, "metrics" for the
+ * Prometheus endpoint. Returns 0, or
  * TETHER_ERR_INVALID when no such listener is open.
  */
 int tether_node_listen_addr(struct tether_node *n, const char *name, char *buf, size_t len);

@@ -23,13 +23,15 @@
 enum obj_kind {
 	OBJ_LISTENER = 1,
 	OBJ_SESSION,
-	OBJ_STREAM
+	OBJ_STREAM,
+	OBJ_METRICS
 };
 
 /* What a listener accepts. */
 enum listener_kind {
 	LISTEN_SESSIONS = 1, /* peer nodes: TLS sessions */
 	LISTEN_FORWARD,	     /* local clients of a forward: streams to a peer's service */
+	LISTEN_METRICS,	     /* Prometheus scrapers: GET /metrics */
 };
 
 struct listener {
@@ -45,6 +47,30 @@ struct peer_state {
 	uint32_t attempt;	 /* failed dials since the last success */
 	uint64_t next_dial;	 /* ms; 0 = now */
 	bool dialing;		 /* a dialed session exists that is not up yet */
+	uint64_t bytes_in;	 /* stream payload of its ended sessions */
+	uint64_t bytes_out;
+};
+
+/* One scraper's connection to the metrics endpoint (metrics.c). */
+enum mconn_state {
+	MC_FREE = 0,
+	MC_READING, /* the request is arriving */
+	MC_WAITING, /* judged; waits for the response buffer */
+	MC_WRITING, /* the response is leaving */
+	MC_CLOSING, /* sent and shut down for writing: reads to EOF, then closes */
+};
+
+struct mconn {
+	uint8_t kind; /* OBJ_METRICS */
+	enum mconn_state state;
+	int h;
+	int verdict;	   /* enum http_verdict */
+	uint64_t opened;   /* ms: accepted (the oldest reading one is evicted first) */
+	uint64_t deadline; /* ms: the whole exchange must be over by then */
+	size_t have;
+	size_t out_off; /* MC_WRITING: the response leaving, in the node's buffer */
+	size_t out_end;
+	char req[TETHER_METRICS_REQUEST];
 };
 
 struct tether_node {
@@ -56,7 +82,7 @@ struct tether_node {
 	struct pool sessions;
 	struct pool streams;
 	struct peer_state *peers;
-	struct listener *listeners; /* [0] = sessions, [1 + i] = forwards[i] */
+	struct listener *listeners; /* [0] = sessions, [1 + i] = forwards[i], last = metrics */
 	unsigned n_listeners;
 	unsigned char *scratch; /* file buffer, TETHER_FILE_MAX */
 	struct port_event *events;
@@ -72,6 +98,11 @@ struct tether_node {
 	uint64_t stop_deadline;
 	uint64_t now;
 	struct tether_stats st;
+	/* The metrics endpoint: a few request slots, one response buffer. */
+	struct mconn mconns[TETHER_METRICS_CONNS];
+	char *mtext;
+	size_t mtext_cap;
+	int mwriter; /* the slot whose response is leaving, -1 if none */
 	/* Frame assembly for whichever session is pumping (see session.out_pending). */
 	size_t out_len;
 	uint8_t out[TETHER_RECORD_SIZE];
@@ -83,6 +114,15 @@ void listeners_close(struct tether_node *n);
 /* Watch again the listeners whose rest after a failed accept is over; *next: the earliest due. */
 void listeners_resume(struct tether_node *n, uint64_t *next);
 void listener_event(struct tether_node *n, struct listener *ls);
+
+/* metrics.c */
+/* Bytes of the response buffer the endpoint needs for cfg (0 without one). */
+size_t metrics_buffer_size(const struct tether_config *cfg);
+void metrics_accept(struct tether_node *n, int h, const char *from);
+void metrics_event(struct tether_node *n, struct mconn *c, unsigned events);
+/* Close exchanges past their deadline; *next: the earliest deadline left. */
+void metrics_timers(struct tether_node *n, uint64_t *next);
+void metrics_close_all(struct tether_node *n);
 
 /* peer.c */
 /* s exchanged HELLO: apply the one-session-per-pair rule. */

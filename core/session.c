@@ -438,6 +438,11 @@ void session_end(struct session *s, enum tether_reason why, const char *detail)
 		log_end(&l);
 	}
 	had_mux = s->state == SS_MUX;
+	if (had_mux && s->peer >= 0) {
+		/* The peer's totals take this session's bytes as it leaves the live list. */
+		n->peers[s->peer].bytes_in += s->mux.bytes_in;
+		n->peers[s->peer].bytes_out += s->mux.bytes_out;
+	}
 	/* Closed first: its streams' ends ask nothing more of it. */
 	s->state = SS_CLOSED;
 	if (had_mux) {

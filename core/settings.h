@@ -105,8 +105,9 @@ struct tether_config {
 	uint32_t keepalive_timeout_ms;
 	uint32_t reconnect_min_ms;
 	uint32_t reconnect_max_ms;
-	char status[TETHER_PATH_MAX]; /* "" = no status socket */
-	int log_level;		      /* enum port_log_level */
+	char status[TETHER_PATH_MAX];  /* "" = no status socket */
+	char metrics[TETHER_ADDR_MAX]; /* "" = no Prometheus endpoint */
+	int log_level;		       /* enum port_log_level */
 	enum tether_log_format log_format;
 	char user[TETHER_NAME_MAX]; /* "" = do not change user */
 };

@@ -1,0 +1,435 @@
+/*
+ * metrics.c: the Prometheus endpoint (`metrics`): GET /metrics over plain
+ * HTTP/1.1, served by the event loop from fixed buffers.
+ *
+ * A few request slots read requests side by side; the one response buffer
+ * serves them one at a time. Every exchange has a deadline from its accept,
+ * and when every slot is busy the oldest one still sending its request is
+ * dropped for the newcomer, so clients that connect and say nothing can
+ * neither hold the endpoint nor starve a scraper. The numbers are the
+ * counters the log uses (tether_stats, the sessions, the peers).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <mbedtls/x509_crt.h>
+
+#include "core/http.h"
+#include "core/node_impl.h"
+#include "core/prom.h"
+#include "core/x509_time.h"
+#include "tether_version.h"
+
+/* Room before the body for the status line and headers. */
+#define HEAD_ROOM 256u
+
+size_t metrics_buffer_size(const struct tether_config *cfg)
+{
+	if (cfg->metrics[0] == '\0')
+		return 0;
+	/* Families, reasons and pools, then per peer three series and a certificate. */
+	return 12288u + 768u * cfg->n_peers + HEAD_ROOM;
+}
+
+static void count_peer(const struct tether_node *n, unsigned i, uint64_t *in, uint64_t *out,
+		       bool *up, int64_t *not_after)
+{
+	const struct session *s;
+
+	*in = n->peers[i].bytes_in;
+	*out = n->peers[i].bytes_out;
+	*up = false;
+	*not_after = 0;
+	for (s = n->all; s != NULL; s = s->next_all) {
+		if (s->peer != (int)i || s->state != SS_MUX)
+			continue;
+		*in += s->mux.bytes_in;
+		*out += s->mux.bytes_out;
+		if (session_is_open(s)) {
+			*up = true;
+			*not_after = s->verify.not_after;
+		}
+	}
+}
+
+static void cert_expiry(struct prom *p, const char *kind, const mbedtls_x509_crt *crt, int64_t now)
+{
+	char subject[200];
+	int64_t t;
+
+	for (; crt != NULL && crt->raw.len > 0; crt = crt->next) {
+		if (mbedtls_x509_dn_gets(subject, sizeof(subject), &crt->subject) < 0)
+			snprintf(subject, sizeof(subject), "?");
+		if (x509_time_to_unix(&crt->valid_to, &t) != 0)
+			continue;
+		prom_i64(p, "tether_cert_expiry_seconds", "cert", kind, "subject", subject,
+			 t - now);
+		if (strcmp(kind, "identity") == 0)
+			return; /* the node's own certificate; what follows is its chain */
+	}
+}
+
+/* Handshake failures are always shown under these reasons, 0 or not. */
+static bool handshake_reason(int r)
+{
+	return (r >= REASON_NO_CLIENT_CERT && r <= REASON_TLS_MEMORY) ||
+	       r == REASON_HANDSHAKE_TIMEOUT || r == REASON_IO || r == REASON_TLS_ERROR;
+}
+
+static void pool3(struct prom *p, const char *name, uint64_t sessions, uint64_t streams,
+		  uint64_t handshakes)
+{
+	prom_u64(p, name, "pool", "sessions", NULL, NULL, sessions);
+	prom_u64(p, name, "pool", "streams", NULL, NULL, streams);
+	prom_u64(p, name, "pool", "handshakes", NULL, NULL, handshakes);
+}
+
+/* The whole exposition, from the same counters the log uses. */
+static void write_metrics(struct tether_node *n, struct prom *p)
+{
+	const struct tether_config *cfg = n->cfg;
+	const struct tls_ctx *t = &n->tls.slot[n->tls.cur];
+	int64_t now = port_wall_s(n->port);
+	struct tether_stats st;
+	unsigned i;
+	int r;
+
+	tether_node_stats(n, &st);
+	prom_family(p, "tether_info", "gauge", "This node: its tether version and name.");
+	prom_u64(p, "tether_info", "version", TETHER_VERSION, "node", cfg->node, 1);
+	prom_family(p, "tether_sessions", "gauge", "Sessions with peers that are up.");
+	prom_u64(p, "tether_sessions", NULL, NULL, NULL, NULL, st.sessions_up);
+
+	prom_family(p, "tether_peer_connected", "gauge",
+		    "1 if a configured peer has a session up, else 0.");
+	for (i = 0; i < cfg->n_peers; i++) {
+		uint64_t in, out;
+		bool up;
+		int64_t na;
+
+		count_peer(n, i, &in, &out, &up, &na);
+		prom_u64(p, "tether_peer_connected", "peer", cfg->peers[i].name, NULL, NULL, up);
+	}
+	prom_family(p, "tether_bytes_total", "counter",
+		    "Stream payload bytes by peer and direction.");
+	for (i = 0; i < cfg->n_peers; i++) {
+		uint64_t in, out;
+		bool up;
+		int64_t na;
+
+		count_peer(n, i, &in, &out, &up, &na);
+		prom_u64(p, "tether_bytes_total", "peer", cfg->peers[i].name, "direction", "sent",
+			 out);
+		prom_u64(p, "tether_bytes_total", "peer", cfg->peers[i].name, "direction",
+			 "received", in);
+	}
+
+	prom_family(p, "tether_streams", "gauge", "Streams open now.");
+	prom_u64(p, "tether_streams", NULL, NULL, NULL, NULL, st.streams_open);
+	prom_family(p, "tether_streams_total", "counter",
+		    "Streams ended or refused, by result (the log's reasons).");
+	for (r = 1; r < REASON_COUNT; r++)
+		if (st.streams_ended[r] != 0 || r == REASON_DONE)
+			prom_u64(p, "tether_streams_total", "result",
+				 reason_label((enum tether_reason)r), NULL, NULL,
+				 st.streams_ended[r]);
+
+	prom_family(p, "tether_handshakes_total", "counter", "TLS handshakes by result.");
+	prom_u64(p, "tether_handshakes_total", "result", "ok", NULL, NULL, st.handshakes_ok);
+	prom_u64(p, "tether_handshakes_total", "result", "failed", NULL, NULL,
+		 st.handshakes_failed);
+	prom_family(p, "tether_handshake_failures_total", "counter",
+		    "Failed TLS handshakes by reason (the log's reasons).");
+	for (r = 1; r < REASON_COUNT; r++)
+		if (handshake_reason(r) || st.handshakes_refused[r] != 0)
+			prom_u64(p, "tether_handshake_failures_total", "reason",
+				 reason_label((enum tether_reason)r), NULL, NULL,
+				 st.handshakes_refused[r]);
+
+	prom_family(p, "tether_cert_expiry_seconds", "gauge",
+		    "Seconds until a certificate expires (negative: expired).");
+	cert_expiry(p, "identity", &t->own, now);
+	cert_expiry(p, "ca", &t->ca, now);
+	for (i = 0; i < cfg->n_peers; i++) {
+		uint64_t in, out;
+		bool up;
+		int64_t na;
+
+		count_peer(n, i, &in, &out, &up, &na);
+		if (up)
+			prom_i64(p, "tether_cert_expiry_seconds", "cert", "peer", "subject",
+				 cfg->peers[i].name, na - now);
+	}
+	if (t->has_crl) {
+		int64_t next;
+
+		if (x509_time_to_unix(&t->crl.next_update, &next) == 0) {
+			prom_family(p, "tether_crl_next_update_seconds", "gauge",
+				    "Seconds until the CRL's next update is due (negative: past).");
+			prom_i64(p, "tether_crl_next_update_seconds", NULL, NULL, NULL, NULL,
+				 next - now);
+		}
+	}
+	prom_family(p, "tether_reloads_total", "counter", "Reloads by result.");
+	prom_u64(p, "tether_reloads_total", "result", "ok", NULL, NULL, 0);
+	prom_u64(p, "tether_reloads_total", "result", "failed", NULL, NULL, 0);
+
+	prom_family(p, "tether_pool_used", "gauge", "Pool slots in use.");
+	pool3(p, "tether_pool_used", n->sessions.used, n->streams.used, n->handshakes);
+	prom_family(p, "tether_pool_capacity", "gauge", "Pool slots in all.");
+	pool3(p, "tether_pool_capacity", st.sessions_cap, st.streams_cap, cfg->limits.handshakes);
+	prom_family(p, "tether_pool_high_water", "gauge", "Most pool slots in use at once.");
+	pool3(p, "tether_pool_high_water", st.sessions_high, st.streams_high, st.handshakes_high);
+	prom_family(p, "tether_tls_heap_bytes", "gauge", "The mbedTLS heap: used, peak, size.");
+	prom_u64(p, "tether_tls_heap_bytes", "kind", "used", NULL, NULL, st.heap_used);
+	prom_u64(p, "tether_tls_heap_bytes", "kind", "peak", NULL, NULL, st.heap_peak);
+	prom_u64(p, "tether_tls_heap_bytes", "kind", "size", NULL, NULL, st.heap_size);
+	prom_family(p, "tether_metrics_refused_total", "counter",
+		    "Scraper connections dropped: slots full, deadline passed, or bad requests.");
+	prom_u64(p, "tether_metrics_refused_total", NULL, NULL, NULL, NULL, st.metrics_refused);
+}
+
+size_t tether_node_metrics(struct tether_node *n, char *buf, size_t cap)
+{
+	struct prom p;
+
+	prom_init(&p, buf, cap);
+	write_metrics(n, &p);
+	return p.full ? 0 : p.len;
+}
+
+/* ---- serving */
+
+static void mconn_close(struct tether_node *n, struct mconn *c, bool abort)
+{
+	if (c->state == MC_FREE)
+		return;
+	port_tcp_close(n->port, c->h, abort ? 1 : 0);
+	if (n->mwriter == (int)(c - n->mconns))
+		n->mwriter = -1;
+	c->state = MC_FREE;
+	c->h = -1;
+	c->have = 0;
+}
+
+static void refuse(struct tether_node *n, struct mconn *c, const char *why)
+{
+	struct log_line l;
+
+	n->st.metrics_refused++;
+	log_begin(&l, &n->log, PORT_LOG_DEBUG, "metrics_refused");
+	log_str(&l, "reason", why);
+	log_end(&l);
+	if (c != NULL)
+		mconn_close(n, c, true);
+}
+
+static size_t response(struct tether_node *n, struct mconn *c, size_t *start)
+{
+	enum http_verdict v = (enum http_verdict)c->verdict;
+	char head[HEAD_ROOM];
+	char *body = n->mtext + HEAD_ROOM;
+	size_t cap = n->mtext_cap - HEAD_ROOM, blen;
+	const char *status = http_status(v);
+	const char *type = "text/plain; charset=utf-8";
+	int hlen;
+
+	if (v == HTTP_OK_GET || v == HTTP_OK_HEAD) {
+		blen = tether_node_metrics(n, body, cap);
+		if (blen == 0) {
+			struct log_line l;
+
+			log_begin(&l, &n->log, PORT_LOG_WARN, "metrics_too_big");
+			log_u64(&l, "buffer", cap);
+			log_end(&l);
+			status = "500 Internal Server Error";
+			blen = (size_t)snprintf(body, cap, "metrics do not fit the buffer\n");
+		} else {
+			type = "text/plain; version=0.0.4; charset=utf-8";
+		}
+	} else {
+		blen = (size_t)snprintf(body, cap, "%s\n", status);
+	}
+	hlen = snprintf(head, sizeof(head),
+			"HTTP/1.1 %s\r\nContent-Type: %s\r\nContent-Length: %lu\r\n"
+			"Connection: close\r\n\r\n",
+			status, type, (unsigned long)blen);
+	if (hlen < 0 || (size_t)hlen >= sizeof(head))
+		hlen = 0;
+	*start = HEAD_ROOM - (size_t)hlen;
+	memcpy(n->mtext + *start, head, (size_t)hlen);
+	/* HEAD: the same headers, no body. */
+	return (size_t)hlen + (v == HTTP_OK_HEAD ? 0 : blen);
+}
+
+/* MC_CLOSING: discard what the client still sends; close at its EOF. */
+static void drain(struct tether_node *n, struct mconn *c)
+{
+	for (;;) {
+		long r = port_tcp_recv(n->port, c->h, c->req, sizeof(c->req));
+
+		if (r == 0)
+			return;
+		if (r < 0) {
+			mconn_close(n, c, false);
+			return;
+		}
+	}
+}
+
+static void write_out(struct tether_node *n, struct mconn *c)
+{
+	while (c->out_off < c->out_end) {
+		long r = port_tcp_send(n->port, c->h, n->mtext + c->out_off,
+				       c->out_end - c->out_off);
+
+		if (r == 0) {
+			port_watch(n->port, c->h, PORT_WRITE, c);
+			return;
+		}
+		if (r < 0) {
+			mconn_close(n, c, true);
+			return;
+		}
+		c->out_off += (size_t)r;
+	}
+	n->st.metrics_requests++;
+	/*
+	 * Closing with unread request bytes would reset the connection and could
+	 * take the response with it: finish ours, read theirs to the end.
+	 */
+	(void)port_tcp_shutdown(n->port, c->h);
+	c->state = MC_CLOSING;
+	if (n->mwriter == (int)(c - n->mconns))
+		n->mwriter = -1;
+	port_watch(n->port, c->h, PORT_READ, c);
+	drain(n, c);
+}
+
+/* Start the next judged request, if the response buffer is free. */
+static void next_response(struct tether_node *n)
+{
+	unsigned i;
+
+	while (n->mwriter < 0) {
+		struct mconn *c = NULL;
+		size_t start, len;
+
+		for (i = 0; i < TETHER_METRICS_CONNS; i++)
+			if (n->mconns[i].state == MC_WAITING &&
+			    (c == NULL || n->mconns[i].opened < c->opened))
+				c = &n->mconns[i];
+		if (c == NULL)
+			return;
+		if (c->verdict != HTTP_OK_GET && c->verdict != HTTP_OK_HEAD)
+			n->st.metrics_refused++;
+		len = response(n, c, &start);
+		c->state = MC_WRITING;
+		n->mwriter = (int)(c - n->mconns);
+		c->out_off = start;
+		c->out_end = start + len;
+		write_out(n, c);
+	}
+}
+
+void metrics_accept(struct tether_node *n, int h, const char *from)
+{
+	struct mconn *c = NULL, *oldest = NULL;
+	unsigned i;
+
+	(void)from;
+	for (i = 0; i < TETHER_METRICS_CONNS; i++) {
+		struct mconn *m = &n->mconns[i];
+
+		if (m->state == MC_FREE && c == NULL)
+			c = m;
+		if (m->state == MC_READING && (oldest == NULL || m->opened < oldest->opened))
+			oldest = m;
+	}
+	if (c == NULL && oldest != NULL) {
+		/* Full of clients still talking: the one that has talked longest goes. */
+		refuse(n, oldest, "slots full: oldest idle dropped");
+		c = oldest;
+	}
+	if (c == NULL) {
+		/* Every slot holds a judged request: this one waits for nobody. */
+		port_tcp_close(n->port, h, 1);
+		refuse(n, NULL, "slots full");
+		return;
+	}
+	memset(c, 0, sizeof(*c));
+	c->kind = OBJ_METRICS;
+	c->state = MC_READING;
+	c->h = h;
+	c->opened = n->now;
+	c->deadline = n->now + TETHER_METRICS_DEADLINE_MS;
+	port_watch(n->port, h, PORT_READ, c);
+}
+
+void metrics_event(struct tether_node *n, struct mconn *c, unsigned events)
+{
+	if (c->state == MC_CLOSING) {
+		drain(n, c);
+		next_response(n);
+		return;
+	}
+	if (c->state == MC_WRITING) {
+		if (events & (PORT_WRITE | PORT_ERROR))
+			write_out(n, c);
+		next_response(n);
+		return;
+	}
+	if (c->state != MC_READING)
+		return;
+	for (;;) {
+		long r = port_tcp_recv(n->port, c->h, c->req + c->have, sizeof(c->req) - c->have);
+		enum http_verdict v;
+
+		if (r == 0)
+			return;
+		if (r < 0) {
+			/* Gone before a whole request: nothing to answer. */
+			mconn_close(n, c, true);
+			return;
+		}
+		c->have += (size_t)r;
+		v = http_parse(c->req, c->have, sizeof(c->req));
+		if (v == HTTP_MORE)
+			continue;
+		c->verdict = (int)v;
+		c->state = MC_WAITING;
+		port_watch(n->port, c->h, 0, c);
+		next_response(n);
+		return;
+	}
+}
+
+void metrics_timers(struct tether_node *n, uint64_t *next)
+{
+	unsigned i;
+
+	for (i = 0; i < TETHER_METRICS_CONNS; i++) {
+		struct mconn *c = &n->mconns[i];
+
+		if (c->state == MC_FREE)
+			continue;
+		if (n->now >= c->deadline) {
+			if (c->state == MC_CLOSING)
+				mconn_close(n, c, false); /* answered; the client just lingers */
+			else
+				refuse(n, c, "deadline passed");
+			continue;
+		}
+		if (c->deadline < *next)
+			*next = c->deadline;
+	}
+	next_response(n);
+}
+
+void metrics_close_all(struct tether_node *n)
+{
+	unsigned i;
+
+	for (i = 0; i < TETHER_METRICS_CONNS; i++)
+		mconn_close(n, &n->mconns[i], true);
+}
