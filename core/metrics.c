@@ -27,8 +27,12 @@ size_t metrics_buffer_size(const struct tether_config *cfg)
 {
 	if (cfg->metrics[0] == '\0')
 		return 0;
-	/* Families, reasons and pools, then per peer three series and a certificate. */
-	return 12288u + 768u * cfg->n_peers + HEAD_ROOM;
+	/*
+	 * The request slots, then the response: families, reasons and pools,
+	 * then per peer three series and a certificate.
+	 */
+	return sizeof(struct mconn) * TETHER_METRICS_CONNS + 12288u + 768u * cfg->n_peers +
+	       HEAD_ROOM;
 }
 
 static void count_peer(const struct tether_node *n, unsigned i, uint64_t *in, uint64_t *out,
@@ -408,6 +412,8 @@ void metrics_timers(struct tether_node *n, uint64_t *next)
 {
 	unsigned i;
 
+	if (n->mconns == NULL)
+		return;
 	for (i = 0; i < TETHER_METRICS_CONNS; i++) {
 		struct mconn *c = &n->mconns[i];
 
@@ -430,6 +436,8 @@ void metrics_close_all(struct tether_node *n)
 {
 	unsigned i;
 
+	if (n->mconns == NULL)
+		return;
 	for (i = 0; i < TETHER_METRICS_CONNS; i++)
 		mconn_close(n, &n->mconns[i], true);
 }

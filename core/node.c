@@ -102,10 +102,13 @@ int tether_node_init(struct tether_node **out, void *mem, size_t mem_len,
 		goto nomem;
 	n->mwriter = -1;
 	if (sz[P_METRICS] > 0) {
-		n->mtext = arena_take(&a, sz[P_METRICS]);
-		if (n->mtext == NULL)
+		size_t slots = sizeof(struct mconn) * TETHER_METRICS_CONNS;
+
+		n->mconns = arena_take(&a, sz[P_METRICS]);
+		if (n->mconns == NULL)
 			goto nomem;
-		n->mtext_cap = sz[P_METRICS];
+		n->mtext = (char *)n->mconns + slots;
+		n->mtext_cap = sz[P_METRICS] - slots;
 	}
 	n->arena = a;
 	n->st.sessions_cap = cfg->limits.sessions;

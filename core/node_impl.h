@@ -99,7 +99,7 @@ struct tether_node {
 	uint64_t now;
 	struct tether_stats st;
 	/* The metrics endpoint: a few request slots, one response buffer. */
-	struct mconn mconns[TETHER_METRICS_CONNS];
+	struct mconn *mconns; /* TETHER_METRICS_CONNS of them; NULL without `metrics` */
 	char *mtext;
 	size_t mtext_cap;
 	int mwriter; /* the slot whose response is leaving, -1 if none */
