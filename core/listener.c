@@ -7,6 +7,20 @@
 
 #include "core/node_impl.h"
 
+static const char *listener_name(const struct listener *ls)
+{
+	switch (ls->what) {
+	case LISTEN_SESSIONS:
+		return "sessions";
+	case LISTEN_METRICS:
+		return "metrics";
+	case LISTEN_STATUS:
+		return "status";
+	default:
+		return "forward";
+	}
+}
+
 static void log_listen(struct tether_node *n, const char *what, const char *addr, int h)
 {
 	char bound[TETHER_ADDR_MAX];
@@ -28,9 +42,14 @@ int listeners_open(struct tether_node *n, char *err, size_t err_len)
 
 	for (i = 0; i < n->n_listeners; i++) {
 		n->listeners[i].kind = OBJ_LISTENER;
-		n->listeners[i].what = i == 0			 ? LISTEN_SESSIONS
-				       : i == n->n_listeners - 1 ? LISTEN_METRICS
-								 : LISTEN_FORWARD;
+		if (i == 0)
+			n->listeners[i].what = LISTEN_SESSIONS;
+		else if (i == n->n_listeners - 1)
+			n->listeners[i].what = LISTEN_STATUS;
+		else if (i == n->n_listeners - 2)
+			n->listeners[i].what = LISTEN_METRICS;
+		else
+			n->listeners[i].what = LISTEN_FORWARD;
 		n->listeners[i].h = -1;
 		n->listeners[i].forward = i == 0 ? 0 : i - 1;
 	}
@@ -57,7 +76,7 @@ int listeners_open(struct tether_node *n, char *err, size_t err_len)
 		log_listen(n, "forward", cfg->forwards[i].listen, ls->h);
 	}
 	if (cfg->metrics[0] != '\0') {
-		struct listener *ls = &n->listeners[n->n_listeners - 1];
+		struct listener *ls = &n->listeners[n->n_listeners - 2];
 
 		ret = port_tcp_listen(n->port, cfg->metrics, &ls->h);
 		if (ret < 0) {
@@ -79,6 +98,19 @@ int listeners_open(struct tether_node *n, char *err, size_t err_len)
 				"metrics");
 			log_end(&l);
 		}
+	}
+	if (cfg->status[0] != '\0') {
+		struct listener *ls = &n->listeners[n->n_listeners - 1];
+
+		ret = port_unix_listen(n->port, cfg->status, 0660, &ls->h);
+		if (ret < 0) {
+			snprintf(err, err_len, "status: cannot listen on %s: %s", cfg->status,
+				 ret == TETHER_ERR_INUSE ? "another agent answers there"
+							 : tether_err_str(ret));
+			return ret;
+		}
+		port_watch(n->port, ls->h, PORT_READ, ls);
+		log_listen(n, "status", cfg->status, ls->h);
 	}
 	return 0;
 }
@@ -143,10 +175,7 @@ void listener_event(struct tether_node *n, struct listener *ls)
 			struct log_line l;
 
 			log_begin(&l, &n->log, PORT_LOG_WARN, "accept_failed");
-			log_str(&l, "what",
-				ls->what == LISTEN_SESSIONS  ? "sessions"
-				: ls->what == LISTEN_METRICS ? "metrics"
-							     : "forward");
+			log_str(&l, "what", listener_name(ls));
 			log_str(&l, "reason", tether_err_str(r));
 			log_end(&l);
 			port_watch(n->port, ls->h, 0, ls);
@@ -155,8 +184,8 @@ void listener_event(struct tether_node *n, struct listener *ls)
 		}
 		if (ls->what == LISTEN_SESSIONS)
 			session_accept(n, h, from);
-		else if (ls->what == LISTEN_METRICS)
-			metrics_accept(n, h, from);
+		else if (ls->what == LISTEN_METRICS || ls->what == LISTEN_STATUS)
+			metrics_accept(n, h, ls->what == LISTEN_STATUS);
 		else
 			forward_accept(n, ls, h, from);
 	}

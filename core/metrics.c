@@ -1,6 +1,7 @@
 /*
- * metrics.c: the Prometheus endpoint (`metrics`): GET /metrics over plain
- * HTTP/1.1, served by the event loop from fixed buffers.
+ * metrics.c: the Prometheus endpoint (`metrics`: GET /metrics over plain
+ * HTTP/1.1) and the status socket (`status`: one-line requests from `tether
+ * status` and `tether reload`), served by the event loop from fixed buffers.
  *
  * A few request slots read requests side by side; the one response buffer
  * serves them one at a time. Every exchange has a deadline from its accept,
@@ -25,7 +26,7 @@
 
 size_t metrics_buffer_size(const struct tether_config *cfg)
 {
-	if (cfg->metrics[0] == '\0')
+	if (cfg->metrics[0] == '\0' && cfg->status[0] == '\0')
 		return 0;
 	/*
 	 * The request slots, then the response: families, reasons and pools,
@@ -204,6 +205,95 @@ size_t tether_node_metrics(struct tether_node *n, char *buf, size_t cap)
 
 /* ---- serving */
 
+/* What a status socket request asks (kept in struct mconn's verdict). */
+enum local_req {
+	LQ_STATUS = 100,
+	LQ_TABLE,
+	LQ_METRICS,
+	LQ_RELOAD,
+	LQ_RELOAD_OK,
+	LQ_RELOAD_REFUSED,
+	LQ_BAD,
+};
+
+/* The longest request line: the words are short. */
+#define LOCAL_LINE_MAX 64u
+
+static int local_parse(const struct mconn *c)
+{
+	const char *nl = memchr(c->req, '\n', c->have);
+	size_t n;
+
+	if (nl == NULL)
+		return c->have >= LOCAL_LINE_MAX ? LQ_BAD : HTTP_MORE;
+	n = (size_t)(nl - c->req);
+	if (n > 0 && c->req[n - 1] == '\r')
+		n--;
+	if (n == 6 && memcmp(c->req, "status", 6) == 0)
+		return LQ_STATUS;
+	if (n == 5 && memcmp(c->req, "table", 5) == 0)
+		return LQ_TABLE;
+	if (n == 7 && memcmp(c->req, "metrics", 7) == 0)
+		return LQ_METRICS;
+	if (n == 6 && memcmp(c->req, "reload", 6) == 0)
+		return LQ_RELOAD;
+	return LQ_BAD;
+}
+
+/* The status socket's answer: a first line ok|refused|error, then the body. */
+static size_t local_response(struct tether_node *n, struct mconn *c, size_t *start)
+{
+	char *out = n->mtext;
+	size_t cap = n->mtext_cap, len = 0;
+	const char *word = "ok\n";
+
+	*start = 0;
+	switch (c->verdict) {
+	case LQ_STATUS:
+		len = tether_node_status_json(n, out + 3, cap - 3);
+		break;
+	case LQ_TABLE:
+		len = tether_node_status_table(n, out + 3, cap - 3);
+		break;
+	case LQ_METRICS:
+		len = tether_node_metrics(n, out + 3, cap - 3);
+		break;
+	case LQ_RELOAD_OK:
+	case LQ_RELOAD_REFUSED:
+		word = c->verdict == LQ_RELOAD_OK ? "ok\n" : "refused\n";
+		len = (size_t)snprintf(out, cap, "%s%s\n", word, c->req);
+		return len < cap ? len : cap - 1;
+	default:
+		len = (size_t)snprintf(out, cap,
+				       "error\nunknown request: expected one line, "
+				       "status, table, metrics or reload\n");
+		return len < cap ? len : cap - 1;
+	}
+	if (len == 0) {
+		len = (size_t)snprintf(out, cap, "error\nthe answer does not fit the buffer\n");
+		return len < cap ? len : cap - 1;
+	}
+	memcpy(out, word, 3);
+	return len + 3;
+}
+
+void tether_node_reload_answer(struct tether_node *n, bool ok, const char *text)
+{
+	unsigned i;
+
+	if (n->mconns == NULL)
+		return;
+	for (i = 0; i < TETHER_METRICS_CONNS; i++) {
+		struct mconn *c = &n->mconns[i];
+
+		if (c->state != MC_RELOAD)
+			continue;
+		snprintf(c->req, sizeof(c->req), "%s", text);
+		c->verdict = ok ? LQ_RELOAD_OK : LQ_RELOAD_REFUSED;
+		c->state = MC_WAITING;
+	}
+}
+
 static void mconn_close(struct tether_node *n, struct mconn *c, bool abort)
 {
 	if (c->state == MC_FREE)
@@ -325,9 +415,15 @@ static void next_response(struct tether_node *n)
 				c = &n->mconns[i];
 		if (c == NULL)
 			return;
-		if (c->verdict != HTTP_OK_GET && c->verdict != HTTP_OK_HEAD)
-			n->st.metrics_refused++;
-		len = response(n, c, &start);
+		if (c->local) {
+			if (c->verdict == LQ_BAD)
+				n->st.metrics_refused++;
+			len = local_response(n, c, &start);
+		} else {
+			if (c->verdict != HTTP_OK_GET && c->verdict != HTTP_OK_HEAD)
+				n->st.metrics_refused++;
+			len = response(n, c, &start);
+		}
 		c->state = MC_WRITING;
 		n->mwriter = (int)(c - n->mconns);
 		c->out_off = start;
@@ -336,12 +432,11 @@ static void next_response(struct tether_node *n)
 	}
 }
 
-void metrics_accept(struct tether_node *n, int h, const char *from)
+void metrics_accept(struct tether_node *n, int h, bool local)
 {
 	struct mconn *c = NULL, *oldest = NULL;
 	unsigned i;
 
-	(void)from;
 	for (i = 0; i < TETHER_METRICS_CONNS; i++) {
 		struct mconn *m = &n->mconns[i];
 
@@ -363,6 +458,7 @@ void metrics_accept(struct tether_node *n, int h, const char *from)
 	}
 	memset(c, 0, sizeof(*c));
 	c->kind = OBJ_METRICS;
+	c->local = local;
 	c->state = MC_READING;
 	c->h = h;
 	c->opened = n->now;
@@ -387,7 +483,7 @@ void metrics_event(struct tether_node *n, struct mconn *c, unsigned events)
 		return;
 	for (;;) {
 		long r = port_tcp_recv(n->port, c->h, c->req + c->have, sizeof(c->req) - c->have);
-		enum http_verdict v;
+		int v;
 
 		if (r == 0)
 			return;
@@ -397,10 +493,17 @@ void metrics_event(struct tether_node *n, struct mconn *c, unsigned events)
 			return;
 		}
 		c->have += (size_t)r;
-		v = http_parse(c->req, c->have, sizeof(c->req));
+		v = c->local ? local_parse(c) : (int)http_parse(c->req, c->have, sizeof(c->req));
 		if (v == HTTP_MORE)
 			continue;
-		c->verdict = (int)v;
+		c->verdict = v;
+		if (v == LQ_RELOAD) {
+			/* The loop's owner reloads and answers (tether_node_reload_answer). */
+			c->state = MC_RELOAD;
+			port_watch(n->port, c->h, 0, c);
+			n->requests |= TETHER_REQ_RELOAD;
+			return;
+		}
 		c->state = MC_WAITING;
 		port_watch(n->port, c->h, 0, c);
 		next_response(n);

@@ -42,7 +42,7 @@ static void layout(const struct tether_config *cfg, size_t sz[P_COUNT])
 {
 	sz[P_NODE] = sizeof(struct tether_node);
 	sz[P_PEERS] = sizeof(struct peer_state) * (cfg->n_peers + 1);
-	sz[P_LISTENERS] = sizeof(struct listener) * (cfg->n_forwards + 2);
+	sz[P_LISTENERS] = sizeof(struct listener) * (cfg->n_forwards + 3);
 	sz[P_EVENTS] = sizeof(struct port_event) * EVENTS_PER_WAIT;
 	sz[P_SCRATCH] = TETHER_FILE_MAX;
 	sz[P_SESSIONS] = pool_bytes(sizeof(struct session), cfg->limits.sessions);
@@ -90,7 +90,7 @@ int tether_node_init(struct tether_node **out, void *mem, size_t mem_len,
 	n->log.level = cfg->log_level;
 	n->log.json = cfg->log_format == TETHER_LOG_JSON;
 	n->peers = arena_take(&a, sz[P_PEERS]);
-	n->n_listeners = cfg->n_forwards + 2;
+	n->n_listeners = cfg->n_forwards + 3;
 	n->listeners = arena_take(&a, sz[P_LISTENERS]);
 	n->n_events = EVENTS_PER_WAIT;
 	n->events = arena_take(&a, sz[P_EVENTS]);
@@ -130,6 +130,7 @@ int tether_node_start(struct tether_node *n, char *err, size_t err_len)
 	int ret;
 
 	n->now = port_now_ms(n->port);
+	n->t_started = n->now;
 	ret = tls_profiles_load(&n->tls, cfg, n->port, n->scratch, TETHER_FILE_MAX, err, err_len);
 	if (ret < 0)
 		return TETHER_ERR_CONFIG; /* unusable identity material is a config error */
@@ -321,7 +322,9 @@ int tether_node_listen_addr(struct tether_node *n, const char *name, char *buf, 
 		if (ls->h < 0)
 			continue;
 		if (ls->what != LISTEN_FORWARD) {
-			if (strcmp(name, ls->what == LISTEN_SESSIONS ? "sessions" : "metrics") == 0)
+			if (strcmp(name, ls->what == LISTEN_SESSIONS  ? "sessions"
+					 : ls->what == LISTEN_METRICS ? "metrics"
+								      : "status") == 0)
 				return port_local_addr(n->port, ls->h, buf, len);
 			continue;
 		}

@@ -15,6 +15,7 @@
 #ifndef TETHER_NODE_H
 #define TETHER_NODE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -94,6 +95,13 @@ int tether_node_start(struct tether_node *n, char *err, size_t err_len);
 int tether_node_step(struct tether_node *n, int max_wait_ms);
 
 /*
+ * tether_node_reload_answer: the outcome of the reload the node asked for
+ * (TETHER_REQ_RELOAD) when a status socket client requested it: ok, and the
+ * words to show; the waiting clients get them.
+ */
+void tether_node_reload_answer(struct tether_node *n, bool ok, const char *text);
+
+/*
  * tether_node_requests: the requests (TETHER_REQ_*) that arrived since the
  * last call, which the node leaves to its caller (the loop's owner), cleared.
  */
@@ -106,6 +114,16 @@ unsigned tether_node_requests(struct tether_node *n);
 void tether_node_shutdown(struct tether_node *n, uint32_t drain_ms);
 
 void tether_node_stats(const struct tether_node *n, struct tether_stats *st);
+
+/*
+ * tether_node_status_json / _table: the node's status (node, uptime, its
+ * certificate, every configured peer with its session, bytes, streams, last
+ * error and next dial, pools, handshakes by reason) as one JSON document, or
+ * as a table for people, into buf (cap bytes, NUL terminated). Return the
+ * length, or 0 if it does not fit.
+ */
+size_t tether_node_status_json(struct tether_node *n, char *buf, size_t cap);
+size_t tether_node_status_table(struct tether_node *n, char *buf, size_t cap);
 
 /*
  * tether_node_metrics: the node's counters in the Prometheus text format

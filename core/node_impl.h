@@ -32,6 +32,7 @@ enum listener_kind {
 	LISTEN_SESSIONS = 1, /* peer nodes: TLS sessions */
 	LISTEN_FORWARD,	     /* local clients of a forward: streams to a peer's service */
 	LISTEN_METRICS,	     /* Prometheus scrapers: GET /metrics */
+	LISTEN_STATUS,	     /* the status socket: `tether status`, `tether reload` */
 };
 
 struct listener {
@@ -49,6 +50,8 @@ struct peer_state {
 	bool dialing;		 /* a dialed session exists that is not up yet */
 	uint64_t bytes_in;	 /* stream payload of its ended sessions */
 	uint64_t bytes_out;
+	uint64_t t_change;   /* ms: its session came up or went down */
+	char last_error[96]; /* why its last session or dial ended, "" if none */
 };
 
 /* One scraper's connection to the metrics endpoint (metrics.c). */
@@ -58,11 +61,13 @@ enum mconn_state {
 	MC_WAITING, /* judged; waits for the response buffer */
 	MC_WRITING, /* the response is leaving */
 	MC_CLOSING, /* sent and shut down for writing: reads to EOF, then closes */
+	MC_RELOAD,  /* a reload request waits for the loop's owner to answer it */
 };
 
 struct mconn {
 	uint8_t kind; /* OBJ_METRICS */
 	enum mconn_state state;
+	bool local; /* the status socket's one-line requests, not HTTP */
 	int h;
 	int verdict;	   /* enum http_verdict */
 	uint64_t opened;   /* ms: accepted (the oldest reading one is evicted first) */
@@ -82,7 +87,8 @@ struct tether_node {
 	struct pool sessions;
 	struct pool streams;
 	struct peer_state *peers;
-	struct listener *listeners; /* [0] = sessions, [1 + i] = forwards[i], last = metrics */
+	/* [0] = sessions, [1 + i] = forwards[i], then metrics, then the status socket */
+	struct listener *listeners;
 	unsigned n_listeners;
 	unsigned char *scratch; /* file buffer, TETHER_FILE_MAX */
 	struct port_event *events;
@@ -97,6 +103,7 @@ struct tether_node {
 	unsigned requests; /* TETHER_REQ_* for the caller of tether_node_step() */
 	uint64_t stop_deadline;
 	uint64_t now;
+	uint64_t t_started; /* ms: tether_node_start() */
 	struct tether_stats st;
 	/* The metrics endpoint: a few request slots, one response buffer. */
 	struct mconn *mconns; /* TETHER_METRICS_CONNS of them; NULL without `metrics` */
@@ -118,7 +125,8 @@ void listener_event(struct tether_node *n, struct listener *ls);
 /* metrics.c */
 /* Bytes of the response buffer the endpoint needs for cfg (0 without one). */
 size_t metrics_buffer_size(const struct tether_config *cfg);
-void metrics_accept(struct tether_node *n, int h, const char *from);
+/* A connection to the metrics endpoint (local: to the status socket). */
+void metrics_accept(struct tether_node *n, int h, bool local);
 void metrics_event(struct tether_node *n, struct mconn *c, unsigned events);
 /* Close exchanges past their deadline; *next: the earliest deadline left. */
 void metrics_timers(struct tether_node *n, uint64_t *next);

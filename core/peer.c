@@ -24,6 +24,8 @@ void peer_session_up(struct tether_node *n, struct session *s)
 		ps->dialing = false;
 		ps->attempt = 0;
 	}
+	if (old == NULL || !session_is_open(old))
+		ps->t_change = n->now;
 	if (old == NULL || old == s || !session_is_open(old)) {
 		ps->session = s;
 		return;
@@ -54,8 +56,11 @@ void peer_session_gone(struct tether_node *n, struct session *s)
 	if (s->peer < 0)
 		return;
 	ps = &n->peers[s->peer];
-	if (ps->session == s)
+	if (ps->session == s) {
 		ps->session = NULL;
+		ps->t_change = n->now;
+	}
+	snprintf(ps->last_error, sizeof(ps->last_error), "%s", s->end_text);
 	/*
 	 * A dialed session that came up cleared dialing then (peer_session_up);
 	 * another may be under way now. One that came up and ended before the

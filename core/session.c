@@ -413,6 +413,7 @@ void session_end(struct session *s, enum tether_reason why, const char *detail)
 
 	if (s->state == SS_CLOSED)
 		return;
+	snprintf(s->end_text, sizeof(s->end_text), "%s", reason);
 	if (s->tls_up) {
 		n->st.sessions_ended[why]++;
 		log_begin(&l, &n->log, was_up ? PORT_LOG_INFO : PORT_LOG_WARN, "session_down");

@@ -60,6 +60,7 @@ struct session {
 	/* Why a draining session will end when its streams are done. */
 	enum tether_reason drain_reason;
 	char drain_text[FRAME_REASON_MAX + 64];
+	char end_text[96]; /* why it ended, for its peer's status */
 
 	mbedtls_ssl_context ssl;
 	struct tls_verify verify;

@@ -68,6 +68,15 @@ int port_entropy(struct port *p, unsigned char *buf, size_t len);
 int port_tcp_listen(struct port *p, const char *addr, int *out);
 
 /*
+ * port_unix_listen: listen on a Unix stream socket at path, created with
+ * mode (e.g. 0660). A socket file that nobody answers on (a crashed run's) is
+ * replaced; one that answers is TETHER_ERR_INUSE. Connections are taken with
+ * port_tcp_accept() and used like TCP ones. Ports without local sockets
+ * return TETHER_ERR_INVALID.
+ */
+int port_unix_listen(struct port *p, const char *path, unsigned mode, int *out);
+
+/*
  * port_tcp_accept: accept one connection from listener lh. Returns 1 and sets
  * *out (and peer, "ip:port", if peer != NULL) on success, 0 if none is
  * pending, <0 on error. The new handle is non-blocking with TCP_NODELAY.

@@ -414,3 +414,14 @@ int port_local_addr(struct port *p, int h, char *buf, size_t len)
 	memcpy(buf, a, n + 1);
 	return 0;
 }
+
+int port_unix_listen(struct port *p, const char *path, unsigned mode, int *out)
+{
+	/* The simulated world has no local sockets. */
+	(void)p;
+	(void)path;
+	(void)mode;
+	if (out != NULL)
+		*out = -1;
+	return TETHER_ERR_INVALID;
+}

@@ -19,6 +19,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "port/posix/port_posix.h"
@@ -451,4 +453,48 @@ int port_local_addr(struct port *p, int h, char *buf, size_t len)
 	if (getsockname(fd, (struct sockaddr *)&ss, &slen) != 0)
 		return err_from_errno(errno);
 	return format_addr(&ss, buf, len);
+}
+
+int port_unix_listen(struct port *p, const char *path, unsigned mode, int *out)
+{
+	struct sockaddr_un sa;
+	int fd, probe, h;
+
+	if (p == NULL || out == NULL || path == NULL)
+		return TETHER_ERR_INVALID;
+	*out = -1;
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	if (path[0] == '\0' || strlen(path) >= sizeof(sa.sun_path))
+		return TETHER_ERR_ADDR;
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	/* A socket file someone answers on is in use; one nobody answers on is stale. */
+	probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (probe < 0)
+		return err_from_errno(errno);
+	if (connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+		close(probe);
+		return TETHER_ERR_INUSE;
+	}
+	if (errno == ECONNREFUSED)
+		(void)unlink(path);
+	close(probe);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return err_from_errno(errno);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || chmod(path, (mode_t)mode) != 0 ||
+	    listen(fd, LISTEN_BACKLOG) != 0) {
+		int e = errno;
+
+		close(fd);
+		return err_from_errno(e);
+	}
+	h = port_handle_new(p, fd);
+	if (h < 0) {
+		close(fd);
+		(void)unlink(path);
+		return h;
+	}
+	*out = h;
+	return 0;
 }

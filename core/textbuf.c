@@ -1,0 +1,97 @@
+/*
+ * textbuf.c: appending text to a fixed buffer (textbuf.h).
+ */
+#include "core/textbuf.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+void tb_init(struct textbuf *t, char *buf, size_t cap)
+{
+	t->buf = buf;
+	t->cap = cap;
+	t->len = 0;
+	t->full = cap == 0;
+	if (cap > 0)
+		buf[0] = '\0';
+}
+
+static void put(struct textbuf *t, const char *s, size_t n)
+{
+	if (t->full || t->cap - t->len <= n) {
+		t->full = true;
+		return;
+	}
+	memcpy(t->buf + t->len, s, n);
+	t->len += n;
+	t->buf[t->len] = '\0';
+}
+
+void tb_puts(struct textbuf *t, const char *s)
+{
+	put(t, s, strlen(s));
+}
+
+void tb_printf(struct textbuf *t, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (t->full)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(t->buf + t->len, t->cap - t->len, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= t->cap - t->len) {
+		t->buf[t->len] = '\0';
+		t->full = true;
+		return;
+	}
+	t->len += (size_t)n;
+}
+
+void tb_json_str(struct textbuf *t, const char *s)
+{
+	put(t, "\"", 1);
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\') {
+			char e[2] = {'\\', (char)c};
+
+			put(t, e, 2);
+		} else if (c < 0x20 || c == 0x7f) {
+			char e[8];
+
+			snprintf(e, sizeof(e), "\\u%04x", c);
+			put(t, e, 6);
+		} else {
+			put(t, s, 1);
+		}
+	}
+	put(t, "\"", 1);
+}
+
+void tb_u64(struct textbuf *t, uint64_t v)
+{
+	char d[24];
+	size_t i = sizeof(d);
+
+	d[--i] = '\0';
+	do {
+		d[--i] = (char)('0' + v % 10u);
+		v /= 10u;
+	} while (v != 0);
+	tb_puts(t, d + i);
+}
+
+void tb_i64(struct textbuf *t, int64_t v)
+{
+	if (v < 0) {
+		tb_puts(t, "-");
+		tb_u64(t, (uint64_t)0 - (uint64_t)v);
+		return;
+	}
+	tb_u64(t, (uint64_t)v);
+}
