@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/notify.h"
 #include "core/log.h"
 #include "core/node.h"
 #include "port/port.h"
@@ -54,6 +55,7 @@ int cmd_run(int argc, char **argv)
 	unsigned long allocs_at_start;
 	struct log_sink sink;
 	struct log_line l;
+	struct notify nt;
 	char err[512];
 	int ret, code = EXIT_RUNTIME;
 
@@ -104,13 +106,25 @@ int cmd_run(int argc, char **argv)
 	}
 
 	allocs_at_start = alloc_count_calls();
-	/* The loop is ours: the node reports what it leaves to us (reload). */
-	while ((ret = tether_node_step(node, -1)) > 0) {
-		if (tether_node_requests(node) & TETHER_REQ_RELOAD) {
+	/* Listening, and no longer root: the service manager may start what needs us. */
+	notify_init(&nt, port, &sink);
+	notify_send(&nt, "READY=1");
+	/*
+	 * The loop is ours: the node reports what it leaves to us (reload, news
+	 * for the service manager), and waits no longer than the watchdog allows.
+	 */
+	while ((ret = tether_node_step(node, notify_wait_ms(&nt))) > 0) {
+		unsigned req = tether_node_requests(node);
+
+		if (req & TETHER_REQ_STOPPING)
+			notify_send(&nt, "STOPPING=1");
+		/* Reload, once it exists, sends RELOADING=1 and READY=1 (cli/notify.h). */
+		if (req & TETHER_REQ_RELOAD) {
 			log_begin(&l, &sink, PORT_LOG_WARN, "reload");
 			log_str(&l, "result", "not supported by this version; restart to reload");
 			log_end(&l);
 		}
+		notify_watchdog(&nt);
 	}
 	log_begin(&l, &sink, PORT_LOG_INFO, "exit");
 	log_u64(&l, "allocs_after_start", alloc_count_calls() - allocs_at_start);

@@ -220,6 +220,7 @@ void tether_node_shutdown(struct tether_node *n, uint32_t drain_ms)
 	if (n->stopping)
 		return;
 	n->stopping = true;
+	n->requests |= TETHER_REQ_STOPPING;
 	n->now = port_now_ms(n->port);
 	n->stop_deadline = n->now + drain_ms;
 	log_begin(&l, &n->log, PORT_LOG_INFO, "shutdown");

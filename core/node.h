@@ -55,8 +55,12 @@ struct tether_stats {
 	uint64_t metrics_refused;		   /* dropped or answered with an error there */
 };
 
-/* What tether_node_requests() reports: asked of the node by a signal. */
-#define TETHER_REQ_RELOAD 0x01u /* SIGHUP: reload the config and identity */
+/*
+ * What tether_node_requests() reports: asked of the node by a signal, or
+ * news the loop's owner passes on (to the service manager).
+ */
+#define TETHER_REQ_RELOAD 0x01u	  /* SIGHUP: reload the config and identity */
+#define TETHER_REQ_STOPPING 0x02u /* a graceful shutdown began (reported once) */
 
 /* Bytes of the region tether_node_init() needs for cfg. */
 size_t tether_node_mem_size(const struct tether_config *cfg);

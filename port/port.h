@@ -144,4 +144,30 @@ int port_file_private(struct port *p, const char *path);
 /* Write one log line (no trailing newline in line); the port adds it. */
 void port_log_write(struct port *p, const char *line, size_t len);
 
+/*
+ * Service manager notification: systemd's sd_notify protocol, written from
+ * its documentation (sd_notify(3)), without libsystemd. The port reads
+ * $NOTIFY_SOCKET, $WATCHDOG_USEC and $WATCHDOG_PID once, in port_open(); a
+ * port without a service manager (port/mem) tells nobody and has no watchdog.
+ *
+ * port_notify: send state, one or more newline-separated assignments such as
+ * "READY=1", "STOPPING=1" or "WATCHDOG=1", as one datagram to the socket
+ * $NOTIFY_SOCKET names (a path, or an abstract name when it starts with '@').
+ * state MUST NOT be NULL or empty. Never blocks: a manager whose queue is full
+ * misses the message. Returns 0 when sent, and 0 when no manager asked to be
+ * told ($NOTIFY_SOCKET unset or empty); <0 a TETHER_ERR_* when it could not be
+ * sent: TETHER_ERR_ADDR (no such socket, or a name the port cannot use),
+ * TETHER_ERR_REFUSED (nobody bound to it), TETHER_ERR_PERM, TETHER_ERR_IO.
+ * The caller decides what a failure means; the agent logs it and goes on.
+ */
+int port_notify(struct port *p, const char *state);
+
+/*
+ * port_watchdog_usec: how often the service manager wants "WATCHDOG=1", in
+ * microseconds ($WATCHDOG_USEC), or 0 for no watchdog: unset, not a positive
+ * number, or $WATCHDOG_PID set to a process other than this one. The agent
+ * pings at half this interval, as sd_watchdog_enabled(3) advises.
+ */
+uint64_t port_watchdog_usec(struct port *p);
+
 #endif

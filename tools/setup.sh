@@ -14,6 +14,7 @@ PACKAGES=(
 	clang libclang-rt-14-dev clang-format
 	dpkg-dev ca-certificates xz-utils bzip2 tar
 	debian-archive-keyring
+	systemd # systemd-analyze: integration.service_files verifies tools/systemd/tether.service
 )
 
 # ---- board toolchains (cross compilers, qemu) --------------------------------

@@ -111,6 +111,7 @@ int port_open(struct port **out, unsigned max_handles)
 	if (p == NULL)
 		return TETHER_ERR_NOMEM;
 	p->epfd = -1;
+	port_notify_open(&p->notify);
 	p->max = max_handles;
 	p->h = calloc(max_handles, sizeof(*p->h));
 	if (p->h == NULL)
@@ -179,6 +180,7 @@ void port_close(struct port *p)
 	}
 	if (p->epfd >= 0)
 		close(p->epfd);
+	port_notify_close(&p->notify);
 	free(p->h);
 	free(p->pfd);
 	free(p->ev);

@@ -10,6 +10,9 @@
 #ifndef TETHER_PORT_POSIX_H
 #define TETHER_PORT_POSIX_H
 
+#include <sys/socket.h>
+#include <sys/un.h>
+
 #include "base/opts.h"
 #include "port/port.h"
 
@@ -35,6 +38,20 @@ struct port_handle {
 	int next_free;	 /* free list link, -1 ends it */
 };
 
+/*
+ * Service manager notification (notify.c), from the environment at
+ * port_open(). addr_len 0 means nobody asked to be told; addr_err then says
+ * whether $NOTIFY_SOCKET was set to a name the port cannot use. The socket is
+ * made on the first send.
+ */
+struct port_notify_state {
+	int fd;			 /* datagram socket, -1 until the first send */
+	int addr_err;		 /* TETHER_ERR_ADDR: $NOTIFY_SOCKET unusable; else 0 */
+	socklen_t addr_len;	 /* bytes of addr in use; 0: not configured */
+	struct sockaddr_un addr; /* the manager's socket */
+	uint64_t watchdog_usec;	 /* 0: no watchdog */
+};
+
 struct port {
 	int use_poll;		/* 1: poll() backend, 0: epoll */
 	int epfd;		/* epoll instance, -1 with poll() */
@@ -45,6 +62,7 @@ struct port {
 	struct pollfd *pfd;	/* poll(): [0] the signal pipe, [1 + h] handle h */
 	unsigned poll_start;	/* poll(): where the next scan of ready handles starts */
 	struct epoll_event *ev; /* epoll: max + 1 entries for epoll_wait */
+	struct port_notify_state notify;
 };
 
 /*
@@ -76,6 +94,14 @@ int port_signals_setup(void);
 
 /* port_signals_drain: empty the self-pipe after it woke a wait. */
 void port_signals_drain(void);
+
+/*
+ * port_notify_open: read $NOTIFY_SOCKET, $WATCHDOG_USEC and $WATCHDOG_PID into
+ * st (never fails: a bad value means "not configured", reported by the first
+ * port_notify). port_notify_close: release the socket; harmless when unused.
+ */
+void port_notify_open(struct port_notify_state *st);
+void port_notify_close(struct port_notify_state *st);
 
 /* port_backend_name: "epoll" or "poll", for logs and tests. */
 const char *port_backend_name(const struct port *p);

@@ -618,6 +618,10 @@ FAST = {
 }
 
 
+# systemd's variables for the service it runs (sd_notify(3)); set per node only.
+_MANAGER_VARS = ("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID")
+
+
 class Node:
     """One tether process: config builder, start/stop, log access.
 
@@ -637,6 +641,7 @@ class Node:
         self.proc = None
         self.starts = 0
         self.start_mark = 0
+        self.environ = {}  # added to the process's environment at start()
         self.cfg = {
             "node": name,
             "identity": {"cert": self.rel(cert.cert), "key": self.rel(cert.key),
@@ -705,7 +710,7 @@ class Node:
         with open(self.log_path, "ab") as lf:
             lf.write(("# harness: start #%d\n" % (self.starts + 1)).encode())
             self.proc = subprocess.Popen([TETHER, "run", "-c", self.cfg_path], stdin=subprocess.DEVNULL,
-                             stdout=lf, stderr=lf, cwd=self.dir)
+                             stdout=lf, stderr=lf, cwd=self.dir, env=self._environ())
         self.starts += 1
         if wait:
             ports = []
@@ -718,6 +723,12 @@ class Node:
             except Failure as e:
                 raise Failure("%s did not start: %s\n%s" % (self.name, e, self.tail()))
         return self
+
+    def _environ(self):
+        # A service manager running the tests is not the agents' manager.
+        e = {k: v for k, v in os.environ.items() if k not in _MANAGER_VARS}
+        e.update(self.environ)
+        return e
 
     def running(self):
         return self.proc is not None and self.proc.poll() is None
