@@ -53,6 +53,7 @@ int cmd_run(int argc, char **argv)
 	void *mem = NULL;
 	size_t mem_len;
 	unsigned long allocs_at_start;
+	bool node_started = false;
 	struct log_sink sink;
 	struct log_line l;
 	struct notify nt;
@@ -72,13 +73,6 @@ int cmd_run(int argc, char **argv)
 	sink.port = port;
 	sink.level = cfg.log_level;
 	sink.json = cfg.log_format == TETHER_LOG_JSON;
-	if (cfg.status[0] != '\0') {
-		log_begin(&l, &sink, PORT_LOG_WARN, "config");
-		log_str(&l, "key", "status");
-		log_str(&l, "reason",
-			"the status socket is not supported by this version; SIGUSR1 logs status");
-		log_end(&l);
-	}
 	if (cli_crypto_init(tether_tls_heap_size(&cfg)) != 0)
 		goto err0;
 	mem_len = tether_node_mem_size(&cfg);
@@ -93,11 +87,23 @@ int cmd_run(int argc, char **argv)
 		goto err2;
 	}
 	ret = tether_node_start(node, err, sizeof(err));
+	node_started = ret == 0;
 	if (ret != 0) {
 		fprintf(stderr, "tether: %s: %s\n", path, err);
 		/* Unusable certificates or keys are configuration errors. */
 		code = ret == TETHER_ERR_CONFIG ? EXIT_USAGE : EXIT_RUNTIME;
 		goto err3;
+	}
+	/* The status socket belongs to the user the agent runs as (its group may use it). */
+	if (cfg.status[0] != '\0' && cfg.user[0] != '\0' && geteuid() == 0) {
+		struct passwd *pw = getpwnam(cfg.user);
+
+		if (pw != NULL && chown(cfg.status, pw->pw_uid, pw->pw_gid) != 0) {
+			fprintf(stderr, "tether: status: cannot give %s to \"%s\": %s\n",
+				cfg.status, cfg.user, strerror(errno));
+			code = EXIT_RUNTIME;
+			goto err3;
+		}
 	}
 	ret = drop_privileges(cfg.user);
 	if (ret != 0) {
@@ -123,6 +129,10 @@ int cmd_run(int argc, char **argv)
 			log_begin(&l, &sink, PORT_LOG_WARN, "reload");
 			log_str(&l, "result", "not supported by this version; restart to reload");
 			log_end(&l);
+			/* A `tether reload` waiting on the status socket hears the same. */
+			tether_node_reload_answer(
+				node, false,
+				"reload is not supported by this version; restart to reload");
 		}
 		notify_watchdog(&nt);
 	}
@@ -133,6 +143,9 @@ int cmd_run(int argc, char **argv)
 	code = ret == 0 ? EXIT_OK : EXIT_RUNTIME;
 err3:
 	tether_node_free(node);
+	/* Ours only if we bound it: a live agent's socket is never taken over. */
+	if (cfg.status[0] != '\0' && node_started)
+		(void)unlink(cfg.status);
 err2:
 	free(mem);
 err1:

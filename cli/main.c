@@ -12,6 +12,8 @@ static void usage(FILE *f)
 	      "commands:\n"
 	      "  run [-c FILE]     run the agent (default config " TETHER_DEFAULT_CONFIG ")\n"
 	      "  check [-c FILE]   validate the config and certificates, list every problem\n"
+	      "  status [-c FILE]  the running agent's status (--json, --prometheus)\n"
+	      "  reload [-c FILE]  ask the running agent to reload\n"
 	      "  demo              two nodes on loopback with a throwaway PKI, data through a "
 	      "stream\n"
 	      "  pki ...           create a CA, issue node certificates, show a certificate\n"
@@ -40,6 +42,10 @@ int main(int argc, char **argv)
 		return cmd_check(argc - 1, argv + 1);
 	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0)
 		return cmd_version(argc - 1, argv + 1);
+	if (strcmp(cmd, "status") == 0)
+		return cmd_status(argc - 1, argv + 1);
+	if (strcmp(cmd, "reload") == 0)
+		return cmd_reload(argc - 1, argv + 1);
 	if (strcmp(cmd, "demo") == 0)
 		return cmd_demo(argc - 1, argv + 1);
 	if (strcmp(cmd, "pki") == 0)

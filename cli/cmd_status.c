@@ -1,0 +1,164 @@
+/*
+ * cmd_status.c: `tether status` and `tether reload`: one request to the
+ * running agent over its status socket, the answer printed.
+ *
+ * The socket speaks one line each way and then the body: the client sends
+ * "status", "table", "metrics" or "reload"; the agent answers a first line
+ * "ok", "refused" or "error", then the text, and closes.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+
+static const char status_usage[] =
+	"usage: tether status [-c FILE | -s SOCKET] [--json | --prometheus]\n"
+	"\n"
+	"Ask the running agent for its status through its status socket (the config's\n"
+	"\"status\", from FILE, default " TETHER_DEFAULT_CONFIG ", or SOCKET): a table of the\n"
+	"node, every configured peer, pools and handshake failures; --json the same as\n"
+	"one JSON document; --prometheus the metrics text.\n"
+	"Exit 0 with the answer, 1 if no agent answers, 2 for a usage or config error.\n";
+
+static const char reload_usage[] =
+	"usage: tether reload [-c FILE | -s SOCKET]\n"
+	"\n"
+	"Ask the running agent to reload its config and identity, through its status\n"
+	"socket, and print the outcome. Exit 0 reloaded, 1 no agent answers, 2 the reload\n"
+	"was refused (the agent keeps running on what it had).\n";
+
+/* The socket path: -s, or the config's "status". 0, or an exit code. */
+static int socket_path(const char *cfg_path, const char *sock, char *out, size_t len)
+{
+	static struct tether_config cfg;
+
+	if (sock != NULL) {
+		snprintf(out, len, "%s", sock);
+		return 0;
+	}
+	if (cli_load_config(cfg_path, &cfg) != 0)
+		return EXIT_USAGE;
+	if (cfg.status[0] == '\0') {
+		fprintf(stderr, "tether: %s: no \"status\" socket is configured\n", cfg_path);
+		return EXIT_USAGE;
+	}
+	snprintf(out, len, "%s", cfg.status);
+	return 0;
+}
+
+/* Send request, print the body to stdout; the first line's word in word. */
+static int ask(const char *path, const char *request, char *word, size_t wlen)
+{
+	static char buf[65536];
+	struct sockaddr_un sa;
+	size_t have = 0;
+	char *nl;
+	int fd;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		fprintf(stderr, "tether: %s: socket path too long\n", path);
+		return EXIT_USAGE;
+	}
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		fprintf(stderr,
+			"tether: no agent answers on %s: %s (is it running, with \"status\" "
+			"set?)\n",
+			path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return EXIT_RUNTIME;
+	}
+	if (write(fd, request, strlen(request)) != (ssize_t)strlen(request)) {
+		fprintf(stderr, "tether: %s: cannot send the request: %s\n", path, strerror(errno));
+		close(fd);
+		return EXIT_RUNTIME;
+	}
+	for (;;) {
+		ssize_t r = read(fd, buf + have, sizeof(buf) - 1 - have);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		have += (size_t)r;
+		if (have == sizeof(buf) - 1)
+			break;
+	}
+	close(fd);
+	buf[have] = '\0';
+	nl = strchr(buf, '\n');
+	if (nl == NULL) {
+		fprintf(stderr, "tether: %s: the agent closed without an answer\n", path);
+		return EXIT_RUNTIME;
+	}
+	*nl = '\0';
+	snprintf(word, wlen, "%.15s", buf);
+	fputs(nl + 1, strcmp(buf, "ok") == 0 ? stdout : stderr);
+	return 0;
+}
+
+static int parse_args(int argc, char **argv, const char *usage, bool formats, const char **cfg,
+		      const char **sock, const char **request)
+{
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "-s") == 0) && i + 1 < argc) {
+			*(argv[i][1] == 'c' ? cfg : sock) = argv[i + 1];
+			i++;
+		} else if (formats && strcmp(argv[i], "--json") == 0) {
+			*request = "status\n";
+		} else if (formats && strcmp(argv[i], "--prometheus") == 0) {
+			*request = "metrics\n";
+		} else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			fputs(usage, stdout);
+			return -1;
+		} else {
+			fputs(usage, stderr);
+			return EXIT_USAGE;
+		}
+	}
+	return 0;
+}
+
+int cmd_status(int argc, char **argv)
+{
+	const char *cfg = TETHER_DEFAULT_CONFIG, *sock = NULL, *request = "table\n";
+	char path[256], word[16];
+	int ret = parse_args(argc, argv, status_usage, true, &cfg, &sock, &request);
+
+	if (ret != 0)
+		return ret < 0 ? EXIT_OK : ret;
+	ret = socket_path(cfg, sock, path, sizeof(path));
+	if (ret != 0)
+		return ret;
+	ret = ask(path, request, word, sizeof(word));
+	if (ret != 0)
+		return ret;
+	return strcmp(word, "ok") == 0 ? EXIT_OK : EXIT_RUNTIME;
+}
+
+int cmd_reload(int argc, char **argv)
+{
+	const char *cfg = TETHER_DEFAULT_CONFIG, *sock = NULL, *request = "reload\n";
+	char path[256], word[16];
+	int ret = parse_args(argc, argv, reload_usage, false, &cfg, &sock, &request);
+
+	if (ret != 0)
+		return ret < 0 ? EXIT_OK : ret;
+	ret = socket_path(cfg, sock, path, sizeof(path));
+	if (ret != 0)
+		return ret;
+	ret = ask(path, request, word, sizeof(word));
+	if (ret != 0)
+		return ret;
+	return strcmp(word, "ok") == 0 ? EXIT_OK : EXIT_USAGE;
+}
