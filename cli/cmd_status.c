@@ -129,11 +129,13 @@ static int parse_args(int argc, char **argv, const char *usage, bool formats, co
 	return 0;
 }
 
-int cmd_status(int argc, char **argv)
+/* Parse, find the socket, ask; exit 0 on "ok", else refused_code. */
+static int request_cmd(int argc, char **argv, const char *usage, bool formats, const char *request,
+		       int refused_code)
 {
-	const char *cfg = TETHER_DEFAULT_CONFIG, *sock = NULL, *request = "table\n";
+	const char *cfg = TETHER_DEFAULT_CONFIG, *sock = NULL;
 	char path[256], word[16];
-	int ret = parse_args(argc, argv, status_usage, true, &cfg, &sock, &request);
+	int ret = parse_args(argc, argv, usage, formats, &cfg, &sock, &request);
 
 	if (ret != 0)
 		return ret < 0 ? EXIT_OK : ret;
@@ -143,22 +145,16 @@ int cmd_status(int argc, char **argv)
 	ret = ask(path, request, word, sizeof(word));
 	if (ret != 0)
 		return ret;
-	return strcmp(word, "ok") == 0 ? EXIT_OK : EXIT_RUNTIME;
+	return strcmp(word, "ok") == 0 ? EXIT_OK : refused_code;
+}
+
+int cmd_status(int argc, char **argv)
+{
+	return request_cmd(argc, argv, status_usage, true, "table\n", EXIT_RUNTIME);
 }
 
 int cmd_reload(int argc, char **argv)
 {
-	const char *cfg = TETHER_DEFAULT_CONFIG, *sock = NULL, *request = "reload\n";
-	char path[256], word[16];
-	int ret = parse_args(argc, argv, reload_usage, false, &cfg, &sock, &request);
-
-	if (ret != 0)
-		return ret < 0 ? EXIT_OK : ret;
-	ret = socket_path(cfg, sock, path, sizeof(path));
-	if (ret != 0)
-		return ret;
-	ret = ask(path, request, word, sizeof(word));
-	if (ret != 0)
-		return ret;
-	return strcmp(word, "ok") == 0 ? EXIT_OK : EXIT_USAGE;
+	/* Refused: the agent keeps running on what it had (tether's "usage or config" code). */
+	return request_cmd(argc, argv, reload_usage, false, "reload\n", EXIT_USAGE);
 }

@@ -200,7 +200,7 @@ size_t tether_node_metrics(struct tether_node *n, char *buf, size_t cap)
 
 	prom_init(&p, buf, cap);
 	write_metrics(n, &p);
-	return p.full ? 0 : p.len;
+	return p.t.full ? 0 : p.t.len;
 }
 
 /* ---- serving */

@@ -3,33 +3,16 @@
  */
 #include "core/prom.h"
 
-#include <stdio.h>
 #include <string.h>
 
 void prom_init(struct prom *p, char *buf, size_t cap)
 {
-	p->buf = buf;
-	p->cap = cap;
-	p->len = 0;
-	p->full = cap == 0;
-	if (cap > 0)
-		buf[0] = '\0';
-}
-
-static void put(struct prom *p, const char *s, size_t n)
-{
-	if (p->full || p->cap - p->len <= n) {
-		p->full = true;
-		return;
-	}
-	memcpy(p->buf + p->len, s, n);
-	p->len += n;
-	p->buf[p->len] = '\0';
+	tb_init(&p->t, buf, cap);
 }
 
 static void puts_(struct prom *p, const char *s)
 {
-	put(p, s, strlen(s));
+	tb_puts(&p->t, s);
 }
 
 size_t prom_escape_label(const char *v, char *out, size_t cap)
@@ -78,7 +61,7 @@ static void label(struct prom *p, const char *k, const char *v, bool first)
 	char esc[256];
 
 	if (prom_escape_label(v, esc, sizeof(esc)) == (size_t)-1) {
-		p->full = true;
+		p->t.full = true;
 		return;
 	}
 	puts_(p, first ? "{" : ",");
@@ -103,35 +86,17 @@ static void head(struct prom *p, const char *name, const char *k1, const char *v
 void prom_u64(struct prom *p, const char *name, const char *k1, const char *v1, const char *k2,
 	      const char *v2, uint64_t value)
 {
-	char num[32];
-
 	head(p, name, k1, v1, k2, v2);
-	/* %lu of a 64-bit value is not portable to every C library: two halves. */
-	if (value > 0xffffffffu)
-		snprintf(num, sizeof(num), " %lu%09lu\n", (unsigned long)(value / 1000000000u),
-			 (unsigned long)(value % 1000000000u));
-	else
-		snprintf(num, sizeof(num), " %lu\n", (unsigned long)value);
-	puts_(p, num);
+	puts_(p, " ");
+	tb_u64(&p->t, value);
+	puts_(p, "\n");
 }
 
 void prom_i64(struct prom *p, const char *name, const char *k1, const char *v1, const char *k2,
 	      const char *v2, int64_t value)
 {
-	if (value >= 0) {
-		prom_u64(p, name, k1, v1, k2, v2, (uint64_t)value);
-		return;
-	}
 	head(p, name, k1, v1, k2, v2);
-	{
-		char num[32];
-		uint64_t m = (uint64_t)0 - (uint64_t)value;
-
-		if (m > 0xffffffffu)
-			snprintf(num, sizeof(num), " -%lu%09lu\n", (unsigned long)(m / 1000000000u),
-				 (unsigned long)(m % 1000000000u));
-		else
-			snprintf(num, sizeof(num), " -%lu\n", (unsigned long)m);
-		puts_(p, num);
-	}
+	puts_(p, " ");
+	tb_i64(&p->t, value);
+	puts_(p, "\n");
 }

@@ -14,11 +14,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/textbuf.h"
+
+/* t.full: something did not fit, the text is unusable. */
 struct prom {
-	char *buf;
-	size_t cap;
-	size_t len;
-	bool full; /* something did not fit: the text is unusable */
+	struct textbuf t;
 };
 
 void prom_init(struct prom *p, char *buf, size_t cap);

@@ -984,6 +984,20 @@ def pair(env, ca=None, a_name="A", b_name="B"):
     return a, b
 
 
+def provoke_no_client_cert(node, ca):
+    """A TLS client without a certificate at node's listener; waits for node's refusal."""
+    import ssl
+    ctx = ssl.create_default_context(cafile=ca.cert)
+    ctx.check_hostname = False
+    try:
+        with socket.create_connection((LOOP, node.port), timeout=5) as s:
+            with ctx.wrap_socket(s) as t:
+                t.recv(1)
+    except (OSError, ssl.SSLError):
+        pass
+    return node.wait_for("handshake_fail", 5, reason="no client certificate")
+
+
 def wait_session(a, b, since_a=0, since_b=0, timeout=15.0):
     """Wait for session_up on both sides (a sees peer b, b sees peer a)."""
     ua = a.wait_for("session_up", timeout, since_a, peer=b.name)

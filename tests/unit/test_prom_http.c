@@ -40,20 +40,20 @@ static void test_writer(void **state)
 	prom_u64(&p, "tether_x", NULL, NULL, NULL, NULL, 18446744073709551615u);
 	prom_i64(&p, "tether_x", "k", "v", NULL, NULL, -5);
 	prom_i64(&p, "tether_x", NULL, NULL, "only", "second", -12345678901);
-	assert_false(p.full);
+	assert_false(p.t.full);
 	assert_string_equal(buf, "# HELP tether_x Things.\n"
 				 "# TYPE tether_x counter\n"
 				 "tether_x{peer=\"a\\\"b\",direction=\"sent\"} 7\n"
 				 "tether_x 18446744073709551615\n"
 				 "tether_x{k=\"v\"} -5\n"
 				 "tether_x{only=\"second\"} -12345678901\n");
-	assert_int_equal(p.len, strlen(buf));
+	assert_int_equal(p.t.len, strlen(buf));
 	/* Overflow is sticky and says so. */
 	prom_init(&p, buf, 20);
 	prom_family(&p, "tether_x", "gauge", "A long help text that does not fit.");
-	assert_true(p.full);
+	assert_true(p.t.full);
 	prom_init(&p, buf, 0);
-	assert_true(p.full);
+	assert_true(p.t.full);
 }
 
 #define P(s) http_parse(s, strlen(s), 1024)
