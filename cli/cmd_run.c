@@ -98,7 +98,7 @@ int cmd_run(int argc, char **argv)
 	if (cfg.status[0] != '\0' && cfg.user[0] != '\0' && geteuid() == 0) {
 		struct passwd *pw = getpwnam(cfg.user);
 
-		if (pw != NULL && chown(cfg.status, pw->pw_uid, pw->pw_gid) != 0) {
+		if (pw != NULL && lchown(cfg.status, pw->pw_uid, pw->pw_gid) != 0) {
 			fprintf(stderr, "tether: status: cannot give %s to \"%s\": %s\n",
 				cfg.status, cfg.user, strerror(errno));
 			code = EXIT_RUNTIME;

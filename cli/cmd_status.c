@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -67,6 +68,13 @@ static int ask(const char *path, const char *request, char *word, size_t wlen)
 	}
 	memcpy(sa.sun_path, path, strlen(path) + 1);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd >= 0) {
+		/* An agent that is stopped (SIGSTOP) or stuck must not hang us. */
+		struct timeval tv = {10, 0};
+
+		(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	}
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
 		fprintf(stderr,
 			"tether: no agent answers on %s: %s (is it running, with \"status\" "
@@ -86,11 +94,22 @@ static int ask(const char *path, const char *request, char *word, size_t wlen)
 
 		if (r < 0 && errno == EINTR)
 			continue;
-		if (r <= 0)
+		if (r < 0) {
+			fprintf(stderr, "tether: %s: the answer was cut off: %s\n", path,
+				errno == EAGAIN || errno == EWOULDBLOCK ? "no answer within 10 s"
+									: strerror(errno));
+			close(fd);
+			return EXIT_RUNTIME;
+		}
+		if (r == 0)
 			break;
 		have += (size_t)r;
-		if (have == sizeof(buf) - 1)
-			break;
+		if (have == sizeof(buf) - 1) {
+			fprintf(stderr, "tether: %s: the answer is longer than %lu bytes\n", path,
+				(unsigned long)(sizeof(buf) - 1));
+			close(fd);
+			return EXIT_RUNTIME;
+		}
 	}
 	close(fd);
 	buf[have] = '\0';

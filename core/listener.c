@@ -106,7 +106,9 @@ int listeners_open(struct tether_node *n, char *err, size_t err_len)
 		if (ret < 0) {
 			snprintf(err, err_len, "status: cannot listen on %s: %s", cfg->status,
 				 ret == TETHER_ERR_INUSE ? "another agent answers there"
-							 : tether_err_str(ret));
+				 : ret == TETHER_ERR_FILE
+					 ? "something that is not a socket is there"
+					 : tether_err_str(ret));
 			return ret;
 		}
 		port_watch(n->port, ls->h, PORT_READ, ls);

@@ -57,19 +57,42 @@ static void count_peer(const struct tether_node *n, unsigned i, uint64_t *in, ui
 	}
 }
 
-static void cert_expiry(struct prom *p, const char *kind, const mbedtls_x509_crt *crt, int64_t now)
+/* True if another certificate of the list has c's subject and expires first. */
+static bool shadowed(const mbedtls_x509_crt *list, const mbedtls_x509_crt *c, int64_t t)
 {
+	const mbedtls_x509_crt *o;
+	int64_t u;
+
+	for (o = list; o != NULL && o->raw.len > 0; o = o->next) {
+		if (o == c || o->subject_raw.len != c->subject_raw.len ||
+		    memcmp(o->subject_raw.p, c->subject_raw.p, c->subject_raw.len) != 0 ||
+		    x509_time_to_unix(&o->valid_to, &u) != 0)
+			continue;
+		if (u < t || (u == t && o < c))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * One series per subject: with two CA certificates of one subject (a
+ * rollover) the one that expires first, which is the one to watch.
+ */
+static void cert_expiry(struct prom *p, const char *kind, const mbedtls_x509_crt *list, int64_t now,
+			bool first_only)
+{
+	const mbedtls_x509_crt *crt;
 	char subject[200];
 	int64_t t;
 
-	for (; crt != NULL && crt->raw.len > 0; crt = crt->next) {
-		if (mbedtls_x509_dn_gets(subject, sizeof(subject), &crt->subject) < 0)
-			snprintf(subject, sizeof(subject), "?");
-		if (x509_time_to_unix(&crt->valid_to, &t) != 0)
-			continue;
-		prom_i64(p, "tether_cert_expiry_seconds", "cert", kind, "subject", subject,
-			 t - now);
-		if (strcmp(kind, "identity") == 0)
+	for (crt = list; crt != NULL && crt->raw.len > 0; crt = crt->next) {
+		if (x509_time_to_unix(&crt->valid_to, &t) == 0 && !shadowed(list, crt, t)) {
+			if (mbedtls_x509_dn_gets(subject, sizeof(subject), &crt->subject) < 0)
+				snprintf(subject, sizeof(subject), "?");
+			prom_i64(p, "tether_cert_expiry_seconds", "cert", kind, "subject", subject,
+				 t - now);
+		}
+		if (first_only)
 			return; /* the node's own certificate; what follows is its chain */
 	}
 }
@@ -153,8 +176,8 @@ static void write_metrics(struct tether_node *n, struct prom *p)
 
 	prom_family(p, "tether_cert_expiry_seconds", "gauge",
 		    "Seconds until a certificate expires (negative: expired).");
-	cert_expiry(p, "identity", &t->own, now);
-	cert_expiry(p, "ca", &t->ca, now);
+	cert_expiry(p, "identity", &t->own, now, true);
+	cert_expiry(p, "ca", &t->ca, now, false);
 	for (i = 0; i < cfg->n_peers; i++) {
 		uint64_t in, out;
 		bool up;
@@ -176,8 +199,8 @@ static void write_metrics(struct tether_node *n, struct prom *p)
 		}
 	}
 	prom_family(p, "tether_reloads_total", "counter", "Reloads by result.");
-	prom_u64(p, "tether_reloads_total", "result", "ok", NULL, NULL, 0);
-	prom_u64(p, "tether_reloads_total", "result", "failed", NULL, NULL, 0);
+	prom_u64(p, "tether_reloads_total", "result", "ok", NULL, NULL, st.reloads_ok);
+	prom_u64(p, "tether_reloads_total", "result", "failed", NULL, NULL, st.reloads_failed);
 
 	prom_family(p, "tether_pool_used", "gauge", "Pool slots in use.");
 	pool3(p, "tether_pool_used", n->sessions.used, n->streams.used, n->handshakes);
@@ -281,9 +304,11 @@ void tether_node_reload_answer(struct tether_node *n, bool ok, const char *text)
 {
 	unsigned i;
 
-	if (n->mconns == NULL)
-		return;
-	for (i = 0; i < TETHER_METRICS_CONNS; i++) {
+	if (ok)
+		n->st.reloads_ok++;
+	else
+		n->st.reloads_failed++;
+	for (i = 0; n->mconns != NULL && i < TETHER_METRICS_CONNS; i++) {
 		struct mconn *c = &n->mconns[i];
 
 		if (c->state != MC_RELOAD)
@@ -356,16 +381,30 @@ static size_t response(struct tether_node *n, struct mconn *c, size_t *start)
 	return (size_t)hlen + (v == HTTP_OK_HEAD ? 0 : blen);
 }
 
-/* MC_CLOSING: discard what the client still sends; close at its EOF. */
+/* What a client may still send after its answer before it is cut off. */
+#define DRAIN_MAX (64u * 1024u)
+
+/*
+ * MC_CLOSING: discard what the client still sends; close at its EOF. A few
+ * reads per event (the poller comes back), and a client that keeps sending
+ * is cut off: nobody holds the loop here.
+ */
 static void drain(struct tether_node *n, struct mconn *c)
 {
-	for (;;) {
+	int i;
+
+	for (i = 0; i < 4; i++) {
 		long r = port_tcp_recv(n->port, c->h, c->req, sizeof(c->req));
 
 		if (r == 0)
 			return;
 		if (r < 0) {
 			mconn_close(n, c, false);
+			return;
+		}
+		c->have += (size_t)r;
+		if (c->have > DRAIN_MAX) {
+			mconn_close(n, c, true);
 			return;
 		}
 	}
@@ -394,6 +433,7 @@ static void write_out(struct tether_node *n, struct mconn *c)
 	 */
 	(void)port_tcp_shutdown(n->port, c->h);
 	c->state = MC_CLOSING;
+	c->have = 0;
 	if (n->mwriter == (int)(c - n->mconns))
 		n->mwriter = -1;
 	port_watch(n->port, c->h, PORT_READ, c);
@@ -434,7 +474,7 @@ static void next_response(struct tether_node *n)
 
 void metrics_accept(struct tether_node *n, int h, bool local)
 {
-	struct mconn *c = NULL, *oldest = NULL;
+	struct mconn *c = NULL, *oldest = NULL, *done = NULL;
 	unsigned i;
 
 	for (i = 0; i < TETHER_METRICS_CONNS; i++) {
@@ -444,8 +484,14 @@ void metrics_accept(struct tether_node *n, int h, bool local)
 			c = m;
 		if (m->state == MC_READING && (oldest == NULL || m->opened < oldest->opened))
 			oldest = m;
+		if (m->state == MC_CLOSING && (done == NULL || m->opened < done->opened))
+			done = m;
 	}
-	if (c == NULL && oldest != NULL) {
+	if (c == NULL && done != NULL) {
+		/* A client already answered that lingers gives way first. */
+		mconn_close(n, done, false);
+		c = done;
+	} else if (c == NULL && oldest != NULL) {
 		/* Full of clients still talking: the one that has talked longest goes. */
 		refuse(n, oldest, "slots full: oldest idle dropped");
 		c = oldest;

@@ -53,6 +53,8 @@ struct tether_stats {
 	uint64_t streams_ended[REASON_COUNT];	   /* streams, refused ones included */
 	uint64_t metrics_requests;		   /* answered on the metrics endpoint */
 	uint64_t metrics_refused;		   /* dropped or answered with an error there */
+	uint64_t reloads_ok; /* reloads asked for (SIGHUP, `tether reload`), by outcome */
+	uint64_t reloads_failed;
 };
 
 /*

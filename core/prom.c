@@ -58,7 +58,7 @@ void prom_family(struct prom *p, const char *name, const char *type, const char 
 
 static void label(struct prom *p, const char *k, const char *v, bool first)
 {
-	char esc[256];
+	char esc[512]; /* every byte of a 255-byte value escaped */
 
 	if (prom_escape_label(v, esc, sizeof(esc)) == (size_t)-1) {
 		p->t.full = true;

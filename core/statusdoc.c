@@ -161,7 +161,11 @@ size_t tether_node_status_json(struct tether_node *n, char *buf, size_t cap)
 		tb_u64(&t, st.handshakes_refused[r]);
 		first = false;
 	}
-	tb_puts(&t, "},\"reloads\":{\"ok\":0,\"failed\":0}}\n");
+	tb_puts(&t, "},\"reloads\":{\"ok\":");
+	tb_u64(&t, st.reloads_ok);
+	tb_puts(&t, ",\"failed\":");
+	tb_u64(&t, st.reloads_failed);
+	tb_puts(&t, "}}\n");
 	return t.full ? 0 : t.len;
 }
 
@@ -266,6 +270,10 @@ size_t tether_node_status_table(struct tether_node *n, char *buf, size_t cap)
 		tb_u64(&t, st.handshakes_refused[r]);
 		any = true;
 	}
-	tb_puts(&t, any ? ")\nreloads     ok 0, failed 0\n" : "\nreloads     ok 0, failed 0\n");
+	tb_puts(&t, any ? ")\nreloads     ok " : "\nreloads     ok ");
+	tb_u64(&t, st.reloads_ok);
+	tb_puts(&t, ", failed ");
+	tb_u64(&t, st.reloads_failed);
+	tb_puts(&t, "\n");
 	return t.full ? 0 : t.len;
 }

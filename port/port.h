@@ -70,7 +70,8 @@ int port_tcp_listen(struct port *p, const char *addr, int *out);
 /*
  * port_unix_listen: listen on a Unix stream socket at path, created with
  * mode (e.g. 0660). A socket file that nobody answers on (a crashed run's) is
- * replaced; one that answers is TETHER_ERR_INUSE. Connections are taken with
+ * replaced; one that answers is TETHER_ERR_INUSE; anything else at path
+ * (a file, a directory) is never touched: TETHER_ERR_FILE. Connections are taken with
  * port_tcp_accept() and used like TCP ones. Ports without local sockets
  * return TETHER_ERR_INVALID.
  */

@@ -458,7 +458,9 @@ int port_local_addr(struct port *p, int h, char *buf, size_t len)
 int port_unix_listen(struct port *p, const char *path, unsigned mode, int *out)
 {
 	struct sockaddr_un sa;
-	int fd, probe, h;
+	struct stat st;
+	mode_t old_mask;
+	int fd, probe, h, rc;
 
 	if (p == NULL || out == NULL || path == NULL)
 		return TETHER_ERR_INVALID;
@@ -468,6 +470,9 @@ int port_unix_listen(struct port *p, const char *path, unsigned mode, int *out)
 	if (path[0] == '\0' || strlen(path) >= sizeof(sa.sun_path))
 		return TETHER_ERR_ADDR;
 	memcpy(sa.sun_path, path, strlen(path) + 1);
+	/* Only ever replace a socket: a typo must not cost another file. */
+	if (lstat(path, &st) == 0 && !S_ISSOCK(st.st_mode))
+		return TETHER_ERR_FILE;
 	/* A socket file someone answers on is in use; one nobody answers on is stale. */
 	probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (probe < 0)
@@ -482,8 +487,11 @@ int port_unix_listen(struct port *p, const char *path, unsigned mode, int *out)
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return err_from_errno(errno);
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || chmod(path, (mode_t)mode) != 0 ||
-	    listen(fd, LISTEN_BACKLOG) != 0) {
+	/* The mode from the start (no chmod on a path that could be swapped meanwhile). */
+	old_mask = umask((mode_t)(~mode & 0777u));
+	rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	(void)umask(old_mask);
+	if (rc != 0 || listen(fd, LISTEN_BACKLOG) != 0) {
 		int e = errno;
 
 		close(fd);

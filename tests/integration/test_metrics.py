@@ -235,6 +235,36 @@ def main():
         check(a.running(), "A is not running")
     env.case("idle and junk clients block neither scrapes nor a full-speed stream", hostile)
 
+    def lingering_and_flood():
+        # Answered clients that neither read nor close give way to newcomers;
+        # one that floods after its request is cut off without stalling the node.
+        m = a.mark()
+        held = []
+        for _ in range(6):
+            s = socket.create_connection((h.LOOP, port["m"]))
+            s.sendall(b"GET /metrics HTTP/1.1\r\n\r\n")
+            held.append(s)
+        flood = socket.create_connection((h.LOOP, port["m"]))
+        flood.sendall(b"GET /metrics HTTP/1.1\r\n\r\n")
+        try:
+            t0 = time.monotonic()
+            sent = 0
+            try:
+                flood.settimeout(2)
+                while sent < 8 * 1024 * 1024 and time.monotonic() - t0 < 3:
+                    sent += flood.send(b"x" * 65536)
+            except OSError:
+                pass
+            s, _ = scrape(port["m"])
+            check_eq(value(s, "tether_peer_connected", peer="B"), 1, "B still connected")
+        finally:
+            for c in held + [flood]:
+                c.close()
+        downs = a.events("session_down", m)
+        check(not downs, "a session went down: %s" % [d["_line"] for d in downs])
+    env.case("lingering and flooding clients neither lock out scrapers nor stall the node",
+             lingering_and_flood)
+
     def many():
         for _ in range(500):
             http(port["m"], b"GET /metrics HTTP/1.1\r\n\r\n")

@@ -110,6 +110,8 @@ def main():
         check_eq(rc, 2, "tether reload exit code")
         check("not supported" in err, "reload's words: %r" % err)
         a.wait_for("reload", 5, m)
+        rc, out, _ = h.run_tether(["status", "-s", sock, "--json"])
+        check_eq(json.loads(out)["reloads"], {"ok": 0, "failed": 1}, "reloads counted")
     env.case("tether reload: refused (not supported yet), exit 2", reload)
 
     def hostile():
@@ -135,6 +137,16 @@ def main():
         rc, out, err = h.run_tether(["run", "-c", c.cfg_path], timeout=15)
         check(rc != 0, "a second agent on A's socket started")
         check("another agent answers there" in err, "its words: %r" % err)
+        # Something that is not a socket at the path is never replaced.
+        other = os.path.join(env.dir, "not-a-socket")
+        with open(other, "w") as f:
+            f.write("keep me\n")
+        c.cfg["status"] = other
+        c.write_config()
+        rc, out, err = h.run_tether(["run", "-c", c.cfg_path], timeout=15)
+        check(rc != 0 and "not a socket" in err, "agent on a regular file: rc=%s %r" % (rc, err))
+        with open(other) as f:
+            check_eq(f.read(), "keep me\n", "the file at the status path")
     env.case("a second agent on a live socket is refused", second_agent)
 
     def stale_and_gone():
