@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/textbuf.h"
+
 static const char *const level_names[] = {"error", "warn", "info", "debug"};
 
 int log_enabled(const struct log_sink *sink, int level)
@@ -36,23 +38,18 @@ static int needs_quotes(const char *v)
 	return 0;
 }
 
-/* Escape for both formats: \" \\ and control or non-ASCII bytes as \xNN. */
+/* Escape for both formats: \" \\ and control or non-ASCII bytes (tb_escape). */
 static void put_escaped(struct log_line *l, const char *v)
 {
 	char tmp[8];
 
 	for (; *v; v++) {
-		unsigned char c = (unsigned char)*v;
+		const char *e = tb_escape((unsigned char)*v, l->sink->json, tmp);
 
-		if (c == '"' || c == '\\') {
-			put_c(l, '\\');
-			put_c(l, (char)c);
-		} else if (c < 0x20 || c >= 0x7f) {
-			snprintf(tmp, sizeof(tmp), l->sink->json ? "\\u%04x" : "\\x%02x", c);
-			put(l, tmp, strlen(tmp));
-		} else {
-			put_c(l, (char)c);
-		}
+		if (e != NULL)
+			put(l, e, strlen(e));
+		else
+			put_c(l, *v);
 	}
 }
 
@@ -108,22 +105,6 @@ void log_str(struct log_line *l, const char *key, const char *val)
 	}
 }
 
-/*
- * Decimal digits of val, by hand: small C libraries (newlib-nano) print
- * "%llu" without its value. Returns where the digits start in tmp[24].
- */
-static const char *u64_dec(uint64_t val, char tmp[24])
-{
-	char *p = tmp + 23;
-
-	*p = '\0';
-	do {
-		*--p = (char)('0' + val % 10u);
-		val /= 10u;
-	} while (val != 0);
-	return p;
-}
-
 void log_u64(struct log_line *l, const char *key, uint64_t val)
 {
 	char tmp[24];
@@ -132,7 +113,7 @@ void log_u64(struct log_line *l, const char *key, uint64_t val)
 	if (!l->on)
 		return;
 	put_key(l, key);
-	d = u64_dec(val, tmp);
+	d = tb_dec(val, tmp);
 	put(l, d, strlen(d));
 }
 
@@ -147,7 +128,7 @@ void log_i64(struct log_line *l, const char *key, int64_t val)
 	if (val < 0)
 		put_c(l, '-');
 	/* The magnitude in unsigned arithmetic, so INT64_MIN has one too. */
-	d = u64_dec(val < 0 ? 0u - (uint64_t)val : (uint64_t)val, tmp);
+	d = tb_dec(val < 0 ? 0u - (uint64_t)val : (uint64_t)val, tmp);
 	put(l, d, strlen(d));
 }
 

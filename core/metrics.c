@@ -36,27 +36,6 @@ size_t metrics_buffer_size(const struct tether_config *cfg)
 	       HEAD_ROOM;
 }
 
-static void count_peer(const struct tether_node *n, unsigned i, uint64_t *in, uint64_t *out,
-		       bool *up, int64_t *not_after)
-{
-	const struct session *s;
-
-	*in = n->peers[i].bytes_in;
-	*out = n->peers[i].bytes_out;
-	*up = false;
-	*not_after = 0;
-	for (s = n->all; s != NULL; s = s->next_all) {
-		if (s->peer != (int)i || s->state != SS_MUX)
-			continue;
-		*in += s->mux.bytes_in;
-		*out += s->mux.bytes_out;
-		if (session_is_open(s)) {
-			*up = true;
-			*not_after = s->verify.not_after;
-		}
-	}
-}
-
 /* True if another certificate of the list has c's subject and expires first. */
 static bool shadowed(const mbedtls_x509_crt *list, const mbedtls_x509_crt *c, int64_t t)
 {
@@ -119,6 +98,7 @@ static void write_metrics(struct tether_node *n, struct prom *p)
 	const struct tls_ctx *t = &n->tls.slot[n->tls.cur];
 	int64_t now = port_wall_s(n->port);
 	struct tether_stats st;
+	struct peer_view v;
 	unsigned i;
 	int r;
 
@@ -130,26 +110,18 @@ static void write_metrics(struct tether_node *n, struct prom *p)
 
 	prom_family(p, "tether_peer_connected", "gauge",
 		    "1 if a configured peer has a session up, else 0.");
+	/* A family's samples stand together: one pass over the peers per family. */
 	for (i = 0; i < cfg->n_peers; i++) {
-		uint64_t in, out;
-		bool up;
-		int64_t na;
-
-		count_peer(n, i, &in, &out, &up, &na);
-		prom_u64(p, "tether_peer_connected", "peer", cfg->peers[i].name, NULL, NULL, up);
+		peer_view(n, i, now, &v);
+		prom_u64(p, "tether_peer_connected", "peer", v.name, NULL, NULL, v.up);
 	}
 	prom_family(p, "tether_bytes_total", "counter",
 		    "Stream payload bytes by peer and direction.");
 	for (i = 0; i < cfg->n_peers; i++) {
-		uint64_t in, out;
-		bool up;
-		int64_t na;
-
-		count_peer(n, i, &in, &out, &up, &na);
-		prom_u64(p, "tether_bytes_total", "peer", cfg->peers[i].name, "direction", "sent",
-			 out);
-		prom_u64(p, "tether_bytes_total", "peer", cfg->peers[i].name, "direction",
-			 "received", in);
+		peer_view(n, i, now, &v);
+		prom_u64(p, "tether_bytes_total", "peer", v.name, "direction", "sent", v.sent);
+		prom_u64(p, "tether_bytes_total", "peer", v.name, "direction", "received",
+			 v.received);
 	}
 
 	prom_family(p, "tether_streams", "gauge", "Streams open now.");
@@ -179,14 +151,10 @@ static void write_metrics(struct tether_node *n, struct prom *p)
 	cert_expiry(p, "identity", &t->own, now, true);
 	cert_expiry(p, "ca", &t->ca, now, false);
 	for (i = 0; i < cfg->n_peers; i++) {
-		uint64_t in, out;
-		bool up;
-		int64_t na;
-
-		count_peer(n, i, &in, &out, &up, &na);
-		if (up)
-			prom_i64(p, "tether_cert_expiry_seconds", "cert", "peer", "subject",
-				 cfg->peers[i].name, na - now);
+		peer_view(n, i, now, &v);
+		if (v.up)
+			prom_i64(p, "tether_cert_expiry_seconds", "cert", "peer", "subject", v.name,
+				 v.cert_left_s);
 	}
 	if (t->has_crl) {
 		int64_t next;

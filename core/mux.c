@@ -324,6 +324,7 @@ static int out_stream(struct mux *m, struct out *o, struct mux_stream *st)
 		} else {
 			st->broken = true;
 			st->readable = false;
+			m->streams_changed = true;
 			return did;
 		}
 	}
@@ -332,6 +333,7 @@ static int out_stream(struct mux *m, struct out *o, struct mux_stream *st)
 			return -1;
 		st->owed &= ~MUX_OWE_CLOSE;
 		st->tx_closed = true;
+		m->streams_changed = true;
 		did = 1;
 	}
 	return did;

@@ -147,6 +147,8 @@ struct mux {
 	struct mux_reset resets[TETHER_RESET_QUEUE];
 	unsigned n_resets;
 	bool reset_lost; /* a RESET found the queue full: the session must end */
+	/* A CLOSE left or a pull failed since the driver last looked (it clears this). */
+	bool streams_changed;
 
 	/* Input. */
 	enum mux_rx rx;

@@ -140,23 +140,11 @@ int tether_node_start(struct tether_node *n, char *err, size_t err_len)
 	for (i = 0; i < cfg->n_peers; i++)
 		n->peers[i].next_dial = n->now;
 	n->st.mem_node = n->arena.used;
-	n->started = true;
 	return 0;
 }
 
 static void release_dead(struct tether_node *n)
 {
-	struct session **pp = &n->pump;
-
-	/* Ended sessions leave the pump list before their slots are reused. */
-	while (*pp != NULL) {
-		if ((*pp)->state == SS_CLOSED) {
-			(*pp)->in_pump = false;
-			*pp = (*pp)->next_pump;
-		} else {
-			pp = &(*pp)->next_pump;
-		}
-	}
 	while (n->dead_streams != NULL) {
 		struct stream *st = n->dead_streams;
 

@@ -47,11 +47,11 @@ struct peer_state {
 	struct session *session; /* the established (or draining) session */
 	uint32_t attempt;	 /* failed dials since the last success */
 	uint64_t next_dial;	 /* ms; 0 = now */
-	bool dialing;		 /* a dialed session exists that is not up yet */
+	struct session *dialer;	 /* our dial under way (not up yet), NULL if none */
 	uint64_t bytes_in;	 /* stream payload of its ended sessions */
 	uint64_t bytes_out;
 	uint64_t t_change;   /* ms: its session came up or went down */
-	char last_error[96]; /* why its last session or dial ended, "" if none */
+	char last_error[96]; /* why its last session or dial ended, "" if none (session_end) */
 };
 
 /* One scraper's connection to the metrics endpoint (metrics.c). */
@@ -98,7 +98,6 @@ struct tether_node {
 	struct session *pump; /* sessions to pump once the current event is handled */
 	struct session *dead_sessions;
 	struct stream *dead_streams;
-	bool started;
 	bool stopping;
 	unsigned requests; /* TETHER_REQ_* for the caller of tether_node_step() */
 	uint64_t stop_deadline;
@@ -114,6 +113,21 @@ struct tether_node {
 	size_t out_len;
 	uint8_t out[TETHER_RECORD_SIZE];
 };
+
+/* status.c: what status and metrics say of one configured peer, from the same counters. */
+struct peer_view {
+	const char *name;
+	bool up;
+	const struct session *s; /* the open session, if up */
+	uint64_t sent, received;
+	uint32_t streams;
+	int64_t cert_left_s;  /* the peer certificate's seconds left, if up */
+	uint64_t since_ms;    /* how long it has been up, or down */
+	int64_t next_dial_ms; /* -1: none due (connected, dialing, or never dialed) */
+};
+
+/* Peer i as of now; wall: the wall clock in seconds (certificate times). */
+void peer_view(const struct tether_node *n, unsigned i, int64_t wall, struct peer_view *v);
 
 /* listener.c */
 int listeners_open(struct tether_node *n, char *err, size_t err_len);

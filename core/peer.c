@@ -2,7 +2,6 @@
  * peer.c: the configured peers: dialing with back-off and full jitter, and
  * the one-session-per-pair rule (docs/PROTOCOL.md).
  */
-#include <stdio.h>
 #include <string.h>
 
 #include "core/node_impl.h"
@@ -21,7 +20,8 @@ void peer_session_up(struct tether_node *n, struct session *s)
 	struct session *old = ps->session;
 
 	if (s->dialed) {
-		ps->dialing = false;
+		if (ps->dialer == s)
+			ps->dialer = NULL;
 		ps->attempt = 0;
 	}
 	if (old == NULL || !session_is_open(old))
@@ -48,7 +48,7 @@ void peer_session_up(struct tether_node *n, struct session *s)
 void peer_session_gone(struct tether_node *n, struct session *s)
 {
 	const struct tether_config *cfg = n->cfg;
-	bool was_up = s->was_up;
+	bool was_up = session_was_up(s);
 	struct peer_state *ps;
 	uint64_t cap;
 	uint32_t shift;
@@ -60,14 +60,9 @@ void peer_session_gone(struct tether_node *n, struct session *s)
 		ps->session = NULL;
 		ps->t_change = n->now;
 	}
-	snprintf(ps->last_error, sizeof(ps->last_error), "%s", s->end_text);
-	/*
-	 * A dialed session that came up cleared dialing then (peer_session_up);
-	 * another may be under way now. One that came up and ended before the
-	 * node acted on it (HELLO and GOAWAY in one read) clears it here.
-	 */
-	if (s->dialed && (!was_up || s->came_up))
-		ps->dialing = false;
+	/* The dial is over, whether it came up (and the node saw it or not) or failed. */
+	if (ps->dialer == s)
+		ps->dialer = NULL;
 	if (cfg->peers[s->peer].connect[0] == '\0' ||
 	    (ps->session != NULL && session_is_open(ps->session)))
 		return;
@@ -93,7 +88,7 @@ void peers_dial_due(struct tether_node *n, uint64_t *next)
 	for (i = 0; i < cfg->n_peers; i++) {
 		struct peer_state *ps = &n->peers[i];
 
-		if (cfg->peers[i].connect[0] == '\0' || ps->dialing)
+		if (cfg->peers[i].connect[0] == '\0' || ps->dialer != NULL)
 			continue;
 		/*
 		 * PROTOCOL.md section 7: a draining session does not count, so a new
@@ -114,10 +109,9 @@ void peers_dial_due(struct tether_node *n, uint64_t *next)
 				*next = n->now + 50;
 			continue;
 		}
-		ps->dialing = true;
-		if (session_dial(n, (int)i) == NULL && ps->dialing) {
-			ps->dialing = false;
+		ps->dialer = session_dial(n, (int)i);
+		/* Refused at once (no slot, no socket): its release sets the back-off, if any. */
+		if (ps->dialer == NULL)
 			ps->next_dial = n->now + cfg->reconnect_min_ms;
-		}
 	}
 }

@@ -71,6 +71,7 @@ static void label(struct prom *p, const char *k, const char *v, bool first)
 	puts_(p, "\"");
 }
 
+/* "name{k1=\"v1\",k2=\"v2\"} ", up to the value. */
 static void head(struct prom *p, const char *name, const char *k1, const char *v1, const char *k2,
 		 const char *v2)
 {
@@ -79,15 +80,13 @@ static void head(struct prom *p, const char *name, const char *k1, const char *v
 		label(p, k1, v1, true);
 	if (k2 != NULL)
 		label(p, k2, v2, k1 == NULL);
-	if (k1 != NULL || k2 != NULL)
-		puts_(p, "}");
+	puts_(p, k1 != NULL || k2 != NULL ? "} " : " ");
 }
 
 void prom_u64(struct prom *p, const char *name, const char *k1, const char *v1, const char *k2,
 	      const char *v2, uint64_t value)
 {
 	head(p, name, k1, v1, k2, v2);
-	puts_(p, " ");
 	tb_u64(&p->t, value);
 	puts_(p, "\n");
 }
@@ -96,7 +95,6 @@ void prom_i64(struct prom *p, const char *name, const char *k1, const char *v1, 
 	      const char *v2, int64_t value)
 {
 	head(p, name, k1, v1, k2, v2);
-	puts_(p, " ");
 	tb_i64(&p->t, value);
 	puts_(p, "\n");
 }

@@ -297,11 +297,17 @@ static int tls_put(struct session *s, size_t len)
 	return -1;
 }
 
-/* The mux's DATA pull may have broken streams or completed them: act on it now. */
+/*
+ * The mux's output broke a stream (its pull failed) or sent a CLOSE that may
+ * complete one: act on it now. Only then: this runs after every record.
+ */
 static void after_output(struct session *s)
 {
 	struct mux_stream *ms, *next;
 
+	if (!s->mux.streams_changed)
+		return;
+	s->mux.streams_changed = false;
 	for (ms = s->mux.streams; ms != NULL; ms = next) {
 		next = ms->next;
 		if (ms->broken || ms->tx_closed)
@@ -406,14 +412,16 @@ void session_goaway(struct session *s, uint32_t code, enum tether_reason why)
 void session_end(struct session *s, enum tether_reason why, const char *detail)
 {
 	struct tether_node *n = s->node;
-	bool was_up = s->state == SS_MUX && s->mux.hello_rx;
+	bool was_up = session_was_up(s);
 	const char *reason = detail != NULL ? detail : reason_name(why);
 	struct log_line l;
 	bool had_mux;
 
 	if (s->state == SS_CLOSED)
 		return;
-	snprintf(s->end_text, sizeof(s->end_text), "%s", reason);
+	if (s->peer >= 0)
+		snprintf(n->peers[s->peer].last_error, sizeof(n->peers[s->peer].last_error), "%s",
+			 reason);
 	if (s->tls_up) {
 		n->st.sessions_ended[why]++;
 		log_begin(&l, &n->log, was_up ? PORT_LOG_INFO : PORT_LOG_WARN, "session_down");
@@ -472,7 +480,6 @@ void session_end(struct session *s, enum tether_reason why, const char *detail)
 		n->all = s->next_all;
 	if (s->next_all != NULL)
 		s->next_all->prev_all = s->prev_all;
-	s->was_up = was_up;
 	s->next_dead = n->dead_sessions;
 	n->dead_sessions = s;
 }

@@ -42,7 +42,6 @@ struct session {
 	bool rx_paused;		/* the mux takes no input until output drains */
 	bool peer_duplicate;	/* GOAWAY DUPLICATE received: the session it keeps is on its way */
 	bool came_up;		/* HELLO exchanged; the node has not acted on it yet */
-	bool was_up;		/* ended after HELLO was exchanged */
 	bool in_pump;		/* on the node's pump list */
 	int io_err;		/* TETHER_ERR_* the transport last reported */
 	int peer;		/* configured peer index, -1 while unknown */
@@ -60,7 +59,6 @@ struct session {
 	/* Why a draining session will end when its streams are done. */
 	enum tether_reason drain_reason;
 	char drain_text[FRAME_REASON_MAX + 64];
-	char end_text[96]; /* why it ended, for its peer's status */
 
 	mbedtls_ssl_context ssl;
 	struct tls_verify verify;
@@ -98,5 +96,11 @@ const char *session_peer_name(const struct session *s);
 /* Carrying streams (HELLO exchanged, no GOAWAY either way, not ended). */
 bool session_is_open(const struct session *s);
 bool session_is_draining(const struct session *s);
+
+/* HELLO was exchanged (the session came up), whether or not it has ended since. */
+static inline bool session_was_up(const struct session *s)
+{
+	return s->tls_up && s->mux.hello_rx;
+}
 
 #endif

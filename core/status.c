@@ -80,3 +80,30 @@ void tether_node_log_status(struct tether_node *n)
 	log_u64(&l, "mem_node", st.mem_node);
 	log_end(&l);
 }
+
+void peer_view(const struct tether_node *n, unsigned i, int64_t wall, struct peer_view *v)
+{
+	const struct peer_state *ps = &n->peers[i];
+	const struct session *s;
+
+	memset(v, 0, sizeof(*v));
+	v->name = n->cfg->peers[i].name;
+	v->sent = ps->bytes_out;
+	v->received = ps->bytes_in;
+	v->next_dial_ms = -1;
+	for (s = n->all; s != NULL; s = s->next_all) {
+		if (s->peer != (int)i || s->state != SS_MUX)
+			continue;
+		v->sent += s->mux.bytes_out;
+		v->received += s->mux.bytes_in;
+		v->streams += s->mux.n_streams;
+		if (session_is_open(s)) {
+			v->up = true;
+			v->s = s;
+			v->cert_left_s = s->verify.not_after - wall;
+		}
+	}
+	v->since_ms = n->now - (ps->t_change != 0 ? ps->t_change : n->t_started);
+	if (!v->up && n->cfg->peers[i].connect[0] != '\0' && ps->dialer == NULL)
+		v->next_dial_ms = ps->next_dial > n->now ? (int64_t)(ps->next_dial - n->now) : 0;
+}

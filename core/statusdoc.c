@@ -12,45 +12,6 @@
 #include "core/x509_time.h"
 #include "tether_version.h"
 
-/* What the status says of one configured peer. */
-struct peer_view {
-	const char *name;
-	bool up;
-	const struct session *s; /* the open session, if up */
-	uint64_t sent, received;
-	uint32_t streams;
-	int64_t cert_left_s;  /* the peer certificate's seconds left, if up */
-	uint64_t since_ms;    /* how long it has been up, or down */
-	int64_t next_dial_ms; /* -1: none due (connected, dialing, or never dialed) */
-};
-
-static void peer_view(const struct tether_node *n, unsigned i, int64_t wall, struct peer_view *v)
-{
-	const struct peer_state *ps = &n->peers[i];
-	const struct session *s;
-
-	memset(v, 0, sizeof(*v));
-	v->name = n->cfg->peers[i].name;
-	v->sent = ps->bytes_out;
-	v->received = ps->bytes_in;
-	v->next_dial_ms = -1;
-	for (s = n->all; s != NULL; s = s->next_all) {
-		if (s->peer != (int)i || s->state != SS_MUX)
-			continue;
-		v->sent += s->mux.bytes_out;
-		v->received += s->mux.bytes_in;
-		v->streams += s->mux.n_streams;
-		if (session_is_open(s)) {
-			v->up = true;
-			v->s = s;
-			v->cert_left_s = s->verify.not_after - wall;
-		}
-	}
-	v->since_ms = n->now - (ps->t_change != 0 ? ps->t_change : n->t_started);
-	if (!v->up && n->cfg->peers[i].connect[0] != '\0' && !ps->dialing)
-		v->next_dial_ms = ps->next_dial > n->now ? (int64_t)(ps->next_dial - n->now) : 0;
-}
-
 static int64_t own_cert_left(const struct tether_node *n, int64_t wall, char *subject, size_t len)
 {
 	const mbedtls_x509_crt *own = &n->tls.slot[n->tls.cur].own;

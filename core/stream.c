@@ -71,7 +71,6 @@ static struct stream *stream_new(struct session *s)
 		return NULL;
 	st->kind = OBJ_STREAM;
 	st->s = s;
-	st->service = -1;
 	ring_init(&st->m.rx, (uint8_t *)st + node_stream_header(), n->cfg->limits.stream_window);
 	return st;
 }
@@ -333,7 +332,6 @@ void stream_open_service(struct session *s, uint32_t id, const char *service)
 			      FRAME_RESET_UNREACHABLE);
 		return;
 	}
-	st->service = svc;
 	endpoint_tcp(&st->ep, n->port, h);
 	mux_stream_accept(&s->mux, &st->m, id, service);
 	st->connecting = true;

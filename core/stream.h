@@ -25,7 +25,6 @@ struct stream {
 	struct mux_stream m;
 	struct session *s;
 	struct endpoint ep; /* the local side */
-	int service;	    /* index into cfg->services (accepting side), -1 if ours */
 	bool outbound;	    /* we opened it (a forward) */
 	bool connecting;    /* local connect to the service's target under way */
 	bool local_shut;    /* local write side shut down after rx_closed */

@@ -51,45 +51,61 @@ void tb_printf(struct textbuf *t, const char *fmt, ...)
 	t->len += (size_t)n;
 }
 
+const char *tb_dec(uint64_t v, char tmp[24])
+{
+	char *p = tmp + 23;
+
+	*p = '\0';
+	do {
+		*--p = (char)('0' + v % 10u);
+		v /= 10u;
+	} while (v != 0);
+	return p;
+}
+
+const char *tb_escape(unsigned char c, bool json, char tmp[8])
+{
+	if (c == '"' || c == '\\') {
+		tmp[0] = '\\';
+		tmp[1] = (char)c;
+		tmp[2] = '\0';
+		return tmp;
+	}
+	if (c < 0x20 || c >= 0x7f) {
+		snprintf(tmp, 8, json ? "\\u%04x" : "\\x%02x", c);
+		return tmp;
+	}
+	return NULL;
+}
+
 void tb_json_str(struct textbuf *t, const char *s)
 {
+	char tmp[8];
+
 	put(t, "\"", 1);
 	for (; *s != '\0'; s++) {
-		unsigned char c = (unsigned char)*s;
+		const char *e = tb_escape((unsigned char)*s, true, tmp);
 
-		if (c == '"' || c == '\\') {
-			char e[2] = {'\\', (char)c};
-
-			put(t, e, 2);
-		} else if (c < 0x20 || c == 0x7f) {
-			char e[8];
-
-			snprintf(e, sizeof(e), "\\u%04x", c);
-			put(t, e, 6);
-		} else {
+		if (e != NULL)
+			tb_puts(t, e);
+		else
 			put(t, s, 1);
-		}
 	}
 	put(t, "\"", 1);
 }
 
 void tb_u64(struct textbuf *t, uint64_t v)
 {
-	char d[24];
-	size_t i = sizeof(d);
+	char tmp[24];
 
-	d[--i] = '\0';
-	do {
-		d[--i] = (char)('0' + v % 10u);
-		v /= 10u;
-	} while (v != 0);
-	tb_puts(t, d + i);
+	tb_puts(t, tb_dec(v, tmp));
 }
 
 void tb_i64(struct textbuf *t, int64_t v)
 {
 	if (v < 0) {
 		tb_puts(t, "-");
+		/* The magnitude in unsigned arithmetic, so INT64_MIN has one too. */
 		tb_u64(t, (uint64_t)0 - (uint64_t)v);
 		return;
 	}

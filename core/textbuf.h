@@ -24,7 +24,20 @@ void tb_printf(struct textbuf *t, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)))
 #endif
 	;
-/* s as a JSON string, quotes included (", \, control bytes escaped). */
+/*
+ * tb_dec: the decimal digits of v in tmp, by hand (small C libraries such as
+ * newlib-nano print "%llu" without its value). Returns where they start.
+ */
+const char *tb_dec(uint64_t v, char tmp[24]);
+
+/*
+ * tb_escape: how byte c is written inside a quoted string: NULL if as itself,
+ * else its escape in tmp: \" and \\, and for control and non-ASCII bytes
+ * \uXXXX (json) or \xNN (text).
+ */
+const char *tb_escape(unsigned char c, bool json, char tmp[8]);
+
+/* s as a JSON string, quotes included (tb_escape's escapes). */
 void tb_json_str(struct textbuf *t, const char *s);
 /* A 64-bit count in decimal (small C libraries lack %llu). */
 void tb_u64(struct textbuf *t, uint64_t v);
