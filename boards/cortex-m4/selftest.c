@@ -126,12 +126,7 @@ int main(void)
 	if (sim_reset(0) != 0)
 		fail(FAIL_SETUP, "world");
 	sim_set_echo(board_write);
-	a = sim_add("a", true);
-	b = sim_add("b", false);
-	sim_peer(a, b, false);
-	sim_peer(b, a, true);
-	sim_service(a, "echo", ADDR_ECHO, b);
-	sim_forward(b, ADDR_FWD, a, "echo");
+	sim_echo_pair(&a, &b, ADDR_ECHO, ADDR_FWD);
 	/* All that is left after the node regions is mbedTLS's heap. */
 	heap_len = sim_pool_free() - sim_node_mem(a) - sim_node_mem(b);
 	if (heap_len < tether_tls_heap_size(sim_cfg(a)) + tether_tls_heap_size(sim_cfg(b))) {

@@ -279,6 +279,16 @@ void sim_service(unsigned i, const char *name, const char *target, unsigned j)
 	sv->allow[0] = (uint16_t)k;
 }
 
+void sim_echo_pair(int *a, int *b, const char *echo_addr, const char *fwd_addr)
+{
+	*a = sim_add("a", true);
+	*b = sim_add("b", false);
+	sim_peer((unsigned)*a, (unsigned)*b, false);
+	sim_peer((unsigned)*b, (unsigned)*a, true);
+	sim_service((unsigned)*a, "echo", echo_addr, (unsigned)*b);
+	sim_forward((unsigned)*b, fwd_addr, (unsigned)*a, "echo");
+}
+
 void sim_forward(unsigned i, const char *listen, unsigned j, const char *service)
 {
 	struct tether_config *c = &w.nodes[i].cfg;

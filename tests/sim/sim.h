@@ -143,6 +143,12 @@ void sim_peer(unsigned i, unsigned j, bool dial);
 void sim_service(unsigned i, const char *name, const char *target, unsigned j);
 /* Node i forwards listen to service on peer j. */
 void sim_forward(unsigned i, const char *listen, unsigned j, const char *service);
+/*
+ * The pair most tests use: node "a" listens and exports "echo" (target
+ * echo_addr) to node "b", which dials a and forwards fwd_addr to it. Sets *a
+ * and *b to their indexes.
+ */
+void sim_echo_pair(int *a, int *b, const char *echo_addr, const char *fwd_addr);
 
 /*
  * sim_issue: (re)issue node i's certificate, valid [not_before, not_after]

@@ -97,6 +97,14 @@ static inline bool sim_node_done(void *ctx)
 	return sim_node((unsigned)(uintptr_t)ctx)->state == SIM_DONE;
 }
 
+/* The connection ctx has sent something and had all of it back (an echo). */
+static inline bool sim_conn_echoed(void *ctx)
+{
+	const struct sim_conn *c = ctx;
+
+	return c->sent > 0 && c->received == c->sent;
+}
+
 /* The connection ctx (struct sim_conn *) has ended. */
 static inline bool sim_conn_over(void *ctx)
 {

@@ -18,13 +18,6 @@
 static int a, b;
 static struct sim_server echo;
 
-static bool got(void *ctx)
-{
-	const struct sim_conn *c = ctx;
-
-	return c->sent > 0 && c->received == c->sent;
-}
-
 static bool got_all(void *ctx)
 {
 	const struct sim_conn *c = ctx;
@@ -34,12 +27,7 @@ static bool got_all(void *ctx)
 
 static void setup_pair(void)
 {
-	a = sim_add("a", true);
-	b = sim_add("b", false);
-	sim_peer(a, b, false);
-	sim_peer(b, a, true);
-	sim_service(a, "echo", ECHO, b);
-	sim_forward(b, FWD, a, "echo");
+	sim_echo_pair(&a, &b, ECHO, FWD);
 	sim_cfg(b)->tls.session_lifetime_s = LIFETIME_MS / 1000;
 	sim_check(sim_server_open(&echo, ECHO, SIM_ECHO, 0, 0) == 0);
 	sim_app_server(&echo);
@@ -54,7 +42,7 @@ static void open_old(struct sim_conn *c)
 	sim_check(sim_client_open(c, FWD, 1000, 1, 1) == 0);
 	c->no_shut = true;
 	sim_app_conn(c);
-	sim_check(sim_run_until(got, c, 1000) == 0);
+	sim_check(sim_run_until(sim_conn_echoed, c, 1000) == 0);
 	sim_check_eq(c->received, 1000);
 }
 

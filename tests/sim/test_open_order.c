@@ -41,12 +41,7 @@ static void test_two_opens_in_one_pass(void **state)
 	char v[32];
 
 	(void)state;
-	a = sim_add("a", true);
-	b = sim_add("b", false);
-	sim_peer(a, b, false);
-	sim_peer(b, a, true);
-	sim_service(a, "echo", ECHO, b);
-	sim_forward(b, FWD, a, "echo");
+	sim_echo_pair(&a, &b, ECHO, FWD);
 	sim_check(sim_server_open(&echo, ECHO, SIM_ECHO, 0, 0) == 0);
 	sim_app_server(&echo);
 	sim_check(sim_start(a) == 0 && sim_start(b) == 0);

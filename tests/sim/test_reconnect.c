@@ -44,12 +44,7 @@ static void test_kill_and_restart(void **state)
 	char v[64];
 
 	(void)state;
-	a = sim_add("a", true);
-	b = sim_add("b", false);
-	sim_peer(a, b, false);
-	sim_peer(b, a, true);
-	sim_service(a, "echo", ECHO, b);
-	sim_forward(b, FWD, a, "echo");
+	sim_echo_pair(&a, &b, ECHO, FWD);
 	for (i = 0; i < 2; i++) {
 		sim_cfg(i)->keepalive_interval_ms = 500;
 		sim_cfg(i)->keepalive_timeout_ms = 2000;

@@ -17,21 +17,9 @@
 static int a, b;
 static struct sim_server echo;
 
-static bool got(void *ctx)
-{
-	const struct sim_conn *c = ctx;
-
-	return c->sent > 0 && c->received == c->sent;
-}
-
 static void setup_pair(void)
 {
-	a = sim_add("a", true);
-	b = sim_add("b", false);
-	sim_peer(a, b, false);
-	sim_peer(b, a, true);
-	sim_service(a, "echo", ECHO, b);
-	sim_forward(b, FWD, a, "echo");
+	sim_echo_pair(&a, &b, ECHO, FWD);
 	sim_cfg(b)->reconnect_min_ms = 100;
 	sim_cfg(b)->reconnect_max_ms = 1000;
 	sim_check(sim_server_open(&echo, ECHO, SIM_ECHO, 0, 0) == 0);
@@ -46,7 +34,7 @@ static void open_stream(struct sim_conn *c)
 	sim_check(sim_client_open(c, FWD, 1000, 1, 1) == 0);
 	c->no_shut = true;
 	sim_app_conn(c);
-	sim_check(sim_run_until(got, c, sim_now() + 1000) == 0);
+	sim_check(sim_run_until(sim_conn_echoed, c, sim_now() + 1000) == 0);
 }
 
 static void b_down_normal(unsigned from, uint64_t t)

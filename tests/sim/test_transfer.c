@@ -17,21 +17,6 @@ static bool both_up(void *ctx)
 	return sim_count(0, a, "session_up", NULL) == 1 && sim_count(0, b, "session_up", NULL) == 1;
 }
 
-static bool node_done(void *ctx)
-{
-	return sim_node((unsigned)(uintptr_t)ctx)->state == SIM_DONE;
-}
-
-static void two_nodes(void)
-{
-	a = sim_add("a", true);
-	b = sim_add("b", false);
-	sim_peer(a, b, false);
-	sim_peer(b, a, true);
-	sim_service(a, "echo", ECHO, b);
-	sim_forward(b, FWD, a, "echo");
-}
-
 static void test_session_transfer_shutdown(void **state)
 {
 	static struct sim_server echo;
@@ -41,7 +26,7 @@ static void test_session_transfer_shutdown(void **state)
 	char v[128];
 
 	(void)state;
-	two_nodes();
+	sim_echo_pair(&a, &b, ECHO, FWD);
 	sim_check(sim_server_open(&echo, ECHO, SIM_ECHO, 0, 0) == 0);
 	sim_app_server(&echo);
 	sim_check(sim_start(a) == 0 && sim_start(b) == 0);
@@ -85,9 +70,9 @@ static void test_session_transfer_shutdown(void **state)
 	/* The dialer leaves first (GOAWAY, drain), then the listener. */
 	from = sim_mark();
 	sim_shutdown(b, 2000);
-	sim_check(sim_run_until(node_done, (void *)(uintptr_t)b, 60000) == 0);
+	sim_check(sim_run_until(sim_node_done, (void *)(uintptr_t)b, 60000) == 0);
 	sim_shutdown(a, 2000);
-	sim_check(sim_run_until(node_done, (void *)(uintptr_t)a, 60000) == 0);
+	sim_check(sim_run_until(sim_node_done, (void *)(uintptr_t)a, 60000) == 0);
 	sim_check_eq(sim_node(a)->t_done, 10);
 	sim_check_eq(sim_node(b)->t_done, 10);
 	sim_check_eq(sim_count(0, -1, "handshake_fail", NULL), 0);
