@@ -113,13 +113,13 @@ int cmd_run(int argc, char **argv)
 
 	allocs_at_start = alloc_count_calls();
 	/* Listening, and no longer root: the service manager may start what needs us. */
-	notify_init(&nt, port, &sink);
+	notify_init(&nt, port, &sink, port_now_ms(port));
 	notify_send(&nt, "READY=1");
 	/*
 	 * The loop is ours: the node reports what it leaves to us (reload, news
 	 * for the service manager), and waits no longer than the watchdog allows.
 	 */
-	while ((ret = tether_node_step(node, notify_wait_ms(&nt))) > 0) {
+	while ((ret = tether_node_step(node, notify_wait_ms(&nt, port_now_ms(port)))) > 0) {
 		unsigned req = tether_node_requests(node);
 
 		if (req & TETHER_REQ_STOPPING)
@@ -134,7 +134,7 @@ int cmd_run(int argc, char **argv)
 				node, false,
 				"reload is not supported by this version; restart to reload");
 		}
-		notify_watchdog(&nt);
+		notify_watchdog(&nt, port_now_ms(port));
 	}
 	log_begin(&l, &sink, PORT_LOG_INFO, "exit");
 	log_u64(&l, "allocs_after_start", alloc_count_calls() - allocs_at_start);

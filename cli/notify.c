@@ -3,7 +3,7 @@
 
 #include "cli/notify.h"
 
-void notify_init(struct notify *nt, struct port *p, const struct log_sink *sink)
+void notify_init(struct notify *nt, struct port *p, const struct log_sink *sink, uint64_t now)
 {
 	uint64_t usec = port_watchdog_usec(p);
 
@@ -12,7 +12,7 @@ void notify_init(struct notify *nt, struct port *p, const struct log_sink *sink)
 	nt->failed = 0;
 	/* Half the interval, as sd_watchdog_enabled(3) advises; at least 1 ms. */
 	nt->every_ms = usec == 0 ? 0 : usec / 2000 > 0 ? usec / 2000 : 1;
-	nt->next_ms = port_now_ms(p) + nt->every_ms;
+	nt->next_ms = now + nt->every_ms;
 }
 
 void notify_send(struct notify *nt, const char *state)
@@ -31,25 +31,19 @@ void notify_send(struct notify *nt, const char *state)
 	log_end(&l);
 }
 
-int notify_wait_ms(struct notify *nt)
+int notify_wait_ms(const struct notify *nt, uint64_t now)
 {
-	uint64_t now;
-
 	if (nt->every_ms == 0)
 		return -1;
-	now = port_now_ms(nt->port);
 	if (now >= nt->next_ms)
 		return 0;
 	return nt->next_ms - now > INT_MAX ? INT_MAX : (int)(nt->next_ms - now);
 }
 
-void notify_watchdog(struct notify *nt)
+void notify_watchdog(struct notify *nt, uint64_t now)
 {
-	uint64_t now;
-
 	if (nt->every_ms == 0)
 		return;
-	now = port_now_ms(nt->port);
 	if (now < nt->next_ms)
 		return;
 	nt->next_ms = now + nt->every_ms;

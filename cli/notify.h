@@ -25,12 +25,16 @@ struct notify {
 	struct port *port;
 	const struct log_sink *sink;
 	uint64_t every_ms; /* WATCHDOG=1 interval; 0: no watchdog */
-	uint64_t next_ms;  /* port_now_ms() when the next WATCHDOG=1 is due */
+	uint64_t next_ms;  /* the `now` at which the next WATCHDOG=1 is due */
 	int failed;	   /* a failure was logged; later ones are not */
 };
 
-/* notify_init: read the watchdog interval of p; p and sink MUST outlive nt. */
-void notify_init(struct notify *nt, struct port *p, const struct log_sink *sink);
+/*
+ * notify_init: read the watchdog interval of p; p and sink MUST outlive nt.
+ * Every `now` below is port_now_ms(p) as the caller read it: the timing is
+ * plain arithmetic on it, so a test can drive it with any clock.
+ */
+void notify_init(struct notify *nt, struct port *p, const struct log_sink *sink, uint64_t now);
 
 /* notify_send: send state (e.g. "READY=1"); a failure is logged the first time only. */
 void notify_send(struct notify *nt, const char *state);
@@ -39,9 +43,9 @@ void notify_send(struct notify *nt, const char *state);
  * notify_wait_ms: the longest the loop may wait before notify_watchdog() is
  * due, for tether_node_step(); -1 (wait for ever) without a watchdog.
  */
-int notify_wait_ms(struct notify *nt);
+int notify_wait_ms(const struct notify *nt, uint64_t now);
 
 /* notify_watchdog: send WATCHDOG=1 if it is due. Call after every loop step. */
-void notify_watchdog(struct notify *nt);
+void notify_watchdog(struct notify *nt, uint64_t now);
 
 #endif

@@ -419,7 +419,7 @@ static void next_response(struct tether_node *n)
 
 		for (i = 0; i < TETHER_METRICS_CONNS; i++)
 			if (n->mconns[i].state == MC_WAITING &&
-			    (c == NULL || n->mconns[i].opened < c->opened))
+			    (c == NULL || n->mconns[i].seq < c->seq))
 				c = &n->mconns[i];
 		if (c == NULL)
 			return;
@@ -450,9 +450,9 @@ void metrics_accept(struct tether_node *n, int h, bool local)
 
 		if (m->state == MC_FREE && c == NULL)
 			c = m;
-		if (m->state == MC_READING && (oldest == NULL || m->opened < oldest->opened))
+		if (m->state == MC_READING && (oldest == NULL || m->seq < oldest->seq))
 			oldest = m;
-		if (m->state == MC_CLOSING && (done == NULL || m->opened < done->opened))
+		if (m->state == MC_CLOSING && (done == NULL || m->seq < done->seq))
 			done = m;
 	}
 	if (c == NULL && done != NULL) {
@@ -475,7 +475,7 @@ void metrics_accept(struct tether_node *n, int h, bool local)
 	c->local = local;
 	c->state = MC_READING;
 	c->h = h;
-	c->opened = n->now;
+	c->seq = ++n->mseq;
 	c->deadline = n->now + TETHER_METRICS_DEADLINE_MS;
 	port_watch(n->port, h, PORT_READ, c);
 }

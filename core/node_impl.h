@@ -70,7 +70,7 @@ struct mconn {
 	bool local; /* the status socket's one-line requests, not HTTP */
 	int h;
 	int verdict;	   /* enum http_verdict */
-	uint64_t opened;   /* ms: accepted (the oldest reading one is evicted first) */
+	uint64_t seq;	   /* accept order: the oldest reading one is evicted first */
 	uint64_t deadline; /* ms: the whole exchange must be over by then */
 	size_t have;
 	size_t out_off; /* MC_WRITING: the response leaving, in the node's buffer */
@@ -108,7 +108,8 @@ struct tether_node {
 	struct mconn *mconns; /* TETHER_METRICS_CONNS of them; NULL without `metrics` */
 	char *mtext;
 	size_t mtext_cap;
-	int mwriter; /* the slot whose response is leaving, -1 if none */
+	int mwriter;   /* the slot whose response is leaving, -1 if none */
+	uint64_t mseq; /* accepts so far: orders the slots (a clock can tie) */
 	/* Frame assembly for whichever session is pumping (see session.out_pending). */
 	size_t out_len;
 	uint8_t out[TETHER_RECORD_SIZE];

@@ -106,9 +106,10 @@ def main():
             check(first < 2 * half, "first WATCHDOG=1 %.3fs after READY=1 (every %.1fs)" % (
                 first, half))
             for x, y in zip(pings, pings[1:]):
-                # never early (a little slack for when each datagram was read);
-                # always well within the interval systemd would enforce
-                check(y - x > 0.8 * half and y - x < 2 * half,
+                # not a burst (the exact schedule is the unit test's: here a
+                # datagram read late shortens the next gap); always well
+                # within the interval systemd would enforce
+                check(y - x > 0.5 * half and y - x < 2 * half,
                       "WATCHDOG=1 %.3fs after the previous one (every %.1fs expected): %r" % (
                           y - x, half, [round(p - pings[0], 3) for p in pings]))
             check_eq(set(m.texts()), {"READY=1", "WATCHDOG=1"}, "messages while running")
@@ -130,11 +131,11 @@ def main():
         m = Manager("@tether-it-notify-%d" % os.getpid(), a.port)
         try:
             a.environ = {"NOTIFY_SOCKET": m.name}
+            mb = b.mark()  # before A starts: B may reconnect at once
             a.start(wait=False)
             msgs = m.wait(lambda ms: len(ms) >= 1, 10, "READY=1")
             check_eq(msgs[0][1], "READY=1", "the first message")
             check(msgs[0][2], "READY=1 came before port %d was listening" % a.port)
-            mb = b.mark()
             h.wait_session(a, b, since_b=mb, since_a=a.start_mark)
             rc = a.stop(timeout=10)
             check_eq(rc, 0, "exit code after SIGTERM")
@@ -151,11 +152,11 @@ def main():
         a.environ = {"NOTIFY_SOCKET": os.path.join(a.dir, "nobody.sock"),
                      "WATCHDOG_USEC": "200000"}
         try:
+            mb = b.mark()  # before A starts: B may reconnect at once
             a.start()
             line = a.wait_for("notify", 10, a.start_mark)
             check_eq(line.get("state"), "READY=1", "state of the failure logged")
             check_eq(line.get("result"), "failed", "result of the failure logged")
-            mb = b.mark()
             h.wait_session(a, b, since_b=mb, since_a=a.start_mark)
             check(a.running(), "A stopped after the failure")
             rc = a.stop(timeout=10)

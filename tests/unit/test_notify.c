@@ -289,7 +289,8 @@ static void test_watchdog_env(void **state)
 
 /*
  * The agent's loop (cli/notify.c): WATCHDOG=1 at half of WATCHDOG_USEC,
- * never early, and the loop's wait bound never oversleeps it.
+ * never early, late pings restart the interval, and the loop's wait bound
+ * never oversleeps it. The clock is the test's: no timing, no flakes.
  */
 static void test_watchdog_timing(void **state)
 {
@@ -297,10 +298,7 @@ static void test_watchdog_timing(void **state)
 	struct manager m;
 	struct notify nt;
 	struct port *p;
-	struct port_event ev[4];
-	uint64_t start, last, now;
 	char buf[64];
-	int pings = 0;
 
 	(void)state;
 	manager_open(&m, 1);
@@ -308,30 +306,51 @@ static void test_watchdog_timing(void **state)
 	setenv("WATCHDOG_USEC", "100000", 1); /* 100 ms: a ping every 50 ms */
 	p = open_port();
 	sink.port = p;
-	notify_init(&nt, p, &sink);
+	notify_init(&nt, p, &sink, 1000);
 	assert_int_equal(nt.every_ms, 50);
-	/* The interval counts from notify_init(), which may be a millisecond before now. */
-	start = last = nt.next_ms - nt.every_ms;
-	assert_true(notify_wait_ms(&nt) <= 50);
-	while (pings < 4) {
-		int w = notify_wait_ms(&nt);
-
-		assert_true(w >= 0 && w <= 50);
-		assert_true(port_wait(p, w, ev, 4) >= 0);
-		notify_watchdog(&nt);
-		if (manager_recv(&m, buf, sizeof(buf), 0) < 0)
-			continue;
-		assert_string_equal(buf, "WATCHDOG=1");
-		now = port_now_ms(p);
-		/* Never before half the interval; well within the whole one. */
-		assert_true(now - last >= 50);
-		assert_true(now - last < 100 + 400); /* slack for a loaded machine */
-		last = now;
-		pings++;
-		assert_true(now - start < 5000);
-	}
+	assert_int_equal(notify_wait_ms(&nt, 1000), 50);
+	assert_int_equal(notify_wait_ms(&nt, 1030), 20);
+	/* Not yet due: nothing leaves. */
+	notify_watchdog(&nt, 1049);
+	assert_int_equal(manager_recv(&m, buf, sizeof(buf), 0), -1);
+	/* Due: one ping, and the next is 50 ms on. */
+	notify_watchdog(&nt, 1050);
+	assert_true(manager_recv(&m, buf, sizeof(buf), WAIT_MS) >= 0);
+	assert_string_equal(buf, "WATCHDOG=1");
+	assert_int_equal(notify_wait_ms(&nt, 1050), 50);
+	notify_watchdog(&nt, 1050);
+	assert_int_equal(manager_recv(&m, buf, sizeof(buf), 0), -1);
+	/* A loop that overslept: due at once, and the interval counts from the ping. */
+	assert_int_equal(notify_wait_ms(&nt, 1400), 0);
+	notify_watchdog(&nt, 1400);
+	assert_true(manager_recv(&m, buf, sizeof(buf), WAIT_MS) >= 0);
+	assert_string_equal(buf, "WATCHDOG=1");
+	assert_int_equal(notify_wait_ms(&nt, 1401), 49);
+	notify_watchdog(&nt, 1449);
+	assert_int_equal(manager_recv(&m, buf, sizeof(buf), 0), -1);
+	notify_watchdog(&nt, 1450);
+	assert_true(manager_recv(&m, buf, sizeof(buf), WAIT_MS) >= 0);
+	assert_string_equal(buf, "WATCHDOG=1");
 	port_close(p);
 	manager_close(&m);
+	clear_env(NULL);
+}
+
+/* A short interval rounds to 1 ms, never to 0 (which would mean no watchdog). */
+static void test_watchdog_tiny(void **state)
+{
+	struct log_sink sink = {.port = NULL, .level = PORT_LOG_INFO, .json = 0};
+	struct notify nt;
+	struct port *p;
+
+	(void)state;
+	setenv("WATCHDOG_USEC", "1500", 1);
+	p = open_port();
+	sink.port = p;
+	notify_init(&nt, p, &sink, 7);
+	assert_int_equal(nt.every_ms, 1);
+	assert_int_equal(notify_wait_ms(&nt, 7), 1);
+	port_close(p);
 	clear_env(NULL);
 }
 
@@ -349,9 +368,10 @@ static void test_no_watchdog(void **state)
 	setenv("NOTIFY_SOCKET", m.name, 1);
 	p = open_port();
 	sink.port = p;
-	notify_init(&nt, p, &sink);
-	assert_int_equal(notify_wait_ms(&nt), -1);
-	notify_watchdog(&nt);
+	notify_init(&nt, p, &sink, 0);
+	assert_int_equal(notify_wait_ms(&nt, 0), -1);
+	assert_int_equal(notify_wait_ms(&nt, 1000000), -1);
+	notify_watchdog(&nt, 1000000);
 	assert_int_equal(manager_recv(&m, buf, sizeof(buf), 100), -1);
 	port_close(p);
 	manager_close(&m);
@@ -380,14 +400,10 @@ static void test_failure_logged_once(void **state)
 	assert_true(saved >= 0);
 	assert_true(dup2(fd, STDERR_FILENO) >= 0);
 
-	notify_init(&nt, p, &sink);
+	notify_init(&nt, p, &sink, 0);
 	notify_send(&nt, "READY=1");
-	for (i = 0; i < 5; i++) {
-		struct port_event ev[1];
-
-		assert_true(port_wait(p, notify_wait_ms(&nt), ev, 1) >= 0);
-		notify_watchdog(&nt);
-	}
+	for (i = 1; i <= 5; i++)
+		notify_watchdog(&nt, (uint64_t)i);
 	notify_send(&nt, "STOPPING=1");
 
 	assert_true(dup2(saved, STDERR_FILENO) >= 0);
@@ -413,7 +429,8 @@ static void test_failure_logged_once(void **state)
 static const struct CMUnitTest tests[] = {
 	T(test_path_socket),	     T(test_abstract_socket), T(test_cloexec),
 	T(test_unset_sends_nothing), T(test_unreachable),     T(test_watchdog_env),
-	T(test_watchdog_timing),     T(test_no_watchdog),     T(test_failure_logged_once),
+	T(test_watchdog_timing),     T(test_watchdog_tiny),   T(test_no_watchdog),
+	T(test_failure_logged_once),
 };
 
 int main(void)
