@@ -95,7 +95,7 @@ static void pool3(struct prom *p, const char *name, uint64_t sessions, uint64_t 
 static void write_metrics(struct tether_node *n, struct prom *p)
 {
 	const struct tether_config *cfg = n->cfg;
-	const struct tls_ctx *t = &n->tls.slot[n->tls.cur];
+	const struct tls_material *t = tls_cur(&n->tls);
 	int64_t now = port_wall_s(n->port);
 	struct tether_stats st;
 	struct peer_view v;

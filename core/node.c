@@ -131,7 +131,7 @@ int tether_node_start(struct tether_node *n, char *err, size_t err_len)
 
 	n->now = port_now_ms(n->port);
 	n->t_started = n->now;
-	ret = tls_profiles_load(&n->tls, cfg, n->port, n->scratch, TETHER_FILE_MAX, err, err_len);
+	ret = tls_ctx_load(&n->tls, cfg, n->port, n->scratch, TETHER_FILE_MAX, err, err_len);
 	if (ret < 0)
 		return TETHER_ERR_CONFIG; /* unusable identity material is a config error */
 	ret = listeners_open(n, err, err_len);
@@ -340,6 +340,6 @@ void tether_node_free(struct tether_node *n)
 	release_dead(n);
 	listeners_close(n);
 	metrics_close_all(n);
-	tls_profiles_free(&n->tls);
+	tls_ctx_free(&n->tls);
 	mbedtls_platform_zeroize(n->arena.base, n->arena.used);
 }

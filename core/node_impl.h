@@ -83,7 +83,7 @@ struct tether_node {
 	struct port *port;
 	struct log_sink log;
 	struct arena arena;
-	struct tls_profiles tls; /* identities new and live sessions use */
+	struct tls_ctx tls; /* the identity handshakes use, and the one being reloaded */
 	struct pool sessions;
 	struct pool streams;
 	struct peer_state *peers;

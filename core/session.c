@@ -132,11 +132,7 @@ static void start_tls(struct session *s)
 	s->verify.want_peer = s->dialed ? s->peer : -1;
 	tls_heap_peak_reset();
 	s->heap_before = tls_heap_in_use();
-	s->profile = tls_profiles_take(&n->tls);
-	s->holds_profile = true;
-	s->generation = n->tls.generation;
-	ret = tls_session_setup(&n->tls.slot[s->profile], &s->ssl, s->dialed, &s->verify, s,
-				bio_send, bio_recv);
+	ret = tls_session_setup(&n->tls, &s->ssl, s->dialed, &s->verify, s, bio_send, bio_recv);
 	if (ret != 0) {
 		session_end(s, REASON_TLS_MEMORY, NULL);
 		return;
@@ -470,10 +466,6 @@ void session_end(struct session *s, enum tether_reason why, const char *detail)
 		s->counted_handshake = false;
 	}
 	mbedtls_ssl_free(&s->ssl);
-	if (s->holds_profile) {
-		s->holds_profile = false;
-		tls_profiles_release(&n->tls, s->profile);
-	}
 	if (s->prev_all != NULL)
 		s->prev_all->next_all = s->next_all;
 	else

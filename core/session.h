@@ -45,9 +45,6 @@ struct session {
 	bool in_pump;		/* on the node's pump list */
 	int io_err;		/* TETHER_ERR_* the transport last reported */
 	int peer;		/* configured peer index, -1 while unknown */
-	unsigned generation;	/* of the TLS profile it was set up with */
-	unsigned profile;	/* the node's profile slot it uses */
-	bool holds_profile;	/* counted among its profile's users */
 	char addr[TETHER_ADDR_MAX];
 	uint64_t t_start;   /* ms: TCP connect/accept */
 	uint64_t t_up;	    /* ms: HELLO exchanged */
