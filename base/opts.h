@@ -76,6 +76,9 @@
 #ifndef TETHER_METRICS_CONNS
 #define TETHER_METRICS_CONNS 4
 #endif
+#ifndef TETHER_RELOAD_TEXT
+#define TETHER_RELOAD_TEXT 2048 /* what a reload changed, or its problems */
+#endif
 #ifndef TETHER_METRICS_REQUEST
 #define TETHER_METRICS_REQUEST 1024
 #endif

@@ -375,6 +375,8 @@ const char *frame_goaway_name(uint32_t code)
 		return "unsupported version";
 	case FRAME_GOAWAY_LIFETIME:
 		return "lifetime reached";
+	case FRAME_GOAWAY_POLICY:
+		return "no longer trusted or allowed";
 	default:
 		return "unknown";
 	}

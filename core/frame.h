@@ -63,7 +63,8 @@ enum frame_goaway_code {
 	FRAME_GOAWAY_TIMEOUT = 6,    /* keepalive or HELLO deadline passed */
 	FRAME_GOAWAY_INTERNAL = 7,   /* local failure */
 	FRAME_GOAWAY_VERSION = 8,    /* unsupported protocol version */
-	FRAME_GOAWAY_LIFETIME = 9,   /* session reached its maximum lifetime */
+	FRAME_GOAWAY_LIFETIME = 9,   /* session reached its maximum lifetime, or is rolled */
+	FRAME_GOAWAY_POLICY = 10,    /* the peer is no longer trusted or allowed (a reload) */
 };
 
 struct frame_header {

@@ -252,7 +252,7 @@ static size_t local_response(struct tether_node *n, struct mconn *c, size_t *sta
 	case LQ_RELOAD_OK:
 	case LQ_RELOAD_REFUSED:
 		word = c->verdict == LQ_RELOAD_OK ? "ok\n" : "refused\n";
-		len = (size_t)snprintf(out, cap, "%s%s\n", word, c->req);
+		len = (size_t)snprintf(out, cap, "%s%s\n", word, n->reload_text);
 		return len < cap ? len : cap - 1;
 	default:
 		len = (size_t)snprintf(out, cap,
@@ -268,7 +268,7 @@ static size_t local_response(struct tether_node *n, struct mconn *c, size_t *sta
 	return len + 3;
 }
 
-void tether_node_reload_answer(struct tether_node *n, bool ok, const char *text)
+void node_reload_answer(struct tether_node *n, bool ok)
 {
 	unsigned i;
 
@@ -281,7 +281,6 @@ void tether_node_reload_answer(struct tether_node *n, bool ok, const char *text)
 
 		if (c->state != MC_RELOAD)
 			continue;
-		snprintf(c->req, sizeof(c->req), "%s", text);
 		c->verdict = ok ? LQ_RELOAD_OK : LQ_RELOAD_REFUSED;
 		c->state = MC_WAITING;
 	}
@@ -512,7 +511,7 @@ void metrics_event(struct tether_node *n, struct mconn *c, unsigned events)
 			continue;
 		c->verdict = v;
 		if (v == LQ_RELOAD) {
-			/* The loop's owner reloads and answers (tether_node_reload_answer). */
+			/* The loop's owner reloads (tether_node_reload), which answers. */
 			c->state = MC_RELOAD;
 			port_watch(n->port, c->h, 0, c);
 			n->requests |= TETHER_REQ_RELOAD;

@@ -41,7 +41,8 @@ enum piece {
 static void layout(const struct tether_config *cfg, size_t sz[P_COUNT])
 {
 	sz[P_NODE] = sizeof(struct tether_node);
-	sz[P_PEERS] = sizeof(struct peer_state) * (cfg->n_peers + 1);
+	/* Room for every peer a reload may add, twice: remapped into the spare, then swapped. */
+	sz[P_PEERS] = sizeof(struct peer_state) * (TETHER_MAX_PEERS + 1) * 2;
 	sz[P_LISTENERS] = sizeof(struct listener) * (cfg->n_forwards + 3);
 	sz[P_EVENTS] = sizeof(struct port_event) * EVENTS_PER_WAIT;
 	sz[P_SCRATCH] = TETHER_FILE_MAX;
@@ -90,6 +91,7 @@ int tether_node_init(struct tether_node **out, void *mem, size_t mem_len,
 	n->log.level = cfg->log_level;
 	n->log.json = cfg->log_format == TETHER_LOG_JSON;
 	n->peers = arena_take(&a, sz[P_PEERS]);
+	n->peers_spare = n->peers != NULL ? n->peers + TETHER_MAX_PEERS + 1 : NULL;
 	n->n_listeners = cfg->n_forwards + 3;
 	n->listeners = arena_take(&a, sz[P_LISTENERS]);
 	n->n_events = EVENTS_PER_WAIT;

@@ -86,7 +86,8 @@ struct tether_node {
 	struct tls_ctx tls; /* the identity handshakes use, and the one being reloaded */
 	struct pool sessions;
 	struct pool streams;
-	struct peer_state *peers;
+	struct peer_state *peers;	/* cfg->peers[i]'s state is peers[i] */
+	struct peer_state *peers_spare; /* a reload remaps into it, then the two swap */
 	/* [0] = sessions, [1 + i] = forwards[i], then metrics, then the status socket */
 	struct listener *listeners;
 	unsigned n_listeners;
@@ -110,6 +111,8 @@ struct tether_node {
 	size_t mtext_cap;
 	int mwriter;   /* the slot whose response is leaving, -1 if none */
 	uint64_t mseq; /* accepts so far: orders the slots (a clock can tie) */
+	/* The last reload's changes or problems, one per line (reload.c). */
+	char reload_text[TETHER_RELOAD_TEXT];
 	/* Frame assembly for whichever session is pumping (see session.out_pending). */
 	size_t out_len;
 	uint8_t out[TETHER_RECORD_SIZE];
@@ -129,6 +132,9 @@ struct peer_view {
 
 /* Peer i as of now; wall: the wall clock in seconds (certificate times). */
 void peer_view(const struct tether_node *n, unsigned i, int64_t wall, struct peer_view *v);
+
+/* metrics.c: answer the `tether reload` clients waiting, and count the reload. */
+void node_reload_answer(struct tether_node *n, bool ok);
 
 /* listener.c */
 int listeners_open(struct tether_node *n, char *err, size_t err_len);

@@ -379,30 +379,42 @@ static void fail_now(struct session *s, enum tether_reason why, const char *text
 	session_end(s, why, text);
 }
 
-void session_goaway(struct session *s, uint32_t code, enum tether_reason why)
+/* A draining session carries its streams until they end, or tls.drain_s at most. */
+static uint64_t session_drain_deadline(const struct session *s)
 {
-	const char *text = reason_name(why);
+	return s->node->now + (uint64_t)s->node->cfg->tls.drain_s * 1000u;
+}
+
+void session_goaway_because(struct session *s, uint32_t code, enum tether_reason why,
+			    const char *detail)
+{
+	const char *text = detail != NULL ? detail : reason_name(why);
 
 	if (s->state == SS_CLOSED)
 		return;
 	if (!s->tls_up) {
-		session_end(s, why, NULL);
+		session_end(s, why, detail);
 		return;
 	}
 	if (!mux_goaway(&s->mux, code, text)) {
 		/* Already said goodbye, or heard it; an error now ends it at once. */
 		if (!mux_code_drains(code))
-			session_end(s, why, NULL);
+			session_end(s, why, detail);
 		return;
 	}
 	if (mux_code_drains(code)) {
 		/* The caller pumps: this may run in the middle of parsing input. */
 		s->drain_reason = why;
 		snprintf(s->drain_text, sizeof(s->drain_text), "%s", text);
-		s->t_drain = s->node->now + TETHER_DRAIN_MS;
+		s->t_drain = session_drain_deadline(s);
 		return;
 	}
-	fail_now(s, why, NULL);
+	fail_now(s, why, detail);
+}
+
+void session_goaway(struct session *s, uint32_t code, enum tether_reason why)
+{
+	session_goaway_because(s, code, why, NULL);
 }
 
 void session_end(struct session *s, enum tether_reason why, const char *detail)
@@ -494,7 +506,7 @@ static void on_goaway(struct session *s, const struct mux_event *ev)
 	}
 	/* A second draining GOAWAY does not push the deadline back. */
 	if (s->t_drain == 0)
-		s->t_drain = s->node->now + TETHER_DRAIN_MS;
+		s->t_drain = session_drain_deadline(s);
 	if (s->mux.streams == NULL)
 		session_end(s, REASON_GOAWAY_FROM_PEER, ev->text);
 }
@@ -664,11 +676,23 @@ void session_timers(struct session *s, uint64_t now, uint64_t *next)
 		*next = due;
 	}
 	if (s->mux.state == MUX_OPEN && cfg->tls.session_lifetime_s != 0) {
+		/*
+		 * The dialer rolls at the lifetime: a new session first, then this one
+		 * drains. The accepting side waits a handshake longer for that, then
+		 * asks the dialer to reconnect with a draining GOAWAY.
+		 */
 		due = s->t_up + (uint64_t)cfg->tls.session_lifetime_s * 1000u;
-		if (now >= due) {
+		if (!s->dialed)
+			due += cfg->tls.handshake_timeout_ms;
+		if (now < due) {
+			if (due < *next)
+				*next = due;
+		} else if (s->dialed) {
+			if (s->roll_why == REASON_NONE)
+				s->roll_why = REASON_LIFETIME;
+		} else {
 			session_goaway(s, FRAME_GOAWAY_LIFETIME, REASON_LIFETIME);
 			session_pump(s);
-		} else if (due < *next)
-			*next = due;
+		}
 	}
 }

@@ -886,7 +886,8 @@ static void test_names(void **state)
 	for (uint32_t c = 0; c <= 9; c++)
 		assert_string_equal(frame_goaway_name(c), goaways[c]);
 	assert_string_equal(frame_goaway_name(FRAME_GOAWAY_LIFETIME), "lifetime reached");
-	assert_string_equal(frame_goaway_name(10), "unknown");
+	assert_string_equal(frame_goaway_name(FRAME_GOAWAY_POLICY), "no longer trusted or allowed");
+	assert_string_equal(frame_goaway_name(11), "unknown");
 }
 
 /* ---------- the example exchange of docs/PROTOCOL.md, section 13 ---------- */
