@@ -166,6 +166,10 @@ static void write_metrics(struct tether_node *n, struct prom *p)
 				 next - now);
 		}
 	}
+	prom_family(p, "tether_crl_stale_total", "counter",
+		    "Expiry checks (daily, and at start and reload) that found a CRL past its next "
+		    "update.");
+	prom_u64(p, "tether_crl_stale_total", NULL, NULL, NULL, NULL, st.crls_stale);
 	prom_family(p, "tether_reloads_total", "counter", "Reloads by result.");
 	prom_u64(p, "tether_reloads_total", "result", "ok", NULL, NULL, st.reloads_ok);
 	prom_u64(p, "tether_reloads_total", "result", "failed", NULL, NULL, st.reloads_failed);

@@ -125,6 +125,14 @@ nomem:
 	return TETHER_ERR_NOMEM;
 }
 
+static void start_problem(void *ctx, const char *path, const char *what)
+{
+	struct tether_node *n = ctx;
+
+	if (n->start_err[0] == '\0')
+		snprintf(n->start_err, n->start_err_len, "%s: %s", path, what);
+}
+
 int tether_node_start(struct tether_node *n, char *err, size_t err_len)
 {
 	const struct tether_config *cfg = n->cfg;
@@ -136,12 +144,21 @@ int tether_node_start(struct tether_node *n, char *err, size_t err_len)
 	ret = tls_ctx_load(&n->tls, cfg, n->port, n->scratch, TETHER_FILE_MAX, err, err_len);
 	if (ret < 0)
 		return TETHER_ERR_CONFIG; /* unusable identity material is a config error */
+	/* What `tether check` and a reload refuse, run refuses too: the first problem. */
+	n->start_err = err;
+	n->start_err_len = err_len;
+	err[0] = '\0';
+	if (tls_material_check(tls_cur(&n->tls), port_wall_s(n->port), start_problem, n) > 0) {
+		tls_ctx_free(&n->tls);
+		return TETHER_ERR_CONFIG;
+	}
 	ret = listeners_open(n, err, err_len);
 	if (ret < 0)
 		return ret;
 	for (i = 0; i < cfg->n_peers; i++)
 		n->peers[i].next_dial = n->now;
 	n->st.mem_node = n->arena.used;
+	expiry_sweep(n);
 	return 0;
 }
 
@@ -267,6 +284,10 @@ int tether_node_step(struct tether_node *n, int max_wait_ms)
 	settle(n);
 	listeners_resume(n, &next);
 	metrics_timers(n, &next);
+	if (n->now >= n->t_expiry)
+		expiry_sweep(n);
+	if (n->t_expiry < next)
+		next = n->t_expiry;
 	release_dead(n);
 	if (n->stopping) {
 		if (n->all == NULL)

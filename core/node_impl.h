@@ -104,6 +104,9 @@ struct tether_node {
 	uint64_t stop_deadline;
 	uint64_t now;
 	uint64_t t_started; /* ms: tether_node_start() */
+	uint64_t t_expiry;  /* ms: the next expiry sweep (expiry.c) */
+	char *start_err;    /* tether_node_start()'s err while it runs */
+	size_t start_err_len;
 	struct tether_stats st;
 	/* The metrics endpoint: a few request slots, one response buffer. */
 	struct mconn *mconns; /* TETHER_METRICS_CONNS of them; NULL without `metrics` */
@@ -135,6 +138,10 @@ void peer_view(const struct tether_node *n, unsigned i, int64_t wall, struct pee
 
 /* metrics.c: answer the `tether reload` clients waiting, and count the reload. */
 void node_reload_answer(struct tether_node *n, bool ok);
+
+/* expiry.c: log what expires within identity.warn_days, or has. */
+void expiry_sweep(struct tether_node *n);
+void expiry_peer(struct tether_node *n, const struct session *s);
 
 /* listener.c */
 int listeners_open(struct tether_node *n, char *err, size_t err_len);

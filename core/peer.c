@@ -19,6 +19,7 @@ void peer_session_up(struct tether_node *n, struct session *s)
 	struct peer_state *ps = &n->peers[s->peer];
 	struct session *old = ps->session;
 
+	expiry_peer(n, s);
 	if (s->dialed) {
 		if (ps->dialer == s)
 			ps->dialer = NULL;

@@ -408,6 +408,7 @@ int tether_node_reload(struct tether_node *n, const struct tether_config *next,
 			}
 		}
 	}
+	expiry_sweep(n);
 	return finish(n, true, 0);
 }
 
