@@ -76,6 +76,9 @@
 #ifndef TETHER_METRICS_CONNS
 #define TETHER_METRICS_CONNS 4
 #endif
+#ifndef TETHER_CRL_MAX
+#define TETHER_CRL_MAX 32768 /* largest CRL taken from a peer (DER); 0: none taken */
+#endif
 #ifndef TETHER_RELOAD_TEXT
 #define TETHER_RELOAD_TEXT 2048 /* what a reload changed, or its problems */
 #endif

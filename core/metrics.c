@@ -170,6 +170,10 @@ static void write_metrics(struct tether_node *n, struct prom *p)
 		    "Expiry checks (daily, and at start and reload) that found a CRL past its next "
 		    "update.");
 	prom_u64(p, "tether_crl_stale_total", NULL, NULL, NULL, NULL, st.crls_stale);
+	prom_family(p, "tether_crls_received_total", "counter",
+		    "CRLs taken from peers, by result: stored (and applied) or refused.");
+	prom_u64(p, "tether_crls_received_total", "result", "stored", NULL, NULL, st.crls_received);
+	prom_u64(p, "tether_crls_received_total", "result", "refused", NULL, NULL, st.crls_refused);
 	prom_family(p, "tether_reloads_total", "counter", "Reloads by result.");
 	prom_u64(p, "tether_reloads_total", "result", "ok", NULL, NULL, st.reloads_ok);
 	prom_u64(p, "tether_reloads_total", "result", "failed", NULL, NULL, st.reloads_failed);

@@ -35,6 +35,7 @@ enum piece {
 	P_SESSIONS,
 	P_STREAMS,
 	P_METRICS,
+	P_CRL,
 	P_COUNT
 };
 
@@ -49,6 +50,8 @@ static void layout(const struct tether_config *cfg, size_t sz[P_COUNT])
 	sz[P_SESSIONS] = pool_bytes(sizeof(struct session), cfg->limits.sessions);
 	sz[P_STREAMS] = pool_bytes(stream_slot_size(cfg), cfg->limits.streams);
 	sz[P_METRICS] = metrics_buffer_size(cfg);
+	/* Only a node that keeps CRL files takes newer ones from its peers. */
+	sz[P_CRL] = cfg->identity.n_crl > 0 ? TETHER_CRL_MAX : 0;
 }
 
 size_t tether_node_mem_size(const struct tether_config *cfg)
@@ -111,6 +114,11 @@ int tether_node_init(struct tether_node **out, void *mem, size_t mem_len,
 			goto nomem;
 		n->mtext = (char *)n->mconns + slots;
 		n->mtext_cap = sz[P_METRICS] - slots;
+	}
+	if (sz[P_CRL] > 0) {
+		n->crl_buf = arena_take(&a, sz[P_CRL]);
+		if (n->crl_buf == NULL)
+			goto nomem;
 	}
 	n->arena = a;
 	n->st.sessions_cap = cfg->limits.sessions;
@@ -284,6 +292,7 @@ int tether_node_step(struct tether_node *n, int max_wait_ms)
 	settle(n);
 	listeners_resume(n, &next);
 	metrics_timers(n, &next);
+	crl_timers(n, &next);
 	if (n->now >= n->t_expiry)
 		expiry_sweep(n);
 	if (n->t_expiry < next)
@@ -315,6 +324,12 @@ int tether_node_step(struct tether_node *n, int max_wait_ms)
 	n->now = port_now_ms(n->port);
 	for (i = 0; i < count; i++)
 		dispatch(n, &n->events[i]);
+	if (n->crl_apply) {
+		/* A CRL from a peer was stored: apply it as a reload of the same config. */
+		n->crl_apply = false;
+		(void)tether_node_reload(n, n->cfg, NULL);
+		settle(n);
+	}
 	handle_signals(n);
 	release_dead(n);
 	return 1;

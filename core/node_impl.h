@@ -114,6 +114,12 @@ struct tether_node {
 	size_t mtext_cap;
 	int mwriter;   /* the slot whose response is leaving, -1 if none */
 	uint64_t mseq; /* accepts so far: orders the slots (a clock can tie) */
+	/* Revocation through the mesh (crlmesh.c): one transfer in at a time. */
+	uint8_t *crl_buf;	    /* TETHER_CRL_MAX bytes; NULL: this node takes none */
+	struct session *crl_from;   /* the session a CRL is coming from, NULL if none */
+	uint8_t crl_issuer[FRAME_CRL_ISSUER_ID];
+	uint64_t crl_deadline;
+	bool crl_apply; /* a CRL was stored: reload to apply it once the event is over */
 	/* The last reload's changes or problems, one per line (reload.c). */
 	char reload_text[TETHER_RELOAD_TEXT];
 	/* Frame assembly for whichever session is pumping (see session.out_pending). */
@@ -142,6 +148,18 @@ void node_reload_answer(struct tether_node *n, bool ok);
 /* expiry.c: log what expires within identity.warn_days, or has. */
 void expiry_sweep(struct tether_node *n);
 void expiry_peer(struct tether_node *n, const struct session *s);
+
+/* crlmesh.c */
+void crl_announce(struct tether_node *n, struct session *s);
+void crl_announce_all(struct tether_node *n);
+void crl_consider(struct tether_node *n);
+void crl_on_get(struct tether_node *n, struct session *s);
+void crl_on_bad(struct tether_node *n, struct session *s, const char *why);
+void crl_on_complete(struct tether_node *n, struct session *s, size_t len);
+void crl_session_gone(struct tether_node *n, struct session *s);
+/* Before the identity whose CRLs are leaving is freed. */
+void crl_cancel_sends(struct tether_node *n);
+void crl_timers(struct tether_node *n, uint64_t *next);
 
 /* listener.c */
 int listeners_open(struct tether_node *n, char *err, size_t err_len);

@@ -280,6 +280,12 @@ static void remap_peers(struct tether_node *n, const struct tether_config *next)
 			s->peer = peer_index(next, cur->peers[s->peer].name);
 	n->peers_spare = n->peers;
 	n->peers = np;
+	/* The mux keeps the names it compares HELLO with: the new config's, same words. */
+	for (s = n->all; s != NULL; s = s->next_all) {
+		s->mux.p.name = next->node;
+		if (s->peer >= 0)
+			s->mux.p.peer_name = next->peers[s->peer].name;
+	}
 }
 
 static void log_reload(struct tether_node *n, bool ok, unsigned problems)
@@ -383,6 +389,8 @@ int tether_node_reload(struct tether_node *n, const struct tether_config *next,
 		if (judge_streams(s, next, np) > 0)
 			session_want_pump(s);
 	}
+	/* CRLs on their way out point into the identity about to go. */
+	crl_cancel_sends(n);
 	ret = tls_ctx_commit(&n->tls, next, err, sizeof(err));
 	if (ret < 0) {
 		/* Out of TLS memory switching: still the old identity; the sessions judged stay judged. */
@@ -409,6 +417,9 @@ int tether_node_reload(struct tether_node *n, const struct tether_config *next,
 		}
 	}
 	expiry_sweep(n);
+	/* What we hold now, to every peer; and anything newer one of them holds. */
+	crl_announce_all(n);
+	crl_consider(n);
 	return finish(n, true, 0);
 }
 

@@ -260,6 +260,7 @@ static void handshake_step(struct session *s)
 	p.window = n->cfg->limits.stream_window;
 	p.max_payload = TETHER_RECORD_SIZE - FRAME_HEADER_LEN;
 	p.odd_ids = s->dialed;
+	p.caps = FRAME_CAP_CRL;
 	mux_init(&s->mux, &p, stream_pull, s);
 	s->state = SS_MUX;
 	session_pump(s);
@@ -427,6 +428,7 @@ void session_end(struct session *s, enum tether_reason why, const char *detail)
 
 	if (s->state == SS_CLOSED)
 		return;
+	crl_session_gone(n, s);
 	if (s->peer >= 0)
 		snprintf(n->peers[s->peer].last_error, sizeof(n->peers[s->peer].last_error), "%s",
 			 reason);
@@ -521,6 +523,20 @@ static void on_event(struct session *s, const struct mux_event *ev)
 		log_up(s);
 		s->came_up = true;
 		session_want_pump(s);
+		crl_announce(s->node, s);
+		return;
+	case MUX_EV_CRL_HAVE:
+		s->crl_skip = false;
+		crl_consider(s->node);
+		return;
+	case MUX_EV_CRL_GET:
+		crl_on_get(s->node, s);
+		return;
+	case MUX_EV_CRL:
+		crl_on_complete(s->node, s, ev->len);
+		return;
+	case MUX_EV_CRL_BAD:
+		crl_on_bad(s->node, s, ev->text);
 		return;
 	case MUX_EV_OPEN:
 		on_open(s, ev);

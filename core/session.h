@@ -48,6 +48,7 @@ struct session {
 	 * break, docs/PROTOCOL.md section 7).
 	 */
 	enum tether_reason roll_why;
+	bool crl_skip; /* a CRL from this peer failed: not asked again until it announces anew */
 	bool came_up; /* HELLO exchanged; the node has not acted on it yet */
 	bool in_pump; /* on the node's pump list */
 	int io_err;   /* TETHER_ERR_* the transport last reported */

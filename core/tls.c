@@ -155,6 +155,15 @@ static void set_suites(struct tls_ctx *t, const struct tether_config *cfg)
 	}
 }
 
+static unsigned crl_count(const mbedtls_x509_crl *c)
+{
+	unsigned n = 0;
+
+	for (; c != NULL && c->raw.p != NULL; c = c->next)
+		n++;
+	return n;
+}
+
 static void material_init(struct tls_material *m)
 {
 	mbedtls_x509_crt_init(&m->ca);
@@ -163,6 +172,8 @@ static void material_init(struct tls_material *m)
 	mbedtls_pk_init(&m->key);
 	m->has_crl = 0;
 	m->loaded = 0;
+	memset(m->crl_file, 0xff, sizeof(m->crl_file));
+	memset(m->crls_in_file, 0, sizeof(m->crls_in_file));
 }
 
 int tls_material_load(struct tls_material *m, const struct tether_identity_cfg *id,
@@ -223,6 +234,8 @@ int tls_material_load(struct tls_material *m, const struct tether_identity_cfg *
 	}
 
 	for (i = 0; i < id->n_crl; i++) {
+		unsigned before = crl_count(&m->crl), after, k;
+
 		if ((ret = read_into(port, "identity.crl", id->crl[i], scratch, scratch_len, &len,
 				     err, err_len)) < 0)
 			goto err0;
@@ -233,6 +246,10 @@ int tls_material_load(struct tls_material *m, const struct tether_identity_cfg *
 			goto err1;
 		}
 		m->has_crl = 1;
+		after = crl_count(&m->crl);
+		m->crls_in_file[i] = (uint8_t)(after - before > 255 ? 255 : after - before);
+		for (k = before; k < after && k < TLS_CRLS_MAX; k++)
+			m->crl_file[k] = (uint8_t)i;
 	}
 	return 0;
 

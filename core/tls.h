@@ -20,6 +20,8 @@
 #include "core/settings.h"
 #include "port/port.h"
 
+#define TLS_CRLS_MAX 8
+
 /* What a node proves itself with and trusts: one loaded identity. */
 struct tls_material {
 	mbedtls_x509_crt ca;
@@ -28,6 +30,9 @@ struct tls_material {
 	mbedtls_pk_context key;
 	int has_crl;
 	int loaded;
+	/* Which identity.crl file each of the first TLS_CRLS_MAX CRLs came from, and counts. */
+	uint8_t crl_file[TLS_CRLS_MAX];
+	uint8_t crls_in_file[TETHER_MAX_CRLS];
 };
 
 /*
