@@ -21,18 +21,24 @@
 #include <mbedtls/sha256.h>
 #include <mbedtls/x509_crl.h>
 
+#include "core/crlmesh.h"
 #include "core/crlnum.h"
 #include "core/node_impl.h"
 
 #define FETCH_TIMEOUT_MS 10000u
 
-static void issuer_id(const mbedtls_x509_buf *issuer_raw, uint8_t out[FRAME_CRL_ISSUER_ID])
+void crl_issuer_id(const uint8_t *issuer_der, size_t len, uint8_t out[FRAME_CRL_ISSUER_ID])
 {
 	uint8_t h[32];
 
-	if (mbedtls_sha256(issuer_raw->p, issuer_raw->len, h, 0) != 0)
+	if (mbedtls_sha256(issuer_der, len, h, 0) != 0)
 		memset(h, 0, sizeof(h));
 	memcpy(out, h, FRAME_CRL_ISSUER_ID);
+}
+
+static void issuer_id(const mbedtls_x509_buf *issuer_raw, uint8_t out[FRAME_CRL_ISSUER_ID])
+{
+	crl_issuer_id(issuer_raw->p, issuer_raw->len, out);
 }
 
 /* Our CRL of issuer id, its index in the chain; NULL if we hold none. */
@@ -93,8 +99,8 @@ void crl_announce(struct tether_node *n, struct session *s)
 
 	if (!mux_crl_ok(&s->mux))
 		return;
-	for (c = m->has_crl ? &m->crl : NULL; c != NULL && c->raw.p != NULL && k < FRAME_CRL_HAVE_MAX;
-	     c = c->next, k++) {
+	for (c = m->has_crl ? &m->crl : NULL;
+	     c != NULL && c->raw.p != NULL && k < FRAME_CRL_HAVE_MAX; c = c->next, k++) {
 		size_t len;
 
 		issuer_id(&c->issuer_raw, h[k].issuer);
@@ -234,52 +240,64 @@ static const char *check_signed(const struct tls_material *m, mbedtls_x509_crl *
 	return "not signed by one of our CAs";
 }
 
+const char *crl_judge(const struct tls_material *m, const uint8_t *der, size_t len,
+		      const uint8_t asked[FRAME_CRL_ISSUER_ID], unsigned *index,
+		      uint8_t num[CRL_NUMBER_MAX], size_t *num_len)
+{
+	const mbedtls_x509_crl *ours = our_crl(m, asked, index);
+	uint8_t got_id[FRAME_CRL_ISSUER_ID], our_num[CRL_NUMBER_MAX];
+	const char *why = NULL;
+	mbedtls_x509_crl c;
+	size_t our_len;
+
+	*num_len = 0;
+	mbedtls_x509_crl_init(&c);
+	if (mbedtls_x509_crl_parse_der(&c, der, len) != 0 || c.next != NULL) {
+		why = "not one DER CRL";
+	} else {
+		issuer_id(&c.issuer_raw, got_id);
+		if (memcmp(got_id, asked, sizeof(got_id)) != 0)
+			why = "not the issuer asked for";
+		if (why == NULL)
+			why = check_signed(m, &c);
+		if (why == NULL && crl_number(&c, num, num_len) != 0)
+			why = "no CRL number";
+		if (why == NULL && ours == NULL)
+			why = "we keep no CRL of this issuer";
+	}
+	if (why == NULL) {
+		number_of(ours, our_num, &our_len);
+		if (crl_number_cmp(num, *num_len, our_num, our_len) <= 0)
+			why = "not newer than ours";
+	}
+	mbedtls_x509_crl_free(&c);
+	return why;
+}
+
 void crl_on_complete(struct tether_node *n, struct session *s, size_t len)
 {
 	const struct tls_material *m = tls_cur(&n->tls);
 	const struct tether_identity_cfg *id = &n->cfg->identity;
-	const mbedtls_x509_crl *ours;
-	uint8_t got_id[FRAME_CRL_ISSUER_ID], num[CRL_NUMBER_MAX], our_num[CRL_NUMBER_MAX];
-	size_t num_len = 0, our_len, pem_len = 0;
-	const char *why = NULL;
-	mbedtls_x509_crl c;
+	uint8_t num[CRL_NUMBER_MAX];
+	size_t num_len = 0, pem_len = 0;
 	unsigned index = 0, file;
+	const char *why;
 	int ret;
 
 	n->crl_from = NULL;
-	mbedtls_x509_crl_init(&c);
-	ours = our_crl(m, n->crl_issuer, &index);
-	if (mbedtls_x509_crl_parse_der(&c, n->crl_buf, len) != 0 || c.next != NULL) {
-		why = "not one DER CRL";
-	} else {
-		issuer_id(&c.issuer_raw, got_id);
-		if (memcmp(got_id, n->crl_issuer, sizeof(got_id)) != 0)
-			why = "not the issuer asked for";
-		if (why == NULL)
-			why = check_signed(m, &c);
-		if (why == NULL && crl_number(&c, num, &num_len) != 0)
-			why = "no CRL number";
-		if (why == NULL && ours == NULL)
-			why = "we no longer keep a CRL of this issuer";
-	}
-	if (why == NULL) {
-		number_of(ours, our_num, &our_len);
-		if (crl_number_cmp(num, num_len, our_num, our_len) <= 0)
-			why = "not newer than ours";
-	}
-	file = ours != NULL && index < TLS_CRLS_MAX ? m->crl_file[index] : 0xffu;
+	why = crl_judge(m, n->crl_buf, len, n->crl_issuer, &index, num, &num_len);
+	file = index < TLS_CRLS_MAX ? m->crl_file[index] : 0xffu;
 	if (why == NULL && (file >= id->n_crl || m->crls_in_file[file] != 1))
 		why = "our CRL file of this issuer holds other CRLs too";
 	if (why == NULL) {
-		ret = mbedtls_pem_write_buffer("-----BEGIN X509 CRL-----\n", "-----END X509 CRL-----\n",
-					       n->crl_buf, len, n->scratch, TETHER_FILE_MAX,
-					       &pem_len);
+		ret = mbedtls_pem_write_buffer("-----BEGIN X509 CRL-----\n",
+					       "-----END X509 CRL-----\n", n->crl_buf, len,
+					       n->scratch, TETHER_FILE_MAX, &pem_len);
 		/* pem_len counts the NUL mbedTLS adds. */
 		if (ret != 0 || pem_len < 1 ||
 		    port_write_file(n->port, id->crl[file], n->scratch, pem_len - 1, 0644) != 0)
 			why = "cannot write our CRL file";
 	}
-	mbedtls_x509_crl_free(&c);
 	if (why != NULL) {
 		log_crl(n, PORT_LOG_WARN, "refused", s, why, num_len > 0 ? num : NULL, num_len);
 		n->st.crls_refused++;

@@ -48,7 +48,7 @@ enum frame_type {
 /* HELLO capability bits. */
 #define FRAME_CAP_CRL 0x1u /* CRL_HAVE, CRL_GET and CRL frames understood */
 
-#define FRAME_CRL_ISSUER_ID 8  /* the first 8 bytes of SHA-256(issuer DN, DER) */
+#define FRAME_CRL_ISSUER_ID 8	/* the first 8 bytes of SHA-256(issuer DN, DER) */
 #define FRAME_CRL_NUMBER_MAX 20 /* RFC 5280: at most 20 octets */
 #define FRAME_CRL_HAVE_MAX 4	/* entries in one CRL_HAVE */
 #define FRAME_CRL_PIECE_HEAD 8	/* CRL: u32 total, u32 offset, then the bytes */

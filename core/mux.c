@@ -689,8 +689,8 @@ static void on_crl_head(struct mux *m, struct mux_event *ev)
 		bad = "CRL too big";
 	else if (m->crl_got == 0 && off == 0)
 		m->crl_total = total;
-	if (bad == NULL && (total != m->crl_total || off != m->crl_got ||
-			    m->rx_left > m->crl_total - m->crl_got))
+	if (bad == NULL &&
+	    (total != m->crl_total || off != m->crl_got || m->rx_left > m->crl_total - m->crl_got))
 		bad = "CRL pieces out of order";
 	if (bad != NULL) {
 		m->crl_sink = NULL;

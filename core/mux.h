@@ -208,7 +208,6 @@ size_t mux_input(struct mux *m, const uint8_t *p, size_t len, struct mux_event *
  */
 size_t mux_output(struct mux *m, uint8_t *out, size_t cap);
 
-
 /* Streams. A stream MUST have a zeroed struct and a ring of p.window bytes. */
 /*
  * Open a stream of ours to service; OPEN is owed. Returns its id, or 0 (st

@@ -115,8 +115,8 @@ struct tether_node {
 	int mwriter;   /* the slot whose response is leaving, -1 if none */
 	uint64_t mseq; /* accepts so far: orders the slots (a clock can tie) */
 	/* Revocation through the mesh (crlmesh.c): one transfer in at a time. */
-	uint8_t *crl_buf;	    /* TETHER_CRL_MAX bytes; NULL: this node takes none */
-	struct session *crl_from;   /* the session a CRL is coming from, NULL if none */
+	uint8_t *crl_buf;	  /* TETHER_CRL_MAX bytes; NULL: this node takes none */
+	struct session *crl_from; /* the session a CRL is coming from, NULL if none */
 	uint8_t crl_issuer[FRAME_CRL_ISSUER_ID];
 	uint64_t crl_deadline;
 	bool crl_apply; /* a CRL was stored: reload to apply it once the event is over */
