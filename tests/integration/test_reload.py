@@ -111,6 +111,19 @@ def rss_kib(node):
     raise h.Failure("no VmRSS for %s" % node.name)
 
 
+def known_bug(env, title, fn, why):
+    """A case that shows a known bug outside this test's reach: run it, and if it
+    fails print SKIP with the reason and what was seen (not counted as a failure)."""
+    try:
+        fn()
+    except h.Failure as ex:
+        print("SKIP %s: known bug: %s\n     seen: %s" % (title, why, str(ex).splitlines()[0]),
+              flush=True)
+        return
+    env.passed += 1
+    print("ok   %s (the known bug is gone: drop known_bug())" % title, flush=True)
+
+
 class LongStream:
     """A connection through a forward to an echo service, held open: send()
     some pattern bytes, wait_echo() until all came back, finish() closes the
@@ -319,7 +332,17 @@ def main():
             a.cfg.update(json.loads(json.dumps(orig_cfg)))
             put_file(a.cfg_path, orig_text)
 
-        attempt("broken JSON", [os.path.basename(a.cfg_path)],
+        # broken JSON: `-c` cannot find the socket in it and says so itself (exit 2,
+        # the agent is not asked); through -s the agent reads it and refuses
+        put_file(a.cfg_path, orig_text[:len(orig_text) // 2])
+        try:
+            rc, out, err = reload_cli(a)
+        finally:
+            restore()
+        check(rc == 2 and a.cfg_path in err and "JSON" in err,
+              "tether reload -c with a broken config: exit %d, stderr %r" % (rc, err))
+        no_events(a, "reload", ma, "tether reload -c with a broken config reached A")
+        attempt("broken JSON", [a.cfg_path, "invalid JSON"],
                 lambda: put_file(a.cfg_path, orig_text[:len(orig_text) // 2]), restore,
                 use_sock=True)
         attempt("certificate not matching its key", ["identity.key", "does not match"],
@@ -389,8 +412,9 @@ def main():
         mf_n, mf_o = node.mark(), other.mark()
         ls.finish()
         # then the old session drains away, on both sides
-        node.wait_for("session_down", 10, mf_n, peer=other.name)
-        other.wait_for("session_down", 10, mf_o, peer=node.name)
+        dn = node.wait_for("session_down", 10, mf_n, peer=other.name)
+        do = other.wait_for("session_down", 10, mf_o, peer=node.name)
+        st["roll_" + tag] = {node.name: dn, other.name: do}
         check_eq(len(node.events("session_down", mn, peer=other.name)), 1,
                  "%s's sessions with %s ended by the rotation" % (node.name, other.name))
 
@@ -422,6 +446,7 @@ def main():
         mf_a, mf_d = a.mark(), d.mark()
         ls.finish()
         down = a.wait_for("session_down", 10, mf_a, peer="D", addr=first["addr"])
+        st["roll_d"] = {"A": down, "D": None}
         dd = d.wait_for("session_down", 10, mf_d, peer="A", reason="session lifetime reached",
                         up_s=lambda s: int(s) >= 2)
         check("up_s" in down and int(down["up_s"]) >= 2,
@@ -430,6 +455,26 @@ def main():
         d.stop()
     env.case("session lifetime roll (D, 2 s): a second session at the lifetime, the stream "
              "open across it byte-exact, the old session ends after it", lifetime)
+
+    def roll_reason(tag, acceptor, dialer):
+        def f():
+            got = st.get("roll_" + tag)
+            check(got is not None, "the roll case did not get that far")
+            line = got[acceptor]
+            check(line["reason"] != "duplicate session" and
+                  re.search("lifetime|rotated", line["reason"]),
+                  "%s ended %s's rolled session with %r: %s" % (acceptor, dialer,
+                                                                line["reason"], line["_line"]))
+        return f
+    why = ("core/peer.c applies the duplicate rule on the acceptor: the dialer's successor "
+           "comes up there while the old session is still open (the dialer sends GOAWAY "
+           "LIFETIME only once its successor is up), so the acceptor sends GOAWAY DUPLICATE "
+           "on the rolled session and logs it as \"duplicate session\"; the stream still "
+           "drains. docs/PROTOCOL.md sections 7-8 do not describe the roll yet")
+    known_bug(env, "acceptor A logs B's rotated session's end as a roll", roll_reason("b", "A", "B"),
+              why)
+    known_bug(env, "acceptor A logs D's lifetime-rolled session's end as a roll",
+              roll_reason("d", "A", "D"), why)
 
     # -- 4. policy ----------------------------------------------------------------
     def drop_allow():
@@ -445,8 +490,10 @@ def main():
         a.wait_for("stream_close", 5, ma, peer="B", service="echo2",
                    reason=re.compile("forbidden"))
         how = lb.wait_end(5)
-        check(how is not None, "B's echo2 stream did not end")
+        check("ConnectionResetError" in how,
+              "B's echo2 connection should be reset (RST), not end with %s" % how)
         lb.close()
+        b.wait_for("stream_close", 5, mb, service="echo2", reason="forbidden")
         check_eq(h.expect_reset(fb2, 5, send=b"x"), "reset", "a new echo2 stream from B")
         res = h.tcp_client(fb, 65536, seed=13, timeout=10)
         h.check_transfer(res, 65536, "B's new echo stream", echo=True)
@@ -508,7 +555,7 @@ def main():
                      v.name)
         # they dial again and are refused
         for v in victims:
-            a.wait_for("handshake_fail", 5, ma, reason="certificate revoked")
+            a.wait_for("handshake_fail", 5, ma, reason="certificate revoked", id=v.name)
         lc.send(100000)
         lc.wait_echo()
         lc.finish()
