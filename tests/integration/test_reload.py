@@ -386,7 +386,7 @@ def main():
         new = env.pki.node(ca, node.name, out=os.path.join(env.dir, "rot-" + tag), days=days)
         put_file(node.cert.key, read(new.key), 0o600)
         put_file(node.cert.cert, read(new.cert))
-        mn, mo = node.mark(), other.mark()
+        mn, mo, mc = node.mark(), other.mark(), c.mark()
         reload_ok(node, "changed: identity.cert")
         # the successor session, on both sides
         node.wait_for("session_up", 10, mn, peer=other.name)
@@ -415,6 +415,11 @@ def main():
         dn = node.wait_for("session_down", 10, mf_n, peer=other.name)
         do = other.wait_for("session_down", 10, mf_o, peer=node.name)
         st["roll_" + tag] = {node.name: dn, other.name: do}
+        if node is a:
+            # C, idle, rolls too
+            c.wait_for("session_up", 10, mc, peer="A")
+            st["idle_c"] = [x for x in c.events(None, mc) if x.get("peer") == "A" and
+                            x["event"] in ("session_up", "session_down")]
         check_eq(len(node.events("session_down", mn, peer=other.name)), 1,
                  "%s's sessions with %s ended by the rotation" % (node.name, other.name))
 
@@ -475,6 +480,20 @@ def main():
               why)
     known_bug(env, "acceptor A logs D's lifetime-rolled session's end as a roll",
               roll_reason("d", "A", "D"), why)
+
+    def idle_make_before_break():
+        seq = st.get("idle_c")
+        check(seq, "the rotation case did not get that far")
+        check(seq[0]["event"] == "session_up",
+              "C's sessions with A across A's rotation, in order: %s" % (
+                  " | ".join(x["_line"][:120] for x in seq)))
+    known_bug(env, "an idle dialer (C) keeps its session until the successor is up when the "
+              "acceptor (A) rotates", idle_make_before_break,
+              "core/session.c on_goaway() ends a session without streams at once on a draining "
+              "GOAWAY (LIFETIME, sent by the acceptor A for the rotation), and C dials only "
+              "afterwards: break before make. A connection to C's forward in that gap is "
+              "refused \"peer not connected\" (RST): a probe opening short streams through C "
+              "while A rotated 3 times saw 2 of 583 refused")
 
     # -- 4. policy ----------------------------------------------------------------
     def drop_allow():
