@@ -44,6 +44,7 @@ static const struct frame_rule frame_rules[] = {
 			   "CRL_GET on a non-zero stream", "bad CRL_GET length"},
 	[FRAME_CRL] = {FRAME_CRL_PIECE_HEAD + 1, UINT16_MAX, 1, "CRL on a non-zero stream",
 		       "empty CRL piece"},
+	[FRAME_ROLL] = {0, 0, 1, "ROLL on a non-zero stream", "ROLL with a payload"},
 };
 
 #define FRAME_TYPE_COUNT (sizeof(frame_rules) / sizeof(frame_rules[0]))
@@ -402,6 +403,8 @@ const char *frame_type_name(unsigned type)
 		return "CRL_GET";
 	case FRAME_CRL:
 		return "CRL";
+	case FRAME_ROLL:
+		return "ROLL";
 	default:
 		return "UNKNOWN";
 	}

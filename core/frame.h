@@ -43,10 +43,13 @@ enum frame_type {
 	FRAME_CRL_HAVE = 0x9, /* the CRLs the sender holds: issuer id and number each */
 	FRAME_CRL_GET = 0xa,  /* send me your CRL of this issuer */
 	FRAME_CRL = 0xb,      /* a piece of a CRL (DER): total, offset, bytes */
+	/* Only where both HELLOs announced FRAME_CAP_ROLL. */
+	FRAME_ROLL = 0xc, /* to the dialer: dial a successor, then let this session drain */
 };
 
 /* HELLO capability bits. */
-#define FRAME_CAP_CRL 0x1u /* CRL_HAVE, CRL_GET and CRL frames understood */
+#define FRAME_CAP_CRL 0x1u  /* CRL_HAVE, CRL_GET and CRL frames understood */
+#define FRAME_CAP_ROLL 0x2u /* ROLL understood */
 
 #define FRAME_CRL_ISSUER_ID 8	/* the first 8 bytes of SHA-256(issuer DN, DER) */
 #define FRAME_CRL_NUMBER_MAX 20 /* RFC 5280: at most 20 octets */

@@ -217,6 +217,11 @@ static bool out_crl(struct mux *m, struct out *o)
 
 	if (m->state != MUX_OPEN && m->state != MUX_DRAINING)
 		return true;
+	if (m->owe_roll) {
+		if (!put(o, FRAME_ROLL, 0, NULL, 0))
+			return false;
+		m->owe_roll = false;
+	}
 	if (m->owe_crl_have) {
 		if (!put(o, FRAME_CRL_HAVE, 0, m->crl_have, m->crl_have_len))
 			return false;
@@ -419,6 +424,15 @@ bool mux_crl_ok(const struct mux *m)
 {
 	return (m->p.caps & FRAME_CAP_CRL) && (m->peer_caps & FRAME_CAP_CRL) && m->hello_rx &&
 	       (m->state == MUX_OPEN || m->state == MUX_DRAINING);
+}
+
+bool mux_roll(struct mux *m)
+{
+	if (!(m->p.caps & FRAME_CAP_ROLL) || !(m->peer_caps & FRAME_CAP_ROLL) || !m->hello_rx ||
+	    m->state != MUX_OPEN)
+		return false;
+	m->owe_roll = true;
+	return true;
 }
 
 void mux_crl_have(struct mux *m, const struct frame_crl_have *h, unsigned n)
@@ -672,6 +686,9 @@ static void on_control(struct mux *m, struct mux_event *ev)
 		memcpy(m->crl_asked, p, sizeof(m->crl_asked));
 		ev->type = MUX_EV_CRL_GET;
 		return;
+	case FRAME_ROLL:
+		ev->type = MUX_EV_ROLL;
+		return;
 	}
 }
 
@@ -724,6 +741,11 @@ static void on_header(struct mux *m, struct mux_event *ev)
 	if (m->hdr.type >= FRAME_CRL_HAVE && m->hdr.type <= FRAME_CRL &&
 	    (!(m->p.caps & FRAME_CAP_CRL) || !(m->peer_caps & FRAME_CAP_CRL))) {
 		fail(m, FRAME_GOAWAY_PROTOCOL, "CRL frame not announced in HELLO", true, ev);
+		return;
+	}
+	if (m->hdr.type == FRAME_ROLL &&
+	    (!(m->p.caps & FRAME_CAP_ROLL) || !(m->peer_caps & FRAME_CAP_ROLL))) {
+		fail(m, FRAME_GOAWAY_PROTOCOL, "ROLL not announced in HELLO", true, ev);
 		return;
 	}
 	if (m->hdr.type == FRAME_CRL) {

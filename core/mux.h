@@ -83,6 +83,7 @@ enum mux_event_type {
 	MUX_EV_CRL_GET,	     /* the peer asks for our CRL of issuer m->crl_asked */
 	MUX_EV_CRL,	     /* the CRL we asked for arrived whole: len bytes at the sink */
 	MUX_EV_CRL_BAD,	     /* a CRL piece refused (text says why); the transfer is off */
+	MUX_EV_ROLL,	     /* the peer asks us (the dialer) to roll the session */
 };
 
 struct mux_event {
@@ -170,6 +171,7 @@ struct mux {
 
 	/* CRL exchange: only when both HELLOs announced FRAME_CAP_CRL. */
 	bool owe_crl_have, owe_crl_get;
+	bool owe_roll;
 	uint8_t crl_have_len;
 	uint8_t crl_have[1 + FRAME_CRL_HAVE_MAX * (FRAME_CRL_ISSUER_ID + 1 + FRAME_CRL_NUMBER_MAX)];
 	uint8_t crl_get[FRAME_CRL_ISSUER_ID];
@@ -249,6 +251,8 @@ bool mux_goaway(struct mux *m, uint32_t code, const char *reason);
  * valid until it has left or mux_crl_send_cancel(); one at a time.
  */
 bool mux_crl_ok(const struct mux *m);
+/* Ask the dialer to roll (FRAME_ROLL); false if the peer did not announce it. */
+bool mux_roll(struct mux *m);
 void mux_crl_have(struct mux *m, const struct frame_crl_have *h, unsigned n);
 void mux_crl_get(struct mux *m, const uint8_t issuer[FRAME_CRL_ISSUER_ID], uint8_t *sink,
 		 uint32_t cap);

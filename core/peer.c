@@ -41,7 +41,15 @@ void peer_session_up(struct tether_node *n, struct session *s)
 		ps->session = s;
 		session_goaway(old, FRAME_GOAWAY_LIFETIME, old->roll_why);
 		session_pump(old);
-	} else if (s->dialed == old->dialed || s->dialed == keep_dialed_by_us(n, s->peer)) {
+	} else if (s->dialed == old->dialed) {
+		/*
+		 * A newer session dialed the same way: the dialer rolled it (or
+		 * restarted). The old one drains, keeping its streams.
+		 */
+		ps->session = s;
+		session_goaway(old, FRAME_GOAWAY_LIFETIME, REASON_REPLACED);
+		session_pump(old);
+	} else if (s->dialed == keep_dialed_by_us(n, s->peer)) {
 		ps->session = s;
 		session_goaway(old, FRAME_GOAWAY_DUPLICATE, REASON_DUPLICATE);
 		session_pump(old);

@@ -27,6 +27,7 @@ static const struct {
 	[REASON_NO_LONGER_ALLOWED] = {"no longer allowed", "no_longer_allowed"},
 	[REASON_ROTATED] = {"certificate rotated", "rotated"},
 	[REASON_RELOAD] = {"identity reloaded during the handshake", "reload"},
+	[REASON_REPLACED] = {"replaced by a newer session", "replaced"},
 	[REASON_NO_CLIENT_CERT] = {"no client certificate", "no_client_certificate"},
 	[REASON_UNKNOWN_CA] = {"unknown ca", "unknown_ca"},
 	[REASON_REVOKED] = {"certificate revoked", "revoked"},

@@ -34,6 +34,7 @@ enum tether_reason {
 	REASON_NO_LONGER_ALLOWED, /* a reload removed the peer or changed its id or pin */
 	REASON_ROTATED,		  /* replaced by a session with the new certificate */
 	REASON_RELOAD,		  /* a handshake under way when the identity changed */
+	REASON_REPLACED,	  /* the peer dialed a newer session the same way (a roll) */
 	/* handshakes refused */
 	REASON_NO_CLIENT_CERT,
 	REASON_UNKNOWN_CA,

@@ -410,6 +410,10 @@ int tether_node_reload(struct tether_node *n, const struct tether_config *next,
 				continue;
 			if (s->dialed) {
 				s->roll_why = REASON_ROTATED;
+			} else if (mux_roll(&s->mux)) {
+				/* The dialer rolls; the pair rule drains this one when its successor is up. */
+				s->roll_asked = true;
+				session_want_pump(s);
 			} else {
 				session_goaway(s, FRAME_GOAWAY_LIFETIME, REASON_ROTATED);
 				session_pump(s);

@@ -260,7 +260,7 @@ static void handshake_step(struct session *s)
 	p.window = n->cfg->limits.stream_window;
 	p.max_payload = TETHER_RECORD_SIZE - FRAME_HEADER_LEN;
 	p.odd_ids = s->dialed;
-	p.caps = FRAME_CAP_CRL;
+	p.caps = FRAME_CAP_CRL | FRAME_CAP_ROLL;
 	mux_init(&s->mux, &p, stream_pull, s);
 	s->state = SS_MUX;
 	session_pump(s);
@@ -538,6 +538,11 @@ static void on_event(struct session *s, const struct mux_event *ev)
 	case MUX_EV_CRL_BAD:
 		crl_on_bad(s->node, s, ev->text);
 		return;
+	case MUX_EV_ROLL:
+		/* The acceptor's certificate changed, or its lifetime passed: roll, make before break. */
+		if (s->dialed && session_is_open(s) && s->roll_why == REASON_NONE)
+			s->roll_why = REASON_ROTATED;
+		return;
 	case MUX_EV_OPEN:
 		on_open(s, ev);
 		return;
@@ -706,9 +711,18 @@ void session_timers(struct session *s, uint64_t now, uint64_t *next)
 		} else if (s->dialed) {
 			if (s->roll_why == REASON_NONE)
 				s->roll_why = REASON_LIFETIME;
-		} else {
+		} else if (!s->roll_asked && mux_roll(&s->mux)) {
+			/* Ask the dialer to roll; if it has not within a handshake, GOAWAY. */
+			s->roll_asked = true;
+			session_pump(s);
+			due = now + cfg->tls.handshake_timeout_ms;
+			if (due < *next)
+				*next = due;
+		} else if (!s->roll_asked || now >= due + cfg->tls.handshake_timeout_ms) {
 			session_goaway(s, FRAME_GOAWAY_LIFETIME, REASON_LIFETIME);
 			session_pump(s);
+		} else if (due + cfg->tls.handshake_timeout_ms < *next) {
+			*next = due + cfg->tls.handshake_timeout_ms;
 		}
 	}
 }

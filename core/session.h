@@ -48,11 +48,12 @@ struct session {
 	 * break, docs/PROTOCOL.md section 7).
 	 */
 	enum tether_reason roll_why;
-	bool crl_skip; /* a CRL from this peer failed: not asked again until it announces anew */
-	bool came_up; /* HELLO exchanged; the node has not acted on it yet */
-	bool in_pump; /* on the node's pump list */
-	int io_err;   /* TETHER_ERR_* the transport last reported */
-	int peer;     /* configured peer index, -1 while unknown */
+	bool crl_skip;	 /* a CRL from this peer failed: not asked again until it announces anew */
+	bool roll_asked; /* we (the acceptor) sent ROLL: the dialer dials a successor */
+	bool came_up;	 /* HELLO exchanged; the node has not acted on it yet */
+	bool in_pump;	 /* on the node's pump list */
+	int io_err;	 /* TETHER_ERR_* the transport last reported */
+	int peer;	 /* configured peer index, -1 while unknown */
 	char addr[TETHER_ADDR_MAX];
 	uint64_t t_start;   /* ms: TCP connect/accept */
 	uint64_t t_up;	    /* ms: HELLO exchanged */

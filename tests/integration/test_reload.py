@@ -512,20 +512,14 @@ def main():
             got = st.get("roll_" + tag)
             check(got is not None, "the roll case did not get that far")
             line = got[acceptor]
-            check(line["reason"] != "duplicate session" and
-                  re.search("lifetime|rotated", line["reason"]),
+            check(re.search("replaced by a newer session|lifetime|rotated", line["reason"]),
                   "%s ended %s's rolled session with %r: %s" % (acceptor, dialer,
                                                                 line["reason"], line["_line"]))
         return f
-    why = ("core/peer.c applies the duplicate rule on the acceptor: the dialer's successor "
-           "comes up there while the old session is still open (the dialer sends GOAWAY "
-           "LIFETIME only once its successor is up), so the acceptor sends GOAWAY DUPLICATE "
-           "on the rolled session and logs it as \"duplicate session\"; the stream still "
-           "drains. docs/PROTOCOL.md sections 7-8 do not describe the roll yet")
-    known_bug(env, "acceptor A logs B's rotated session's end as a roll", roll_reason("b", "A", "B"),
-              why)
-    known_bug(env, "acceptor A logs D's lifetime-rolled session's end as a roll",
-              roll_reason("d", "A", "D"), why)
+    env.case("acceptor A ends B's rotated session as replaced, not as a duplicate",
+             roll_reason("b", "A", "B"))
+    env.case("acceptor A ends D's lifetime-rolled session as replaced, not as a duplicate",
+             roll_reason("d", "A", "D"))
 
     def idle_make_before_break():
         seq = st.get("idle_c")
@@ -533,13 +527,8 @@ def main():
         check(seq[0]["event"] == "session_up",
               "C's sessions with A across A's rotation, in order: %s" % (
                   " | ".join(x["_line"][:120] for x in seq)))
-    known_bug(env, "an idle dialer (C) keeps its session until the successor is up when the "
-              "acceptor (A) rotates", idle_make_before_break,
-              "core/session.c on_goaway() ends a session without streams at once on a draining "
-              "GOAWAY (LIFETIME, sent by the acceptor A for the rotation), and C dials only "
-              "afterwards: break before make. A connection to C's forward in that gap is "
-              "refused \"peer not connected\" (RST): a probe opening short streams through C "
-              "while A rotated 3 times saw 2 of 583 refused")
+    env.case("an idle dialer (C) keeps its session until the successor is up when the "
+             "acceptor (A) rotates (A asks C to roll)", idle_make_before_break)
 
     # -- 4. policy ----------------------------------------------------------------
     def drop_allow():

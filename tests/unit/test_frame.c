@@ -181,11 +181,11 @@ static void test_header_byte_order(void **state)
 static void test_header_unknown_type(void **state)
 {
 	(void)state;
-	for (unsigned t = 0xc; t <= 0xff; t++)
+	for (unsigned t = 0xd; t <= 0xff; t++)
 		expect_header_bad((uint8_t)t, 0, 0, 0, MAX_PAYLOAD, FRAME_GOAWAY_PROTOCOL,
 				  "unknown frame type");
 	/* The type is checked first, before flags, size and stream. */
-	expect_header_bad(0xc, 0xff, 0xffff, 1, MAX_PAYLOAD, FRAME_GOAWAY_PROTOCOL,
+	expect_header_bad(0xd, 0xff, 0xffff, 1, MAX_PAYLOAD, FRAME_GOAWAY_PROTOCOL,
 			  "unknown frame type");
 }
 
@@ -369,8 +369,11 @@ static void test_header_exhaustive(void **state)
 						case 11: /* CRL: total, offset, bytes */
 							lo = 9, hi = 0xffff, zero = 1;
 							break;
+						case 12: /* ROLL */
+							lo = hi = 0, zero = 1;
+							break;
 						}
-						if (t > 11 || f)
+						if (t > 12 || f)
 							want = FRAME_GOAWAY_PROTOCOL;
 						else if (len > max)
 							want = FRAME_GOAWAY_FRAME_SIZE;
@@ -884,7 +887,8 @@ static void test_names(void **state)
 	assert_string_equal(frame_type_name(9), "CRL_HAVE");
 	assert_string_equal(frame_type_name(10), "CRL_GET");
 	assert_string_equal(frame_type_name(11), "CRL");
-	assert_string_equal(frame_type_name(12), "UNKNOWN");
+	assert_string_equal(frame_type_name(12), "ROLL");
+	assert_string_equal(frame_type_name(13), "UNKNOWN");
 	assert_string_equal(frame_type_name(0xffffffffu), "UNKNOWN");
 
 	for (uint32_t c = 1; c <= 7; c++)
