@@ -15,6 +15,7 @@
 #include "core/log.h"
 #include "core/node.h"
 #include "port/port.h"
+#include "tether_version.h"
 
 static const char run_usage[] =
 	"usage: tether run [-c FILE]\n"
@@ -197,6 +198,16 @@ int cmd_run(int argc, char **argv)
 	config_reserve(reserve, reserve_len);
 	watch_init(&w, path, cfgp, cfgp->reload_watch_s, port_now_ms(port));
 
+	/* Every validity check depends on the clock: one obviously wrong is said at once. */
+	if (port_wall_s(port) < TETHER_BUILD_DAY) {
+		log_begin(&l, &sink, PORT_LOG_ERROR, "clock_before_build");
+		log_i64(&l, "now", port_wall_s(port));
+		log_i64(&l, "built", TETHER_BUILD_DAY);
+		log_str(&l, "reason",
+			"the wall clock reads earlier than the day this binary was built: "
+			"certificate validity is judged by it");
+		log_end(&l);
+	}
 	allocs_at_start = alloc_count_calls();
 	/* Listening, and no longer root: the service manager may start what needs us. */
 	notify_init(&nt, port, &sink, port_now_ms(port));
