@@ -76,6 +76,22 @@
 #ifndef TETHER_METRICS_CONNS
 #define TETHER_METRICS_CONNS 4
 #endif
+/* Admission (core/admit.c): connections accepted before their first bytes. */
+#ifndef TETHER_ARRIVALS_PER_HANDSHAKE
+#define TETHER_ARRIVALS_PER_HANDSHAKE 8 /* waiting slots per limits.handshakes, + 8 */
+#endif
+#ifndef TETHER_ARRIVALS_MAX
+#define TETHER_ARRIVALS_MAX 64
+#endif
+#ifndef TETHER_ARRIVALS_PER_SOURCE
+#define TETHER_ARRIVALS_PER_SOURCE 4 /* silent connections one address may hold */
+#endif
+#ifndef TETHER_STALL_MS
+#define TETHER_STALL_MS 1000 /* an accepted handshake silent this long yields to a waiting one */
+#endif
+#ifndef TETHER_FIRST_BYTE_MS
+#define TETHER_FIRST_BYTE_MS 2000 /* an accepted connection must speak within this */
+#endif
 #ifndef TETHER_CRL_MAX
 #define TETHER_CRL_MAX 32768 /* largest CRL taken from a peer (DER); 0: none taken */
 #endif

@@ -163,8 +163,15 @@ void listener_event(struct tether_node *n, struct listener *ls)
 {
 	int i;
 
-	/* Bounded per wake-up so one busy listener cannot starve the rest. */
-	for (i = 0; i < 16 && !n->stopping; i++) {
+	/*
+	 * Bounded per wake-up so one busy listener cannot starve the rest; the
+	 * session listener takes more at a time, so that a flood of connections
+	 * queued by the kernel (each costing only a socket here, admit.c) is
+	 * drained before a peer's connection waits long behind it.
+	 */
+	int max = ls->what == LISTEN_SESSIONS ? 128 : 16;
+
+	for (i = 0; i < max && !n->stopping; i++) {
 		char from[TETHER_ADDR_MAX];
 		int h, r;
 
@@ -185,7 +192,7 @@ void listener_event(struct tether_node *n, struct listener *ls)
 			return;
 		}
 		if (ls->what == LISTEN_SESSIONS)
-			session_accept(n, h, from);
+			admit_accept(n, h, from);
 		else if (ls->what == LISTEN_METRICS || ls->what == LISTEN_STATUS)
 			metrics_accept(n, h, ls->what == LISTEN_STATUS);
 		else

@@ -174,6 +174,10 @@ static void write_metrics(struct tether_node *n, struct prom *p)
 		    "CRLs taken from peers, by result: stored (and applied) or refused.");
 	prom_u64(p, "tether_crls_received_total", "result", "stored", NULL, NULL, st.crls_received);
 	prom_u64(p, "tether_crls_received_total", "result", "refused", NULL, NULL, st.crls_refused);
+	prom_family(p, "tether_arrivals_dropped_total", "counter",
+		    "Connections to the session listener closed before their handshake: silent "
+		    "past the first-byte deadline, or evicted for a newcomer.");
+	prom_u64(p, "tether_arrivals_dropped_total", NULL, NULL, NULL, NULL, st.arrivals_dropped);
 	prom_family(p, "tether_reloads_total", "counter", "Reloads by result.");
 	prom_u64(p, "tether_reloads_total", "result", "ok", NULL, NULL, st.reloads_ok);
 	prom_u64(p, "tether_reloads_total", "result", "failed", NULL, NULL, st.reloads_failed);
@@ -181,7 +185,9 @@ static void write_metrics(struct tether_node *n, struct prom *p)
 	prom_family(p, "tether_pool_used", "gauge", "Pool slots in use.");
 	pool3(p, "tether_pool_used", n->sessions.used, n->streams.used, n->handshakes);
 	prom_family(p, "tether_pool_capacity", "gauge", "Pool slots in all.");
-	pool3(p, "tether_pool_capacity", st.sessions_cap, st.streams_cap, cfg->limits.handshakes);
+	/* Handshakes: a reserve for dials and one for accepts. */
+	pool3(p, "tether_pool_capacity", st.sessions_cap, st.streams_cap,
+	      2u * cfg->limits.handshakes);
 	prom_family(p, "tether_pool_high_water", "gauge", "Most pool slots in use at once.");
 	pool3(p, "tether_pool_high_water", st.sessions_high, st.streams_high, st.handshakes_high);
 	prom_family(p, "tether_tls_heap_bytes", "gauge", "The mbedTLS heap: used, peak, size.");

@@ -36,6 +36,7 @@ enum piece {
 	P_STREAMS,
 	P_METRICS,
 	P_CRL,
+	P_ARRIVALS,
 	P_COUNT
 };
 
@@ -52,6 +53,7 @@ static void layout(const struct tether_config *cfg, size_t sz[P_COUNT])
 	sz[P_METRICS] = metrics_buffer_size(cfg);
 	/* Only a node that keeps CRL files takes newer ones from its peers. */
 	sz[P_CRL] = cfg->identity.n_crl > 0 ? TETHER_CRL_MAX : 0;
+	sz[P_ARRIVALS] = cfg->listen[0] != '\0' ? sizeof(struct arrival) * admit_capacity(cfg) : 0;
 }
 
 size_t tether_node_mem_size(const struct tether_config *cfg)
@@ -67,13 +69,15 @@ size_t tether_node_mem_size(const struct tether_config *cfg)
 
 unsigned tether_node_handles(const struct tether_config *cfg)
 {
-	return cfg->limits.sessions + 2u * cfg->limits.streams + cfg->n_forwards + 16u;
+	return cfg->limits.sessions + 2u * cfg->limits.streams + cfg->n_forwards + 16u +
+	       (cfg->listen[0] != '\0' ? admit_capacity(cfg) : 0u);
 }
 
 size_t tether_tls_heap_size(const struct tether_config *cfg)
 {
+	/* Dials and accepts have a reserve of limits.handshakes each (admit.c). */
 	return TETHER_HEAP_BASE + (size_t)cfg->limits.sessions * TETHER_HEAP_PER_SESSION +
-	       (size_t)cfg->limits.handshakes * TETHER_HEAP_PER_HANDSHAKE;
+	       2u * (size_t)cfg->limits.handshakes * TETHER_HEAP_PER_HANDSHAKE;
 }
 
 int tether_node_init(struct tether_node **out, void *mem, size_t mem_len,
@@ -114,6 +118,16 @@ int tether_node_init(struct tether_node **out, void *mem, size_t mem_len,
 			goto nomem;
 		n->mtext = (char *)n->mconns + slots;
 		n->mtext_cap = sz[P_METRICS] - slots;
+	}
+	if (sz[P_ARRIVALS] > 0) {
+		unsigned i;
+
+		n->arrivals = arena_take(&a, sz[P_ARRIVALS]);
+		if (n->arrivals == NULL)
+			goto nomem;
+		n->cap_arrivals = admit_capacity(cfg);
+		for (i = 0; i < n->cap_arrivals; i++)
+			n->arrivals[i].h = -1;
 	}
 	if (sz[P_CRL] > 0) {
 		n->crl_buf = arena_take(&a, sz[P_CRL]);
@@ -223,6 +237,9 @@ static void dispatch(struct tether_node *n, struct port_event *ev)
 	case OBJ_METRICS:
 		metrics_event(n, ev->tag, ev->events);
 		break;
+	case OBJ_ARRIVAL:
+		admit_event(n, ev->tag, ev->events);
+		break;
 	}
 	settle(n);
 }
@@ -242,6 +259,7 @@ void tether_node_shutdown(struct tether_node *n, uint32_t drain_ms)
 	log_u64(&l, "drain_ms", drain_ms);
 	log_end(&l);
 	listeners_close(n);
+	admit_close_all(n);
 	for (s = n->all; s != NULL; s = next) {
 		next = s->next_all;
 		if (s->tls_up) {
@@ -293,6 +311,7 @@ int tether_node_step(struct tether_node *n, int max_wait_ms)
 	listeners_resume(n, &next);
 	metrics_timers(n, &next);
 	crl_timers(n, &next);
+	admit_timers(n, &next);
 	if (n->now >= n->t_expiry)
 		expiry_sweep(n);
 	if (n->t_expiry < next)
@@ -324,6 +343,12 @@ int tether_node_step(struct tether_node *n, int max_wait_ms)
 	n->now = port_now_ms(n->port);
 	for (i = 0; i < count; i++)
 		dispatch(n, &n->events[i]);
+	/* Handshakes that ended freed slots: arrivals waiting for one start now. */
+	if (n->n_arrivals > 0) {
+		release_dead(n);
+		admit_more(n);
+		settle(n);
+	}
 	if (n->crl_apply) {
 		/* A CRL from a peer was stored: apply it as a reload of the same config. */
 		n->crl_apply = false;
@@ -377,6 +402,7 @@ void tether_node_free(struct tether_node *n)
 	n->pump = NULL;
 	release_dead(n);
 	listeners_close(n);
+	admit_close_all(n);
 	metrics_close_all(n);
 	tls_ctx_free(&n->tls);
 	mbedtls_platform_zeroize(n->arena.base, n->arena.used);

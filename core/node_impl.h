@@ -24,7 +24,8 @@ enum obj_kind {
 	OBJ_LISTENER = 1,
 	OBJ_SESSION,
 	OBJ_STREAM,
-	OBJ_METRICS
+	OBJ_METRICS,
+	OBJ_ARRIVAL
 };
 
 /* What a listener accepts. */
@@ -52,6 +53,16 @@ struct peer_state {
 	uint64_t bytes_out;
 	uint64_t t_change;   /* ms: its session came up or went down */
 	char last_error[96]; /* why its last session or dial ended, "" if none (session_end) */
+};
+
+/* A connection accepted on the session listener that has no session yet (admit.c). */
+struct arrival {
+	uint8_t kind; /* OBJ_ARRIVAL */
+	bool spoke;   /* its first bytes arrived: it waits for a handshake slot */
+	int h;	      /* -1: free */
+	uint64_t seq; /* accept order */
+	uint64_t t_accept;
+	char addr[TETHER_ADDR_MAX];
 };
 
 /* One scraper's connection to the metrics endpoint (metrics.c). */
@@ -94,7 +105,12 @@ struct tether_node {
 	unsigned char *scratch; /* file buffer, TETHER_FILE_MAX */
 	struct port_event *events;
 	unsigned n_events;
-	unsigned handshakes;  /* in progress now */
+	unsigned handshakes;	  /* in progress now: hs_dial + hs_accept */
+	unsigned hs_dial;	  /* of them dialed by us: at most limits.handshakes */
+	unsigned hs_accept;	  /* of them accepted: at most limits.handshakes (admit.c) */
+	struct arrival *arrivals; /* cap_arrivals of them */
+	unsigned cap_arrivals, n_arrivals;
+	uint64_t arrival_seq;
 	struct session *all;  /* live sessions */
 	struct session *pump; /* sessions to pump once the current event is handled */
 	struct session *dead_sessions;
@@ -141,6 +157,15 @@ struct peer_view {
 
 /* Peer i as of now; wall: the wall clock in seconds (certificate times). */
 void peer_view(const struct tether_node *n, unsigned i, int64_t wall, struct peer_view *v);
+
+/* admit.c: the session listener's connections before their first bytes. */
+unsigned admit_capacity(const struct tether_config *cfg);
+void admit_accept(struct tether_node *n, int h, const char *addr);
+void admit_event(struct tether_node *n, struct arrival *v, unsigned events);
+/* Handshake slots may have freed: start the waiting arrivals that may. */
+void admit_more(struct tether_node *n);
+void admit_timers(struct tether_node *n, uint64_t *next);
+void admit_close_all(struct tether_node *n);
 
 /* metrics.c: answer the `tether reload` clients waiting, and count the reload. */
 void node_reload_answer(struct tether_node *n, bool ok);

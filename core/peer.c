@@ -121,7 +121,7 @@ void peers_dial_due(struct tether_node *n, uint64_t *next)
 				*next = ps->next_dial;
 			continue;
 		}
-		if (n->handshakes >= cfg->limits.handshakes) {
+		if (n->hs_dial >= cfg->limits.handshakes) {
 			/* Try again shortly; handshakes finish or time out. */
 			if (n->now + 50 < *next)
 				*next = n->now + 50;

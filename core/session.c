@@ -146,8 +146,24 @@ static void count_handshake(struct session *s)
 	struct tether_node *n = s->node;
 
 	s->counted_handshake = true;
+	if (s->dialed)
+		n->hs_dial++;
+	else
+		n->hs_accept++;
 	if (++n->handshakes > n->st.handshakes_high)
 		n->st.handshakes_high = n->handshakes;
+}
+
+/* Its handshake slot is free again (dials and accepts have reserves of their own). */
+static void uncount_handshake(struct session *s)
+{
+	struct tether_node *n = s->node;
+
+	n->handshakes--;
+	if (s->dialed)
+		n->hs_dial--;
+	else
+		n->hs_accept--;
 }
 
 struct session *session_dial(struct tether_node *n, int peer)
@@ -175,22 +191,17 @@ struct session *session_dial(struct tether_node *n, int peer)
 	return s;
 }
 
-struct session *session_accept(struct tether_node *n, int h, const char *addr)
+struct session *session_accept(struct tether_node *n, int h, const char *addr, uint64_t t_accept)
 {
-	struct session *s;
+	struct session *s = session_new(n);
 
-	if (n->handshakes >= n->cfg->limits.handshakes) {
-		node_pool_exhausted(n, "handshakes", NULL, addr);
-		port_tcp_close(n->port, h, 1);
-		return NULL;
-	}
-	s = session_new(n);
 	if (s == NULL) {
 		node_pool_exhausted(n, "sessions", NULL, addr);
 		port_tcp_close(n->port, h, 1);
 		return NULL;
 	}
 	s->h = h;
+	s->t_start = t_accept; /* the handshake timeout counts from the accept */
 	snprintf(s->addr, sizeof(s->addr), "%s", addr);
 	count_handshake(s);
 	start_tls(s);
@@ -251,7 +262,7 @@ static void handshake_step(struct session *s)
 	}
 	s->tls_up = true;
 	s->counted_handshake = false;
-	n->handshakes--;
+	uncount_handshake(s);
 	n->st.handshakes_ok++;
 	if (s->peer < 0)
 		s->peer = s->verify.peer;
@@ -476,7 +487,7 @@ void session_end(struct session *s, enum tether_reason why, const char *detail)
 		port_tcp_close(n->port, s->h, s->tls_up ? 0 : 1);
 	s->h = -1;
 	if (s->counted_handshake) {
-		n->handshakes--;
+		uncount_handshake(s);
 		s->counted_handshake = false;
 	}
 	mbedtls_ssl_free(&s->ssl);

@@ -86,7 +86,8 @@ struct session {
 };
 
 struct session *session_dial(struct tether_node *n, int peer);
-struct session *session_accept(struct tether_node *n, int h, const char *addr);
+/* An arrival that spoke (admit.c) starts its handshake; t_accept: when it was accepted. */
+struct session *session_accept(struct tether_node *n, int h, const char *addr, uint64_t t_accept);
 void session_event(struct session *s, unsigned events);
 /* Tear down: count and log the reason (detail: more precise words, or NULL), reset every stream. */
 void session_end(struct session *s, enum tether_reason why, const char *detail);

@@ -217,7 +217,7 @@ size_t tether_node_status_table(struct tether_node *n, char *buf, size_t cap)
 		  (unsigned long)n->sessions.used, (unsigned long)st.sessions_cap,
 		  (unsigned long)st.sessions_high, (unsigned long)n->streams.used,
 		  (unsigned long)st.streams_cap, (unsigned long)st.streams_high, n->handshakes,
-		  (unsigned)cfg->limits.handshakes, (unsigned long)st.handshakes_high);
+		  2u * (unsigned)cfg->limits.handshakes, (unsigned long)st.handshakes_high);
 	tb_puts(&t, "handshakes  ok ");
 	tb_u64(&t, st.handshakes_ok);
 	tb_puts(&t, ", failed ");

@@ -25,7 +25,7 @@
 
 #include "port/posix/port_posix.h"
 
-#define LISTEN_BACKLOG 128
+#define LISTEN_BACKLOG 4096 /* the kernel clamps it to net.core.somaxconn */
 #define HOST_MAX 255
 
 static int err_from_errno(int e)

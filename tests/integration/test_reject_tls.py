@@ -167,9 +167,9 @@ def main():
                                        "-CAfile", ca.cert, "-cert", cert["good"].cert,
                                        "-key", cert["good"].key]))
 
-    def silent():
-        s = socket.create_connection((h.LOOP, a.port), timeout=5)
-        s.settimeout(6)
+    def closed_after(s, what, wait=6):
+        """Read until A closes s; (how, seconds) or (None, ...) if it is still open."""
+        s.settimeout(wait)
         t0 = time.monotonic()
         try:
             b = s.recv(100)
@@ -180,12 +180,32 @@ def main():
             how = None
         finally:
             s.close()
-        dt = time.monotonic() - t0
+        return how, time.monotonic() - t0
+
+    def silent():
+        # Nothing sent: the connection never becomes a handshake, and is closed at the
+        # first-byte deadline (the handshake timeout, 1.5 s here, being shorter than 2 s).
+        m = a.mark()
+        s = socket.create_connection((h.LOOP, a.port), timeout=5)
+        how, dt = closed_after(s, "silent")
+        check(how in ("EOF", "reset"), "silent connection: %s after %.1fs" % (how, dt))
+        check(1.0 <= dt < 4.0, "silent connection closed after %.1fs" % dt)
+        fails = a.events("handshake_fail", m)
+        check(not fails, lambda: "a silent connection became a handshake: %s" % fails[0]["_line"])
+        c_still_up("a silent connection")
+    env.case("TCP connect, no ClientHello -> closed at the first-byte deadline, no handshake",
+             silent)
+
+    def partial():
+        # A record header, then silence: a handshake under way, ended at its timeout.
+        s = socket.create_connection((h.LOOP, a.port), timeout=5)
+        s.sendall(b"\x16\x03\x01\x00\x80")
+        how, dt = closed_after(s, "partial")
         if how is None:
             return False, "connection still open after 6 s (handshake_timeout_ms 1500)"
         return how in ("EOF", "reset") and dt >= 1.0, "closed by A after %.1fs: %s" % (dt, how)
-    env.case("TCP connect, no ClientHello -> \"handshake timeout\"",
-             rejected, "handshake timeout", silent)
+    env.case("TCP connect, a record header, then silence -> \"handshake timeout\"",
+             rejected, "handshake timeout", partial)
 
     # a real tether node as the refused client: it keeps retrying; A keeps refusing
     def tether_client():

@@ -1,0 +1,257 @@
+/*
+ * admit.c: connections accepted on the session listener, before they cost
+ * more than a socket (docs/DESIGN.md "Admission").
+ *
+ * An accepted connection waits in a small table of "arrivals" until its
+ * first bytes (the ClientHello) are there; only then does it take a session
+ * slot, a handshake slot and TLS state. So idle sockets cannot hold what
+ * peers need:
+ * - an arrival that says nothing within the first-byte deadline is closed;
+ * - when the table is full, the oldest arrival that has said nothing gives
+ *   way to the newcomer (and one source address may hold only a few arrivals,
+ *   its own oldest giving way first), so churning idle connections evicts
+ *   the attacker's own, while a peer's ClientHello, sent with its TCP
+ *   handshake, is taken within milliseconds;
+ * - handshakes we accept and handshakes we dial draw from separate reserves
+ *   of limits.handshakes each, and one source address may hold at most half
+ *   of the accepting reserve (at least one).
+ * An arrival that has spoken while no handshake slot is free waits, unwatched,
+ * until one is (at most the handshake timeout from its accept). Waiting ones
+ * from the address with the fewest handshakes under way go first, and a
+ * handshake we accepted that has received nothing for TETHER_STALL_MS gives
+ * its slot to a waiting one: stalled handshakes cannot hold the reserve
+ * either.
+ */
+#include <string.h>
+
+#include "core/node_impl.h"
+
+/* Length of the host part of "host:port" (the whole string if it has no port). */
+static size_t host_len(const char *addr)
+{
+	const char *colon = strrchr(addr, ':');
+
+	return colon != NULL ? (size_t)(colon - addr) : strlen(addr);
+}
+
+static bool same_host(const char *a, const char *b)
+{
+	size_t n = host_len(a);
+
+	return n == host_len(b) && memcmp(a, b, n) == 0;
+}
+
+static void arrival_close(struct tether_node *n, struct arrival *v, const char *why)
+{
+	struct log_line l;
+
+	if (why != NULL) {
+		n->st.arrivals_dropped++;
+		log_begin(&l, &n->log, PORT_LOG_DEBUG, "arrival_dropped");
+		log_str(&l, "addr", v->addr);
+		log_str(&l, "reason", why);
+		log_end(&l);
+	}
+	port_tcp_close(n->port, v->h, 1);
+	v->h = -1;
+	n->n_arrivals--;
+}
+
+/* Sessions we accepted that are still handshaking, from addr's host (NULL: all). */
+static unsigned accepting_from(const struct tether_node *n, const char *addr)
+{
+	const struct session *s;
+	unsigned k = 0;
+
+	for (s = n->all; s != NULL; s = s->next_all)
+		if (s->counted_handshake && !s->dialed &&
+		    (addr == NULL || same_host(s->addr, addr)))
+			k++;
+	return k;
+}
+
+/* May an arrival from addr start its handshake now? */
+static bool room_for(const struct tether_node *n, const char *addr)
+{
+	unsigned cap = n->cfg->limits.handshakes;
+	unsigned per_source = cap / 2 > 0 ? cap / 2 : 1;
+
+	return n->hs_accept < cap && accepting_from(n, addr) < per_source && !n->stopping;
+}
+
+static void promote(struct tether_node *n, struct arrival *v)
+{
+	int h = v->h;
+	uint64_t t = v->t_accept;
+	char addr[TETHER_ADDR_MAX];
+
+	memcpy(addr, v->addr, sizeof(addr));
+	v->h = -1;
+	n->n_arrivals--;
+	(void)session_accept(n, h, addr, t);
+}
+
+unsigned admit_capacity(const struct tether_config *cfg)
+{
+	unsigned cap = TETHER_ARRIVALS_PER_HANDSHAKE * cfg->limits.handshakes + 8u;
+
+	return cap < TETHER_ARRIVALS_MAX ? cap : TETHER_ARRIVALS_MAX;
+}
+
+void admit_accept(struct tether_node *n, int h, const char *addr)
+{
+	struct arrival *free_slot = NULL, *oldest = NULL, *oldest_here = NULL;
+	unsigned i, here = 0;
+
+	for (i = 0; i < n->cap_arrivals; i++) {
+		struct arrival *v = &n->arrivals[i];
+
+		if (v->h < 0) {
+			if (free_slot == NULL)
+				free_slot = v;
+			continue;
+		}
+		if (same_host(v->addr, addr)) {
+			/* Its own address's oldest goes first, silent before spoken. */
+			here++;
+			if (oldest_here == NULL || (!v->spoke && oldest_here->spoke) ||
+			    (v->spoke == oldest_here->spoke && v->seq < oldest_here->seq))
+				oldest_here = v;
+		}
+		if (!v->spoke && (oldest == NULL || v->seq < oldest->seq))
+			oldest = v;
+	}
+	if (here >= TETHER_ARRIVALS_PER_SOURCE && oldest_here != NULL) {
+		arrival_close(n, oldest_here,
+			      "evicted: too many connections waiting from its address");
+		free_slot = oldest_here;
+	} else if (free_slot == NULL && oldest != NULL) {
+		arrival_close(n, oldest, "evicted: oldest silent connection");
+		free_slot = oldest;
+	}
+	if (free_slot == NULL) {
+		/* Every slot holds one that spoke and waits for a handshake slot. */
+		node_pool_exhausted(n, "handshakes", NULL, addr);
+		port_tcp_close(n->port, h, 1);
+		return;
+	}
+	free_slot->kind = OBJ_ARRIVAL;
+	free_slot->h = h;
+	free_slot->spoke = false;
+	free_slot->seq = ++n->arrival_seq;
+	free_slot->t_accept = n->now;
+	memcpy(free_slot->addr, addr, strlen(addr) + 1);
+	n->n_arrivals++;
+	port_watch(n->port, h, PORT_READ, free_slot);
+}
+
+/*
+ * The reserve is full and someone waits: the accepted handshake that has
+ * received nothing for longest, if that is TETHER_STALL_MS or more, ends.
+ * Returns true if one did.
+ */
+static bool evict_stalled(struct tether_node *n)
+{
+	struct session *s, *worst = NULL;
+
+	for (s = n->all; s != NULL; s = s->next_all)
+		if (s->counted_handshake && !s->dialed && n->now >= s->t_rx + TETHER_STALL_MS &&
+		    (worst == NULL || s->t_rx < worst->t_rx))
+			worst = s;
+	if (worst == NULL)
+		return false;
+	n->st.arrivals_dropped++;
+	session_end(worst, REASON_HANDSHAKE_TIMEOUT,
+		    "handshake stalled: its slot went to a connection waiting for one");
+	return true;
+}
+
+/* The waiting arrival to start next: from the address with fewest handshakes, then oldest. */
+static struct arrival *next_waiting(struct tether_node *n, bool *blocked)
+{
+	struct arrival *best = NULL;
+	unsigned i, best_k = 0;
+
+	*blocked = false;
+	for (i = 0; i < n->cap_arrivals; i++) {
+		struct arrival *v = &n->arrivals[i];
+		unsigned k;
+
+		if (v->h < 0 || !v->spoke)
+			continue;
+		k = accepting_from(n, v->addr);
+		if (best == NULL || k < best_k || (k == best_k && v->seq < best->seq)) {
+			best = v;
+			best_k = k;
+		}
+	}
+	if (best != NULL && !room_for(n, best->addr)) {
+		/* Only the whole reserve being full stops it: its address is under its share. */
+		*blocked = n->hs_accept >= n->cfg->limits.handshakes && !n->stopping;
+		best = NULL;
+	}
+	return best;
+}
+
+void admit_event(struct tether_node *n, struct arrival *v, unsigned events)
+{
+	(void)events;
+	if (v->h < 0)
+		return;
+	/* Bytes (or an error or EOF, which the handshake will report): it spoke. */
+	v->spoke = true;
+	/* Level-triggered: stop listening; admit_more() starts it when it may. */
+	port_watch(n->port, v->h, 0, v);
+	admit_more(n);
+}
+
+void admit_more(struct tether_node *n)
+{
+	while (n->n_arrivals > 0) {
+		bool blocked;
+		struct arrival *v = next_waiting(n, &blocked);
+
+		if (v == NULL && blocked && evict_stalled(n))
+			v = next_waiting(n, &blocked);
+		if (v == NULL)
+			return;
+		promote(n, v);
+	}
+}
+
+void admit_timers(struct tether_node *n, uint64_t *next)
+{
+	uint32_t first = n->cfg->tls.handshake_timeout_ms < TETHER_FIRST_BYTE_MS
+				 ? n->cfg->tls.handshake_timeout_ms
+				 : TETHER_FIRST_BYTE_MS;
+	unsigned i;
+
+	if (n->n_arrivals > 0)
+		admit_more(n);
+	for (i = 0; i < n->cap_arrivals && n->n_arrivals > 0; i++) {
+		struct arrival *v = &n->arrivals[i];
+		uint64_t due;
+
+		if (v->h < 0)
+			continue;
+		/* One waiting may get a stalled handshake's slot then. */
+		if (v->spoke && n->hs_accept > 0 && n->now + TETHER_STALL_MS < *next)
+			*next = n->now + TETHER_STALL_MS;
+		due = v->t_accept + (v->spoke ? n->cfg->tls.handshake_timeout_ms : first);
+		if (n->now >= due)
+			arrival_close(n, v,
+				      v->spoke ? "no handshake slot within the handshake timeout"
+					       : "nothing received within the first-byte deadline");
+		else if (due < *next)
+			*next = due;
+	}
+}
+
+void admit_close_all(struct tether_node *n)
+{
+	unsigned i;
+
+	for (i = 0; i < n->cap_arrivals; i++)
+		if (n->arrivals[i].h >= 0)
+			arrival_close(n, &n->arrivals[i], NULL);
+}
