@@ -1030,6 +1030,36 @@ static void test_crl_unsolicited(void **state)
 	}
 }
 
+/* Asked again while a piece for the first ask is arriving: the rest of it lands nowhere. */
+static void test_crl_get_again_mid_piece(void **state)
+{
+	static uint8_t bytes[3000], first[4000], second[64 + 16];
+	uint8_t buf[2 * RECORD];
+	struct mux_event ev;
+	size_t n, used;
+
+	(void)state;
+	memset(bytes, 0x77, sizeof(bytes));
+	memset(second, 0xee, sizeof(second));
+	up_caps(FRAME_CAP_CRL, FRAME_CAP_CRL);
+	mux_crl_get(&B.mux, ISSUER, first, sizeof(first));
+	n = crl_piece(buf, 3000, 0, bytes, 3000);
+	used = mux_input(&B.mux, buf, 1000, &ev);
+	assert_int_equal(used, 1000);
+	/* A new ask into a smaller sink (64 bytes; 16 more as a guard). */
+	mux_crl_get(&B.mux, ISSUER, second, 64);
+	feed(&B, buf + 1000, n - 1000);
+	for (size_t i = 0; i < sizeof(second); i++)
+		assert_int_equal(second[i], 0xee);
+	assert_false(saw(&B, MUX_EV_CRL));
+	still_alive();
+	/* The new ask is still on: a fitting CRL arrives into it. */
+	n = crl_piece(buf, 10, 0, bytes, 10);
+	feed(&B, buf, n);
+	assert_int_equal(find(&B, MUX_EV_CRL)->len, 10);
+	assert_memory_equal(second, bytes, 10);
+}
+
 /* B announced caps b_caps, A's HELLO announced a_caps; B reads frame f. */
 static void expect_unannounced(uint32_t a_caps, uint32_t b_caps, uint8_t type, const void *p,
 			       size_t len, const char *text)
@@ -1171,6 +1201,7 @@ int main(void)
 		cmocka_unit_test(test_crl_too_big),
 		cmocka_unit_test(test_crl_out_of_order),
 		cmocka_unit_test(test_crl_unsolicited),
+		cmocka_unit_test(test_crl_get_again_mid_piece),
 		cmocka_unit_test(test_caps_not_announced),
 		cmocka_unit_test(test_roll),
 	};
