@@ -455,6 +455,9 @@ void mux_crl_get(struct mux *m, const uint8_t issuer[FRAME_CRL_ISSUER_ID], uint8
 		return;
 	memcpy(m->crl_get, issuer, sizeof(m->crl_get));
 	m->owe_crl_get = true;
+	/* A piece of an earlier ask on its way in lands nowhere, not in this sink. */
+	if (m->rx == MUX_RX_CRL_BODY)
+		m->rx = MUX_RX_DISCARD;
 	m->crl_sink = sink;
 	m->crl_sink_cap = cap;
 	m->crl_total = 0;

@@ -7,6 +7,9 @@
  * sanitizer report", every frame that decodes must encode back to the same
  * bytes, and every refusal must carry a reason and a GOAWAY code.
  *
+ * CRL_HAVE payloads round trip like HELLO, OPEN and GOAWAY; CRL_GET, CRL and
+ * ROLL are held to their fixed shapes (PROTOCOL.md section 12).
+ *
  * Each payload is copied into a buffer of exactly its length, so a decoder
  * reading past the length it was given trips AddressSanitizer even though
  * more input follows.
@@ -86,6 +89,28 @@ static void check_goaway(const uint8_t *p, size_t len)
 	CHECK((memcmp(again, p, len) == 0) == all_printable(p + 4, len - 4));
 }
 
+/* CRL_HAVE: what decodes re-encodes to the same bytes; a refusal says why. */
+static void check_crl_have(const uint8_t *p, size_t len)
+{
+	struct frame_crl_have h[FRAME_CRL_HAVE_MAX];
+	uint8_t again[1 + FRAME_CRL_HAVE_MAX * (FRAME_CRL_ISSUER_ID + 1 + FRAME_CRL_NUMBER_MAX)];
+	unsigned n = 99, i;
+	const char *why = NULL;
+	int k;
+
+	if (frame_crl_have_decode(p, len, h, &n, &why) != 0) {
+		CHECK(why != NULL && n == 0);
+		return;
+	}
+	CHECK(n <= FRAME_CRL_HAVE_MAX && len >= 1 && n == p[0]);
+	for (i = 0; i < n; i++) {
+		CHECK(h[i].number_len <= FRAME_CRL_NUMBER_MAX);
+		CHECK(h[i].number_len == 0 || h[i].number[0] != 0);
+	}
+	k = frame_crl_have_encode(h, n, again, sizeof(again));
+	CHECK(k > 0 && (size_t)k == len && memcmp(again, p, len) == 0);
+}
+
 /* The payload decoders on their own, with lengths no header vetted. */
 static void fuzz_payload_decoders(const uint8_t *data, size_t size)
 {
@@ -96,6 +121,7 @@ static void fuzz_payload_decoders(const uint8_t *data, size_t size)
 	check_hello(copy, size);
 	check_open(copy, size);
 	check_goaway(copy, size);
+	check_crl_have(copy, size);
 	free(copy);
 }
 
@@ -147,6 +173,18 @@ static void fuzz_stream(const uint8_t *data, size_t size)
 			break;
 		case FRAME_GOAWAY:
 			check_goaway(p, h.length);
+			break;
+		case FRAME_CRL_HAVE:
+			check_crl_have(p, h.length);
+			break;
+		case FRAME_CRL_GET:
+			CHECK(h.length == FRAME_CRL_ISSUER_ID && h.stream == 0);
+			break;
+		case FRAME_CRL:
+			CHECK(h.length > FRAME_CRL_PIECE_HEAD && h.stream == 0);
+			break;
+		case FRAME_ROLL:
+			CHECK(h.length == 0 && h.stream == 0);
 			break;
 		case FRAME_DATA:
 			/* DATA spends the window that WINDOW frames credit. */

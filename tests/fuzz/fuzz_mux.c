@@ -11,7 +11,11 @@
  * bytes too, and the mux's output is produced between chunks.
  *
  * The node's side acts too: it opens streams of its own, pings, and says
- * GOAWAY now and then, draining or not.
+ * GOAWAY now and then, draining or not. The first byte also chooses the
+ * capabilities each HELLO announces (CRL, ROLL), and the node announces its
+ * CRLs, asks for one into a heap sink of an input-chosen size (exactly that
+ * size, so AddressSanitizer sees any write past it), answers CRL_GET, cancels,
+ * and asks the dialer to roll.
  *
  * Checked besides "no crash, no sanitizer report":
  *  - everything the mux writes decodes with the codec and is legal for it to
@@ -22,7 +26,11 @@
  *    nothing after a fatal one;
  *  - a stream's receive accounting holds: granted + held + owed (+ the rest
  *    of a DATA frame still arriving) = its ring;
- *  - a FATAL event carries a GOAWAY code and words, and input stops after it.
+ *  - a FATAL event carries a GOAWAY code and words, and input stops after it;
+ *  - CRL_HAVE, CRL_GET and CRL leave only when both HELLOs announced CRL,
+ *    ROLL only when both announced ROLL; the pieces of a CRL leave in order,
+ *    whole, and none after mux_crl_send_cancel(); a CRL that arrives whole
+ *    fits the sink it was asked into.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -56,6 +64,13 @@ static uint32_t peer_window_seen[SLOTS]; /* send window before the last output *
 static bool fatal_sent;
 static unsigned goaways_sent;
 static uint32_t last_open_sent; /* highest id of ours announced by OPEN */
+
+/* The CRL exchange. */
+static uint8_t crl_src[6000];	  /* what we send as our CRL */
+static bool crl_sending;	  /* pieces are still owed */
+static uint32_t crl_len, crl_off; /* of the CRL leaving: its length, next offset */
+static uint8_t *sink;		  /* where the CRL we asked for lands (heap, exact size) */
+static uint32_t sink_cap;
 
 static uint8_t next_byte(void)
 {
@@ -160,6 +175,34 @@ static void check_output(const uint8_t *p, size_t n, bool odd)
 			peer_window_seen[sl - slots] -= h.length;
 			break;
 		}
+		case FRAME_CRL_HAVE:
+		case FRAME_CRL_GET:
+		case FRAME_CRL: {
+			struct frame_crl_have have[FRAME_CRL_HAVE_MAX];
+			unsigned k;
+
+			CHECK((M.p.caps & FRAME_CAP_CRL) && (M.peer_caps & FRAME_CAP_CRL));
+			if (h.type == FRAME_CRL_HAVE)
+				CHECK(frame_crl_have_decode(p + off + FRAME_HEADER_LEN, h.length,
+							    have, &k, &why) == 0);
+			if (h.type != FRAME_CRL)
+				break;
+			/* The next piece of the CRL leaving, no more than is left. */
+			CHECK(crl_sending);
+			CHECK(frame_u32_decode(p + off + FRAME_HEADER_LEN) == crl_len);
+			CHECK(frame_u32_decode(p + off + FRAME_HEADER_LEN + 4) == crl_off);
+			CHECK(h.length - FRAME_CRL_PIECE_HEAD <= crl_len - crl_off);
+			CHECK(memcmp(p + off + FRAME_HEADER_LEN + FRAME_CRL_PIECE_HEAD,
+				     crl_src + crl_off, h.length - FRAME_CRL_PIECE_HEAD) == 0);
+			crl_off += h.length - FRAME_CRL_PIECE_HEAD;
+			if (crl_off == crl_len)
+				crl_sending = false;
+			break;
+		}
+		case FRAME_ROLL:
+			CHECK(h.length == 0);
+			CHECK((M.p.caps & FRAME_CAP_ROLL) && (M.peer_caps & FRAME_CAP_ROLL));
+			break;
 		case FRAME_RESET:
 			/* Never for an id the peer has not heard of. */
 			if ((h.stream & 1u) == (odd ? 1u : 0u))
@@ -199,12 +242,61 @@ static void end_stream(struct mux_stream *ms, uint32_t code)
 	s->used = false;
 }
 
+/* Ask for the CRL of issuer into a new sink of cap bytes; the old one is no longer used. */
+static void ask(const uint8_t *issuer, uint32_t cap)
+{
+	uint8_t *old = sink;
+
+	if (!mux_crl_ok(&M))
+		return;
+	sink = malloc(cap);
+	CHECK(sink != NULL);
+	sink_cap = cap;
+	mux_crl_get(&M, issuer, sink, cap);
+	free(old);
+}
+
+/* Send our CRL (len bytes of crl_src) when both sides announced CRL. */
+static void send_crl(uint32_t len)
+{
+	if (!mux_crl_ok(&M) || len == 0)
+		return;
+	mux_crl_send(&M, crl_src, len);
+	crl_sending = true;
+	crl_len = len;
+	crl_off = 0;
+}
+
 static void on_event(const struct mux_event *ev)
 {
 	struct slot *s;
 	int i;
 
 	switch (ev->type) {
+	case MUX_EV_CRL_HAVE:
+		CHECK(mux_crl_ok(&M));
+		CHECK(M.n_peer_crls <= FRAME_CRL_HAVE_MAX);
+		for (unsigned k = 0; k < M.n_peer_crls; k++)
+			CHECK(M.peer_crls[k].number_len <= FRAME_CRL_NUMBER_MAX &&
+			      (M.peer_crls[k].number_len == 0 || M.peer_crls[k].number[0] != 0));
+		if (M.n_peer_crls > 0 && (next_byte() & 1))
+			ask(M.peer_crls[0].issuer, 1u + next_byte() * 24u);
+		return;
+	case MUX_EV_CRL_GET:
+		CHECK(mux_crl_ok(&M));
+		send_crl(1u + next_byte() * 23u);
+		return;
+	case MUX_EV_CRL:
+		CHECK(sink != NULL && ev->len > 0 && ev->len <= sink_cap);
+		CHECK(M.crl_sink == NULL);
+		return;
+	case MUX_EV_CRL_BAD:
+		CHECK(ev->text != NULL && ev->text[0] != '\0');
+		CHECK(M.crl_sink == NULL);
+		return;
+	case MUX_EV_ROLL:
+		CHECK((M.p.caps & FRAME_CAP_ROLL) && (M.peer_caps & FRAME_CAP_ROLL));
+		return;
 	case MUX_EV_OPEN:
 		for (i = 0; i < SLOTS && slots[i].used; i++)
 			;
@@ -256,6 +348,45 @@ static void open_ours(void)
 	mux_stream_readable(&M, &slots[i].m);
 }
 
+/* The node's side of the CRL exchange and rolls, at any time. */
+static void crl_work(uint8_t op)
+{
+	static const uint8_t issuer[FRAME_CRL_ISSUER_ID] = {1, 2, 3, 4, 5, 6, 7, 8};
+	struct frame_crl_have h[FRAME_CRL_HAVE_MAX];
+	unsigned n;
+
+	switch (op & 7) {
+	case 0:
+		memset(h, 0, sizeof(h));
+		n = next_byte() % (FRAME_CRL_HAVE_MAX + 1);
+		for (unsigned i = 0; i < n; i++) {
+			h[i].issuer[0] = (uint8_t)i;
+			h[i].number_len = (uint8_t)(next_byte() % (FRAME_CRL_NUMBER_MAX + 1));
+			memset(h[i].number, 0x42, h[i].number_len);
+		}
+		mux_crl_have(&M, h, n);
+		break;
+	case 1:
+		ask(issuer, 1u + next_byte() * 24u);
+		break;
+	case 2:
+		mux_crl_get_cancel(&M);
+		break;
+	case 3:
+		send_crl(1u + next_byte() * 23u);
+		break;
+	case 4:
+		mux_crl_send_cancel(&M);
+		crl_sending = false;
+		break;
+	case 5:
+		(void)mux_roll(&M);
+		break;
+	default:
+		break;
+	}
+}
+
 /* The local side of each stream takes some bytes and offers some; the node acts. */
 static void local_work(void)
 {
@@ -301,12 +432,15 @@ static void local_work(void)
 	case 6:
 		mux_ping(&M, ping);
 		break;
+	case 7:
+		crl_work(op);
+		break;
 	default:
 		break;
 	}
 }
 
-static size_t prefix_hello(uint8_t *out)
+static size_t prefix_hello(uint8_t *out, uint32_t caps)
 {
 	struct frame_hello h;
 	uint8_t p[80];
@@ -316,6 +450,7 @@ static size_t prefix_hello(uint8_t *out)
 	h.version = FRAME_VERSION;
 	h.max_payload = MAX_PAYLOAD;
 	h.window = WINDOW;
+	h.capabilities = caps;
 	memcpy(h.name, "peer", 5);
 	n = frame_hello_encode(&h, p, sizeof(p));
 	CHECK(n > 0);
@@ -335,7 +470,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	flags = data[0];
 	odd = (flags & 1) != 0;
 	p.odd_ids = odd;
+	/* Bits 2-3 take capabilities away from ours, bits 4-5 give them to the peer's HELLO. */
+	p.caps = ((flags >> 2) & 3u) ^ (FRAME_CAP_CRL | FRAME_CAP_ROLL);
 	memset(slots, 0, sizeof(slots));
+	for (size_t i = 0; i < sizeof(crl_src); i++)
+		crl_src[i] = (uint8_t)(i * 31 + 7);
+	crl_sending = false;
+	crl_len = crl_off = 0;
+	sink = NULL;
+	sink_cap = 0;
 	fatal_sent = false;
 	goaways_sent = 0;
 	last_open_sent = 0;
@@ -349,10 +492,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	output(odd);
 	if (flags & 2) {
 		struct mux_event ev;
-		size_t n = prefix_hello(hello);
+		size_t n = prefix_hello(hello, (flags >> 4) & 3u);
 
 		CHECK(mux_input(&M, hello, n, &ev) == n);
 		CHECK(ev.type == MUX_EV_UP);
+		on_event(&ev);
 	}
 	while (off < size) {
 		struct mux_event ev;
@@ -387,5 +531,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	output(odd);
 	check_accounting();
+	/* The mux holds no pointer into the sink past here: M is set up afresh next run. */
+	free(sink);
+	sink = NULL;
 	return 0;
 }

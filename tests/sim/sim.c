@@ -13,6 +13,7 @@
 #include <psa/crypto.h>
 
 #include "base/err.h"
+#include "pki/pki_crl.h"
 #include "pki/pki_set.h"
 
 #define URI_PREFIX "spiffe://sim.tether/"
@@ -215,6 +216,7 @@ int sim_add(const char *name, bool listen)
 	snprintf(s->uri, sizeof(s->uri), URI_PREFIX "%s", name);
 	snprintf(s->crt_path, sizeof(s->crt_path), "/%.16s.crt", name);
 	snprintf(s->key_path, sizeof(s->key_path), "/%.16s.key", name);
+	snprintf(s->crl_path, sizeof(s->crl_path), "/%.16s.crl", name);
 	if (listen)
 		snprintf(s->addr, sizeof(s->addr), "10.0.0.%u:7443", i + 1);
 	c = &s->cfg;
@@ -358,6 +360,86 @@ int sim_issue(unsigned i, int64_t not_before, int64_t not_after)
 	return 0;
 }
 
+/* Node i's certificate as sim_start() would issue it, unless it has one. */
+static int issue_default(unsigned i)
+{
+	int64_t now = port_mem_wall_s();
+
+	return w.nodes[i].issued ? 0 : sim_issue(i, now - 3600, now + 30 * 86400);
+}
+
+int sim_crl(unsigned i, const uint8_t *num, size_t num_len, const unsigned *revoked, size_t n)
+{
+	struct sim_node *s = &w.nodes[i];
+	struct pki_crl_entry e[SIM_MAX_NODES];
+	mbedtls_x509_crt crt[SIM_MAX_NODES];
+	struct pki_crl_spec spec;
+	int64_t now = port_mem_wall_s();
+	size_t k;
+	int ret = 0;
+
+	if (n > SIM_MAX_NODES || issue_default(i) != 0)
+		return -1;
+	for (k = 0; k < n; k++)
+		mbedtls_x509_crt_init(&crt[k]);
+	for (k = 0; k < n && ret == 0; k++) {
+		const struct sim_node *r;
+
+		if (revoked[k] >= w.n_nodes || issue_default(revoked[k]) != 0) {
+			ret = -1;
+			break;
+		}
+		r = &w.nodes[revoked[k]];
+		if (mbedtls_x509_crt_parse(&crt[k], r->crt, strlen((const char *)r->crt) + 1) !=
+		    0) {
+			ret = -1;
+			break;
+		}
+		e[k].serial = crt[k].serial.p;
+		e[k].serial_len = crt[k].serial.len;
+		e[k].revoked_at = now - 60;
+	}
+	if (ret == 0) {
+		memset(&spec, 0, sizeof(spec));
+		spec.this_update = now - 60;
+		spec.next_update = now + 30 * 86400;
+		spec.number = num;
+		spec.number_len = num_len;
+		spec.entries = e;
+		spec.n_entries = n;
+		if (pki_crl_write_pem(&spec, &w.ca.crt, &w.ca.key, s->crl, sizeof(s->crl)) != 0 ||
+		    port_mem_file_add(s->crl_path, s->crl, strlen((const char *)s->crl), 0644) !=
+			    0 ||
+		    port_mem_file_writable(s->crl_path, s->crl, sizeof(s->crl)) != 0)
+			ret = -1;
+	}
+	for (k = 0; k < n; k++)
+		mbedtls_x509_crt_free(&crt[k]);
+	if (ret != 0) {
+		fail_say("sim_crl", s->name);
+		return -1;
+	}
+	set_str(s->cfg.identity.crl[0], sizeof(s->cfg.identity.crl[0]), s->crl_path);
+	s->cfg.identity.n_crl = 1;
+	return 0;
+}
+
+int sim_reload(unsigned i)
+{
+	struct sim_node *s = &w.nodes[i];
+
+	if (s->state != SIM_RUNNING || s->node == NULL) {
+		fail_say("sim_reload", "the node is not running");
+		return -1;
+	}
+	if (tether_node_reload(s->node, &s->cfg, NULL) != 0) {
+		snprintf(sim_err, sizeof(sim_err), "reload of %s: %s", s->name,
+			 tether_node_reload_text(s->node));
+		return -1;
+	}
+	return 0;
+}
+
 size_t sim_node_mem(unsigned i)
 {
 	return (tether_node_mem_size(&w.nodes[i].cfg) + 15u) & ~(size_t)15u;
@@ -371,12 +453,8 @@ int sim_start(unsigned i)
 	unsigned handles = tether_node_handles(c);
 	char err[160];
 
-	if (!s->issued) {
-		int64_t now = port_mem_wall_s();
-
-		if (sim_issue(i, now - 3600, now + 30 * 86400) != 0)
-			return -1;
-	}
+	if (issue_default(i) != 0)
+		return -1;
 	node_stop(s);
 	if (s->mem == NULL || s->mem_len < need) {
 		if (need > sim_pool_free()) {

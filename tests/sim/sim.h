@@ -64,6 +64,10 @@
 #endif
 
 #define SIM_CERT_MAX 1024
+/* A node's CRL file (PEM): what sim_crl() writes and a CRL from a peer may replace. */
+#ifndef SIM_CRL_MAX
+#define SIM_CRL_MAX 2048
+#endif
 
 /* One log line: when, from which node (-1: the app, the test entropy, ...). */
 struct sim_line {
@@ -98,6 +102,8 @@ struct sim_node {
 	unsigned char crt[SIM_CERT_MAX];
 	unsigned char key[PKI_KEY_PEM_MAX];
 	char crt_path[24], key_path[24];
+	unsigned char crl[SIM_CRL_MAX]; /* its CRL file's bytes, once sim_crl() made one */
+	char crl_path[24];		/* where sim_crl() puts it */
 	/* From the tap: bytes this node's port received, and when it last did. */
 	uint64_t rx_bytes, t_rx;
 };
@@ -157,6 +163,20 @@ void sim_echo_pair(int *a, int *b, const char *echo_addr, const char *fwd_addr);
  * made at the first issue, valid an hour before to 10 years after. 0 or <0.
  */
 int sim_issue(unsigned i, int64_t not_before, int64_t not_after);
+
+/*
+ * sim_crl: give node i a CRL file, /<name>.crl, named in its identity.crl:
+ * a CRL of the sim CA with CRL number num (num_len octets, big-endian),
+ * revoking the certificates of the n nodes in revoked (each issued first, as
+ * sim_start() would, if it has no certificate yet; so is node i, which makes
+ * the CA). The file is writable (port_write_file), so a CRL a peer sends may
+ * replace it, in the node's crl buffer. A running node sees it at its next
+ * sim_reload(). 0 or <0.
+ */
+int sim_crl(unsigned i, const uint8_t *num, size_t num_len, const unsigned *revoked, size_t n);
+
+/* sim_reload: tether_node_reload() of node i with its own config, as SIGHUP would. */
+int sim_reload(unsigned i);
 
 /*
  * sim_start: open node i's port, lay out and start the node (again after it

@@ -794,6 +794,269 @@ static void test_goaway_decode_malformed(void **state)
 	assert_string_equal(reason, "ok???????~ ");
 }
 
+/* ---------- CRL_HAVE ---------- */
+
+static struct frame_crl_have crl_entry(uint8_t tag, const uint8_t *num, uint8_t len)
+{
+	struct frame_crl_have e;
+
+	memset(&e, 0, sizeof(e));
+	for (unsigned i = 0; i < FRAME_CRL_ISSUER_ID; i++)
+		e.issuer[i] = (uint8_t)(tag + i);
+	e.number_len = len;
+	if (len > 0)
+		memcpy(e.number, num, len);
+	return e;
+}
+
+static void expect_crl_have_bad(const uint8_t *p, size_t len, const char *want_why)
+{
+	struct frame_crl_have h[FRAME_CRL_HAVE_MAX];
+	unsigned n = 99;
+	const char *why = NULL;
+
+	assert_int_equal(frame_crl_have_decode(p, len, h, &n, &why), TETHER_ERR_PROTOCOL);
+	assert_non_null(why);
+	assert_string_equal(why, want_why);
+	assert_int_equal(n, 0);
+}
+
+static void test_crl_have_roundtrip(void **state)
+{
+	static const uint8_t n1[] = {0x01};
+	static const uint8_t n2[] = {0x80, 0x00};
+	static const uint8_t n20[20] = {0x7f, 1,  2,  3,  4,  5,  6,  7,  8,  9,
+					10,   11, 12, 13, 14, 15, 16, 17, 18, 19};
+	struct frame_crl_have in[FRAME_CRL_HAVE_MAX], out[FRAME_CRL_HAVE_MAX];
+	uint8_t buf[256];
+	unsigned n;
+	const char *why;
+	int len;
+	(void)state;
+
+	in[0] = crl_entry(0x10, n1, 1);
+	in[1] = crl_entry(0x20, NULL, 0); /* the number zero */
+	in[2] = crl_entry(0x30, n20, 20);
+	in[3] = crl_entry(0x40, n2, 2);
+
+	for (unsigned count = 0; count <= FRAME_CRL_HAVE_MAX; count++) {
+		size_t want = 1;
+
+		for (unsigned i = 0; i < count; i++)
+			want += FRAME_CRL_ISSUER_ID + 1u + in[i].number_len;
+		len = frame_crl_have_encode(in, count, buf, sizeof(buf));
+		assert_int_equal(len, (int)want);
+		assert_int_equal(buf[0], count);
+		memset(out, 0xee, sizeof(out));
+		why = NULL;
+		n = 99;
+		assert_int_equal(frame_crl_have_decode(buf, (size_t)len, out, &n, &why), 0);
+		assert_int_equal(n, count);
+		for (unsigned i = 0; i < count; i++) {
+			assert_memory_equal(out[i].issuer, in[i].issuer, FRAME_CRL_ISSUER_ID);
+			assert_int_equal(out[i].number_len, in[i].number_len);
+			assert_memory_equal(out[i].number, in[i].number, in[i].number_len);
+		}
+		/* Through a frame header too: the length fits the type's bounds. */
+		{
+			uint8_t f[FRAME_HEADER_LEN + 256];
+			struct frame_header h;
+			int code;
+			int fl = frame_build(f, sizeof(f), FRAME_CRL_HAVE, 0, buf, (size_t)len);
+
+			assert_int_equal(fl, FRAME_HEADER_LEN + len);
+			assert_int_equal(frame_header_decode(f, MAX_PAYLOAD, &h, &why, &code), 0);
+			assert_int_equal(h.type, FRAME_CRL_HAVE);
+			assert_int_equal(h.length, len);
+		}
+	}
+
+	/* The wire form of one entry, by hand: issuer id, length, number. */
+	len = frame_crl_have_encode(in, 1, buf, sizeof(buf));
+	assert_int_equal(len, 11);
+	{
+		static const uint8_t want[] = {0x01, 0x10, 0x11, 0x12, 0x13, 0x14,
+					       0x15, 0x16, 0x17, 0x01, 0x01};
+		assert_memory_equal(buf, want, sizeof(want));
+	}
+
+	/* The largest CRL_HAVE: four entries of 20-octet numbers = the header's maximum. */
+	for (unsigned i = 0; i < FRAME_CRL_HAVE_MAX; i++)
+		in[i] = crl_entry((uint8_t)(i * 16), n20, 20);
+	len = frame_crl_have_encode(in, FRAME_CRL_HAVE_MAX, buf, sizeof(buf));
+	assert_int_equal(len, 1 + 4 * 29);
+	assert_int_equal(frame_crl_have_decode(buf, (size_t)len, out, &n, &why), 0);
+	assert_int_equal(n, 4);
+	expect_header_ok(FRAME_CRL_HAVE, (uint16_t)len, 0, MAX_PAYLOAD);
+	expect_header_bad(FRAME_CRL_HAVE, 0, (uint16_t)(len + 1), 0, MAX_PAYLOAD,
+			  FRAME_GOAWAY_PROTOCOL, "bad CRL_HAVE length");
+}
+
+static void test_crl_have_encode_invalid(void **state)
+{
+	static const uint8_t lead0[] = {0x00, 0x01};
+	static const uint8_t n1[] = {0x05};
+	struct frame_crl_have in[FRAME_CRL_HAVE_MAX + 1];
+	uint8_t buf[256];
+	(void)state;
+
+	for (unsigned i = 0; i <= FRAME_CRL_HAVE_MAX; i++)
+		in[i] = crl_entry((uint8_t)i, n1, 1);
+	/* More than four entries. */
+	assert_int_equal(frame_crl_have_encode(in, FRAME_CRL_HAVE_MAX + 1, buf, sizeof(buf)),
+			 TETHER_ERR_INVALID);
+	/* Entries promised but none given. */
+	assert_int_equal(frame_crl_have_encode(NULL, 1, buf, sizeof(buf)), TETHER_ERR_INVALID);
+	/* No entries: just the count. */
+	assert_int_equal(frame_crl_have_encode(NULL, 0, buf, sizeof(buf)), 1);
+	assert_int_equal(buf[0], 0);
+	/* A number over 20 octets. */
+	in[1].number_len = FRAME_CRL_NUMBER_MAX + 1;
+	assert_int_equal(frame_crl_have_encode(in, 2, buf, sizeof(buf)), TETHER_ERR_INVALID);
+	/* A number with a leading zero octet. */
+	in[1] = crl_entry(1, lead0, 2);
+	assert_int_equal(frame_crl_have_encode(in, 2, buf, sizeof(buf)), TETHER_ERR_INVALID);
+	/* Too small an output buffer: one byte short, and none at all. */
+	in[1] = crl_entry(1, n1, 1);
+	assert_int_equal(frame_crl_have_encode(in, 2, buf, 20), TETHER_ERR_TOO_BIG);
+	assert_int_equal(frame_crl_have_encode(in, 2, buf, 21), 21);
+	assert_int_equal(frame_crl_have_encode(in, 2, NULL, 0), TETHER_ERR_TOO_BIG);
+}
+
+static void test_crl_have_decode_malformed(void **state)
+{
+	uint8_t p[256];
+	struct frame_crl_have h[FRAME_CRL_HAVE_MAX];
+	unsigned n;
+	const char *why;
+	(void)state;
+
+	/* Empty payload, and longer than four full entries. */
+	memset(p, 0, sizeof(p));
+	expect_crl_have_bad(p, 0, "bad CRL_HAVE length");
+	p[0] = 4;
+	expect_crl_have_bad(p, 1 + 4 * 29 + 1, "bad CRL_HAVE length");
+
+	/* A count over four, even with room for the entries. */
+	memset(p, 0, sizeof(p));
+	for (unsigned c = 5; c < 256; c += 50) {
+		p[0] = (uint8_t)c;
+		expect_crl_have_bad(p, 1 + 4 * 9, "CRL_HAVE with too many entries");
+	}
+	p[0] = 0xff;
+	expect_crl_have_bad(p, 1, "CRL_HAVE with too many entries");
+
+	/* Count zero: exactly one byte. */
+	p[0] = 0;
+	n = 99;
+	assert_int_equal(frame_crl_have_decode(p, 1, h, &n, &why), 0);
+	assert_int_equal(n, 0);
+	expect_crl_have_bad(p, 2, "CRL_HAVE length does not match its entries");
+
+	/* One entry, number 0x0102. */
+	memset(p, 0xa5, sizeof(p));
+	p[0] = 1;
+	p[9] = 2;
+	p[10] = 0x01;
+	p[11] = 0x02;
+	assert_int_equal(frame_crl_have_decode(p, 12, h, &n, &why), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(h[0].number_len, 2);
+	/* Cut short: inside the issuer id, at the length byte, inside the number. */
+	for (size_t len = 1; len < 12; len++)
+		expect_crl_have_bad(p, len, "CRL_HAVE cut short");
+	/* Trailing bytes after the entries. */
+	expect_crl_have_bad(p, 13, "CRL_HAVE length does not match its entries");
+	expect_crl_have_bad(p, 40, "CRL_HAVE length does not match its entries");
+	/* Two entries announced, one present. */
+	p[0] = 2;
+	expect_crl_have_bad(p, 12, "CRL_HAVE cut short");
+	p[0] = 1;
+
+	/* A number longer than 20 octets (21 and 255), with the bytes present. */
+	p[9] = 21;
+	expect_crl_have_bad(p, 10 + 21, "CRL_HAVE number longer than 20 octets");
+	p[9] = 255;
+	expect_crl_have_bad(p, 117, "CRL_HAVE number longer than 20 octets");
+	/* Exactly 20 is fine. */
+	p[9] = 20;
+	p[10] = 0x01;
+	assert_int_equal(frame_crl_have_decode(p, 30, h, &n, &why), 0);
+	assert_int_equal(h[0].number_len, 20);
+
+	/* A leading zero octet: 00 01, and a lone 00 (zero is written as length 0). */
+	p[9] = 2;
+	p[10] = 0x00;
+	p[11] = 0x01;
+	expect_crl_have_bad(p, 12, "CRL_HAVE number with a leading zero");
+	p[9] = 1;
+	expect_crl_have_bad(p, 11, "CRL_HAVE number with a leading zero");
+	/* Number zero, length 0. */
+	p[9] = 0;
+	assert_int_equal(frame_crl_have_decode(p, 10, h, &n, &why), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(h[0].number_len, 0);
+
+	/* A bad second entry fails the whole frame: nothing is reported. */
+	p[0] = 2;
+	p[9] = 0;
+	memset(p + 10, 0x11, 8);
+	p[18] = 1;
+	p[19] = 0x00;
+	expect_crl_have_bad(p, 20, "CRL_HAVE number with a leading zero");
+	p[19] = 0x09;
+	assert_int_equal(frame_crl_have_decode(p, 20, h, &n, &why), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(h[1].number[0], 9);
+}
+
+static void test_crl_get_roll_headers(void **state)
+{
+	(void)state;
+	/* CRL_GET: exactly an issuer id, on stream 0. */
+	expect_header_ok(FRAME_CRL_GET, FRAME_CRL_ISSUER_ID, 0, MAX_PAYLOAD);
+	expect_header_bad(FRAME_CRL_GET, 0, 7, 0, MAX_PAYLOAD, FRAME_GOAWAY_PROTOCOL,
+			  "bad CRL_GET length");
+	expect_header_bad(FRAME_CRL_GET, 0, 9, 0, MAX_PAYLOAD, FRAME_GOAWAY_PROTOCOL,
+			  "bad CRL_GET length");
+	expect_header_bad(FRAME_CRL_GET, 0, 8, 1, MAX_PAYLOAD, FRAME_GOAWAY_PROTOCOL,
+			  "CRL_GET on a non-zero stream");
+	/* CRL: the piece head and at least one byte, up to the announced maximum. */
+	expect_header_ok(FRAME_CRL, FRAME_CRL_PIECE_HEAD + 1, 0, MAX_PAYLOAD);
+	expect_header_ok(FRAME_CRL, MAX_PAYLOAD, 0, MAX_PAYLOAD);
+	expect_header_bad(FRAME_CRL, 0, FRAME_CRL_PIECE_HEAD, 0, MAX_PAYLOAD, FRAME_GOAWAY_PROTOCOL,
+			  "empty CRL piece");
+	expect_header_bad(FRAME_CRL, 0, 0, 0, MAX_PAYLOAD, FRAME_GOAWAY_PROTOCOL,
+			  "empty CRL piece");
+	expect_header_bad(FRAME_CRL, 0, MAX_PAYLOAD + 1, 0, MAX_PAYLOAD, FRAME_GOAWAY_FRAME_SIZE,
+			  "frame too large");
+	expect_header_bad(FRAME_CRL, 0, 100, 3, MAX_PAYLOAD, FRAME_GOAWAY_PROTOCOL,
+			  "CRL on a non-zero stream");
+	/* CRL_HAVE on a stream. */
+	expect_header_bad(FRAME_CRL_HAVE, 0, 1, 2, MAX_PAYLOAD, FRAME_GOAWAY_PROTOCOL,
+			  "CRL_HAVE on a non-zero stream");
+	/* ROLL: empty, on stream 0, no flags. */
+	expect_header_ok(FRAME_ROLL, 0, 0, MAX_PAYLOAD);
+	expect_header_bad(FRAME_ROLL, 0, 1, 0, MAX_PAYLOAD, FRAME_GOAWAY_PROTOCOL,
+			  "ROLL with a payload");
+	expect_header_bad(FRAME_ROLL, 0, 0, 1, MAX_PAYLOAD, FRAME_GOAWAY_PROTOCOL,
+			  "ROLL on a non-zero stream");
+	expect_header_bad(FRAME_ROLL, 0x01, 0, 0, MAX_PAYLOAD, FRAME_GOAWAY_PROTOCOL,
+			  "nonzero flags");
+	/* The next type after ROLL is unknown. */
+	expect_header_bad(FRAME_ROLL + 1, 0, 0, 0, MAX_PAYLOAD, FRAME_GOAWAY_PROTOCOL,
+			  "unknown frame type");
+	/* And a ROLL frame built by frame_build is 8 bytes of header. */
+	{
+		uint8_t f[FRAME_HEADER_LEN];
+		static const uint8_t want[FRAME_HEADER_LEN] = {0x0c, 0, 0, 0, 0, 0, 0, 0};
+
+		assert_int_equal(frame_build(f, sizeof(f), FRAME_ROLL, 0, NULL, 0),
+				 FRAME_HEADER_LEN);
+		assert_memory_equal(f, want, sizeof(want));
+	}
+}
+
 /* ---------- frame_build ---------- */
 
 static void test_build(void **state)
@@ -1059,6 +1322,10 @@ int main(void)
 		cmocka_unit_test(test_goaway_roundtrip),
 		cmocka_unit_test(test_goaway_encode_sanitizes),
 		cmocka_unit_test(test_goaway_decode_malformed),
+		cmocka_unit_test(test_crl_have_roundtrip),
+		cmocka_unit_test(test_crl_have_encode_invalid),
+		cmocka_unit_test(test_crl_have_decode_malformed),
+		cmocka_unit_test(test_crl_get_roll_headers),
 		cmocka_unit_test(test_build),
 		cmocka_unit_test(test_build_max),
 		cmocka_unit_test(test_name_valid),

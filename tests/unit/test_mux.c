@@ -61,12 +61,18 @@ static long pull(void *user, struct mux_stream *ms, uint8_t *dst, size_t room)
 	return (long)n;
 }
 
-static void side_init(struct side *s, const char *name, const char *peer, bool odd)
+static void side_init_caps(struct side *s, const char *name, const char *peer, bool odd,
+			   uint32_t caps)
 {
-	struct mux_params p = {name, peer, WINDOW, MAX_PAYLOAD, odd, FRAME_CAP_CRL};
+	struct mux_params p = {name, peer, WINDOW, MAX_PAYLOAD, odd, caps};
 
 	memset(s, 0, sizeof(*s));
 	mux_init(&s->mux, &p, pull, s);
+}
+
+static void side_init(struct side *s, const char *name, const char *peer, bool odd)
+{
+	side_init_caps(s, name, peer, odd, FRAME_CAP_CRL);
 }
 
 static struct tstream *new_stream(struct side *s)
@@ -693,6 +699,487 @@ static void test_fault_after_goodbye(void **state)
 	assert_int_equal(mux_output(&B.mux, out, sizeof(out)), 0);
 }
 
+/* ---------- CRL exchange and ROLL (capability-gated) ---------- */
+
+#define CAPS_ALL (FRAME_CAP_CRL | FRAME_CAP_ROLL)
+
+static void up_caps(uint32_t a_caps, uint32_t b_caps)
+{
+	side_init_caps(&A, "alpha", "beta", true, a_caps);
+	side_init_caps(&B, "beta", "alpha", false, b_caps);
+	settle(&A, &B);
+	assert_int_equal(A.mux.state, MUX_OPEN);
+	assert_int_equal(B.mux.state, MUX_OPEN);
+	assert_int_equal(A.mux.peer_caps, b_caps);
+	assert_int_equal(B.mux.peer_caps, a_caps);
+	A.n_events = B.n_events = 0;
+}
+
+static unsigned count(const struct side *s, enum mux_event_type type)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < s->n_events; i++)
+		n += s->events[i].type == type;
+	return n;
+}
+
+static const struct mux_event *find(const struct side *s, enum mux_event_type type)
+{
+	for (unsigned i = 0; i < s->n_events; i++)
+		if (s->events[i].type == type)
+			return &s->events[i];
+	fail_msg("no event of type %d", (int)type);
+	return NULL;
+}
+
+/* A CRL piece of the peer's, by hand: total, offset, then len bytes of p. */
+static size_t crl_piece(uint8_t *out, uint32_t total, uint32_t off, const uint8_t *p, size_t len)
+{
+	uint8_t f[RECORD];
+
+	assert_true(len + FRAME_CRL_PIECE_HEAD <= sizeof(f));
+	frame_u32_encode(total, f);
+	frame_u32_encode(off, f + 4);
+	memcpy(f + FRAME_CRL_PIECE_HEAD, p, len);
+	return frame(out, FRAME_CRL, 0, f, FRAME_CRL_PIECE_HEAD + len);
+}
+
+/* B still reads frames and answers: a PING from A gets a PONG back. */
+static void still_alive(void)
+{
+	uint8_t buf[RECORD];
+	size_t n;
+
+	assert_int_equal(B.mux.state, MUX_OPEN);
+	assert_false(saw(&B, MUX_EV_FATAL));
+	n = frame(buf, FRAME_PING, 0, "alive!!!", 8);
+	feed(&B, buf, n);
+	assert_true(B.mux.owe_pong);
+	assert_memory_equal(B.mux.pong_payload, "alive!!!", 8);
+}
+
+static const uint8_t ISSUER[FRAME_CRL_ISSUER_ID] = {0xca, 0xfe, 1, 2, 3, 4, 5, 6};
+
+static void test_crl_have_and_get(void **state)
+{
+	struct frame_crl_have h[2];
+	static uint8_t sink[64];
+
+	(void)state;
+	up_caps(FRAME_CAP_CRL, FRAME_CAP_CRL);
+	assert_true(mux_crl_ok(&A.mux));
+	assert_true(mux_crl_ok(&B.mux));
+	memset(h, 0, sizeof(h));
+	memcpy(h[0].issuer, ISSUER, sizeof(ISSUER));
+	h[0].number_len = 1;
+	h[0].number[0] = 7;
+	memset(h[1].issuer, 0x42, sizeof(h[1].issuer));
+	h[1].number_len = 3;
+	memcpy(h[1].number, "\x01\x00\x02", 3);
+	mux_crl_have(&A.mux, h, 2);
+	settle(&A, &B);
+	assert_int_equal(count(&B, MUX_EV_CRL_HAVE), 1);
+	assert_int_equal(B.mux.n_peer_crls, 2);
+	assert_memory_equal(B.mux.peer_crls[0].issuer, ISSUER, sizeof(ISSUER));
+	assert_int_equal(B.mux.peer_crls[0].number_len, 1);
+	assert_int_equal(B.mux.peer_crls[0].number[0], 7);
+	assert_memory_equal(B.mux.peer_crls[1].issuer, h[1].issuer, FRAME_CRL_ISSUER_ID);
+	assert_int_equal(B.mux.peer_crls[1].number_len, 3);
+	assert_memory_equal(B.mux.peer_crls[1].number, "\x01\x00\x02", 3);
+
+	/* A later CRL_HAVE replaces the earlier one (here: nothing held). */
+	mux_crl_have(&A.mux, NULL, 0);
+	settle(&A, &B);
+	assert_int_equal(count(&B, MUX_EV_CRL_HAVE), 2);
+	assert_int_equal(B.mux.n_peer_crls, 0);
+
+	/* B asks; A hears which issuer. */
+	mux_crl_get(&B.mux, ISSUER, sink, sizeof(sink));
+	settle(&A, &B);
+	assert_int_equal(count(&A, MUX_EV_CRL_GET), 1);
+	assert_memory_equal(A.mux.crl_asked, ISSUER, sizeof(ISSUER));
+	assert_false(saw(&A, MUX_EV_FATAL));
+	assert_false(saw(&B, MUX_EV_FATAL));
+	assert_false(saw(&B, MUX_EV_CRL)); /* A sent nothing yet */
+}
+
+/* Split out's frames and call back for each: type and payload length. */
+static void frames_of(const uint8_t *buf, size_t len, uint8_t *types, size_t *n_types, size_t cap)
+{
+	size_t off = 0;
+
+	while (off < len) {
+		struct frame_header h;
+		const char *why;
+
+		assert_true(len - off >= FRAME_HEADER_LEN);
+		assert_int_equal(frame_header_decode(buf + off, MAX_PAYLOAD, &h, &why, NULL), 0);
+		assert_true(*n_types < cap);
+		types[(*n_types)++] = h.type;
+		off += FRAME_HEADER_LEN + h.length;
+	}
+	assert_int_equal(off, len);
+}
+
+static void test_crl_transfer_with_data(void **state)
+{
+	static uint8_t der[10000], data[40000], sink[16384];
+	static uint8_t types[4096];
+	size_t n_types = 0, first_crl = SIZE_MAX, last_crl = 0;
+	unsigned crl_frames = 0, data_between = 0;
+	struct tstream *t;
+	const struct mux_event *ev;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(der); i++)
+		der[i] = (uint8_t)(i * 13 + 5);
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)(i * 7 + 3);
+	up_caps(FRAME_CAP_CRL, FRAME_CAP_CRL);
+	mux_crl_get(&B.mux, ISSUER, sink, sizeof(sink));
+	settle(&A, &B);
+	assert_true(saw(&A, MUX_EV_CRL_GET));
+
+	/* A stream of A's carries data while the CRL goes out. */
+	t = new_stream(&A);
+	t->src = data;
+	t->src_len = sizeof(data);
+	t->src_eof = true;
+	assert_int_equal(mux_stream_open(&A.mux, &t->m, "db"), 1);
+	mux_stream_readable(&A.mux, &t->m);
+	mux_crl_send(&A.mux, der, sizeof(der));
+	/* Records larger than one frame, so a CRL piece and DATA share each. */
+	for (int i = 0; i < 1000 && !(B.n_st > 0 && B.st[0].m.rx_closed &&
+				      ring_used(&B.st[0].m.rx) == 0 && saw(&B, MUX_EV_CRL));
+	     i++) {
+		uint8_t buf[6000], back[RECORD];
+		size_t len = mux_output(&A.mux, buf, sizeof(buf));
+
+		frames_of(buf, len, types, &n_types, sizeof(types));
+		feed(&B, buf, len);
+		if (B.n_st > 0)
+			drain(&B, &B.st[0]);
+		len = mux_output(&B.mux, back, sizeof(back));
+		feed(&A, back, len);
+	}
+	for (size_t i = 0; i < n_types; i++) {
+		if (types[i] != FRAME_CRL)
+			continue;
+		crl_frames++;
+		if (first_crl == SIZE_MAX)
+			first_crl = i;
+		last_crl = i;
+	}
+	for (size_t i = first_crl; i < last_crl; i++)
+		data_between += types[i] == FRAME_DATA;
+	assert_true(crl_frames >= 3); /* 10,000 bytes in pieces under 4088 */
+	assert_true(data_between >= 2);
+
+	assert_int_equal(count(&B, MUX_EV_CRL), 1);
+	ev = find(&B, MUX_EV_CRL);
+	assert_int_equal(ev->len, sizeof(der));
+	assert_memory_equal(sink, der, sizeof(der));
+	assert_null(B.mux.crl_sink);
+	assert_null(A.mux.crl_out);
+	/* The stream's bytes are whole and in order too. */
+	assert_int_equal(B.st[0].sink_len, sizeof(data));
+	assert_memory_equal(B.st[0].sink, data, sizeof(data));
+	assert_false(saw(&A, MUX_EV_FATAL));
+	assert_false(saw(&B, MUX_EV_FATAL));
+	assert_false(saw(&B, MUX_EV_CRL_BAD));
+
+	/* A second send of the same CRL, not asked for: dropped without an event. */
+	B.n_events = 0;
+	memset(sink, 0, sizeof(sink));
+	mux_crl_send(&A.mux, der, sizeof(der));
+	settle(&A, &B);
+	assert_int_equal(B.n_events, 0);
+	assert_int_equal(sink[0], 0);
+	still_alive();
+}
+
+static void test_crl_too_big(void **state)
+{
+	static uint8_t der[10000], sink[1000];
+
+	(void)state;
+	memset(der, 0x30, sizeof(der));
+	up_caps(FRAME_CAP_CRL, FRAME_CAP_CRL);
+	mux_crl_get(&B.mux, ISSUER, sink, sizeof(sink));
+	settle(&A, &B);
+	mux_crl_send(&A.mux, der, sizeof(der));
+	settle(&A, &B);
+	/* One refusal, the rest of the pieces dropped, the session goes on. */
+	assert_int_equal(count(&B, MUX_EV_CRL_BAD), 1);
+	assert_string_equal(find(&B, MUX_EV_CRL_BAD)->text, "CRL too big");
+	assert_false(saw(&B, MUX_EV_CRL));
+	assert_null(B.mux.crl_sink);
+	still_alive();
+
+	/* Asked again with room: it arrives. */
+	{
+		static uint8_t big[10000];
+
+		B.n_events = 0;
+		mux_crl_get(&B.mux, ISSUER, big, sizeof(big));
+		settle(&A, &B);
+		mux_crl_send(&A.mux, der, sizeof(der));
+		settle(&A, &B);
+		assert_int_equal(find(&B, MUX_EV_CRL)->len, sizeof(der));
+		assert_memory_equal(big, der, sizeof(der));
+	}
+}
+
+/* Hand-made pieces to B, which asked for a CRL of 100 bytes into a sink of 200. */
+static void out_of_order_case(uint32_t t1, uint32_t o1, size_t l1, uint32_t t2, uint32_t o2,
+			      size_t l2, const char *want)
+{
+	static uint8_t sink[200], bytes[200];
+	uint8_t buf[2 * RECORD];
+	size_t n = 0;
+
+	memset(bytes, 0x5a, sizeof(bytes));
+	up_caps(FRAME_CAP_CRL, FRAME_CAP_CRL);
+	mux_crl_get(&B.mux, ISSUER, sink, sizeof(sink));
+	if (l1 > 0)
+		n += crl_piece(buf + n, t1, o1, bytes, l1);
+	n += crl_piece(buf + n, t2, o2, bytes, l2);
+	feed(&B, buf, n);
+	if (want == NULL) {
+		assert_false(saw(&B, MUX_EV_CRL_BAD));
+		assert_int_equal(find(&B, MUX_EV_CRL)->len, t2);
+	} else {
+		assert_int_equal(count(&B, MUX_EV_CRL_BAD), 1);
+		assert_string_equal(find(&B, MUX_EV_CRL_BAD)->text, want);
+		assert_false(saw(&B, MUX_EV_CRL));
+	}
+	still_alive();
+}
+
+static void test_crl_out_of_order(void **state)
+{
+	(void)state;
+	/* In order: 40 then 60 of 100. */
+	out_of_order_case(100, 0, 40, 100, 40, 60, NULL);
+	/* The first piece not at offset 0. */
+	out_of_order_case(0, 0, 0, 100, 50, 50, "CRL pieces out of order");
+	/* A gap, an overlap. */
+	out_of_order_case(100, 0, 40, 100, 50, 50, "CRL pieces out of order");
+	out_of_order_case(100, 0, 40, 100, 30, 70, "CRL pieces out of order");
+	/* The total changes between pieces. */
+	out_of_order_case(100, 0, 40, 120, 40, 60, "CRL pieces out of order");
+	/* A piece running past the total. */
+	out_of_order_case(100, 0, 40, 100, 40, 61, "CRL pieces out of order");
+	out_of_order_case(0, 0, 0, 10, 0, 11, "CRL pieces out of order");
+	/* A total of zero or over the sink. */
+	out_of_order_case(0, 0, 0, 0, 0, 10, "CRL too big");
+	out_of_order_case(0, 0, 0, 201, 0, 10, "CRL too big");
+	out_of_order_case(100, 0, 40, 0xffffffffu, 40, 60, "CRL too big");
+}
+
+static void test_crl_unsolicited(void **state)
+{
+	static uint8_t bytes[3000];
+	uint8_t buf[2 * RECORD];
+	size_t n;
+
+	(void)state;
+	memset(bytes, 0x77, sizeof(bytes));
+	up_caps(FRAME_CAP_CRL, FRAME_CAP_CRL);
+	/* Pieces nobody asked for, even absurd ones: no event, the frame after is read. */
+	n = crl_piece(buf, 3000, 0, bytes, 3000);
+	n += crl_piece(buf + n, 0xffffffffu, 12345, bytes, 10);
+	n += crl_piece(buf + n, 0, 0, bytes, 1);
+	feed(&B, buf, n);
+	assert_int_equal(B.n_events, 0);
+	still_alive();
+
+	/* Asked, then cancelled: what arrives after is dropped too. */
+	{
+		static uint8_t sink[4000];
+
+		mux_crl_get(&B.mux, ISSUER, sink, sizeof(sink));
+		mux_crl_get_cancel(&B.mux);
+		n = crl_piece(buf, 3000, 0, bytes, 3000);
+		feed(&B, buf, n);
+		assert_int_equal(B.n_events, 0);
+		assert_int_equal(sink[0], 0);
+		/* Nothing was owed either: the GET was taken back before it left. */
+		assert_false(B.mux.owe_crl_get);
+		still_alive();
+	}
+
+	/* Cancelled in the middle of a piece: the rest of it lands nowhere. */
+	{
+		static uint8_t sink[4000];
+		struct mux_event ev;
+		size_t used;
+
+		mux_crl_get(&B.mux, ISSUER, sink, sizeof(sink));
+		n = crl_piece(buf, 3000, 0, bytes, 3000);
+		used = mux_input(&B.mux, buf, 1000, &ev);
+		assert_int_equal(used, 1000);
+		assert_int_equal(ev.type, MUX_EV_NONE);
+		mux_crl_get_cancel(&B.mux);
+		memset(sink, 0, sizeof(sink));
+		feed(&B, buf + 1000, n - 1000);
+		assert_int_equal(B.n_events, 0);
+		assert_int_equal(sink[1500], 0);
+		still_alive();
+	}
+}
+
+/* Asked again while a piece for the first ask is arriving: the rest of it lands nowhere. */
+static void test_crl_get_again_mid_piece(void **state)
+{
+	static uint8_t bytes[3000], first[4000], second[64 + 16];
+	uint8_t buf[2 * RECORD];
+	struct mux_event ev;
+	size_t n, used;
+
+	(void)state;
+	memset(bytes, 0x77, sizeof(bytes));
+	memset(second, 0xee, sizeof(second));
+	up_caps(FRAME_CAP_CRL, FRAME_CAP_CRL);
+	mux_crl_get(&B.mux, ISSUER, first, sizeof(first));
+	n = crl_piece(buf, 3000, 0, bytes, 3000);
+	used = mux_input(&B.mux, buf, 1000, &ev);
+	assert_int_equal(used, 1000);
+	/* A new ask into a smaller sink (64 bytes; 16 more as a guard). */
+	mux_crl_get(&B.mux, ISSUER, second, 64);
+	feed(&B, buf + 1000, n - 1000);
+	for (size_t i = 0; i < sizeof(second); i++)
+		assert_int_equal(second[i], 0xee);
+	assert_false(saw(&B, MUX_EV_CRL));
+	still_alive();
+	/* The new ask is still on: a fitting CRL arrives into it. */
+	n = crl_piece(buf, 10, 0, bytes, 10);
+	feed(&B, buf, n);
+	assert_int_equal(find(&B, MUX_EV_CRL)->len, 10);
+	assert_memory_equal(second, bytes, 10);
+}
+
+/* B announced caps b_caps, A's HELLO announced a_caps; B reads frame f. */
+static void expect_unannounced(uint32_t a_caps, uint32_t b_caps, uint8_t type, const void *p,
+			       size_t len, const char *text)
+{
+	uint8_t buf[RECORD];
+	struct frame_hello h;
+	uint8_t hp[80];
+	size_t n;
+	int hl;
+	uint8_t out[RECORD];
+
+	memset(&h, 0, sizeof(h));
+	h.version = FRAME_VERSION;
+	h.max_payload = MAX_PAYLOAD;
+	h.window = WINDOW;
+	h.capabilities = a_caps;
+	snprintf(h.name, sizeof(h.name), "alpha");
+	hl = frame_hello_encode(&h, hp, sizeof(hp));
+	assert_true(hl > 0);
+	n = frame(buf, FRAME_HELLO, 0, hp, (size_t)hl);
+	n += frame(buf + n, type, 0, p, len);
+
+	side_init_caps(&B, "beta", "alpha", false, b_caps);
+	(void)mux_output(&B.mux, out, sizeof(out));
+	feed(&B, buf, n);
+	assert_true(saw(&B, MUX_EV_UP));
+	assert_int_equal(last(&B)->type, MUX_EV_FATAL);
+	assert_int_equal(last(&B)->code, FRAME_GOAWAY_PROTOCOL);
+	assert_string_equal(last(&B)->text, text);
+	assert_int_equal(B.mux.state, MUX_FAILED);
+	/* The GOAWAY PROTOCOL is what leaves. */
+	{
+		struct frame_header fh;
+		const char *why;
+		uint32_t code;
+		char reason[FRAME_REASON_MAX + 1];
+
+		n = mux_output(&B.mux, out, sizeof(out));
+		assert_int_equal(frame_header_decode(out, MAX_PAYLOAD, &fh, &why, NULL), 0);
+		assert_int_equal(fh.type, FRAME_GOAWAY);
+		assert_int_equal(
+			frame_goaway_decode(out + FRAME_HEADER_LEN, fh.length, &code, reason, &why),
+			0);
+		assert_int_equal(code, FRAME_GOAWAY_PROTOCOL);
+		assert_string_equal(reason, text);
+	}
+}
+
+static void test_caps_not_announced(void **state)
+{
+	static const char crl_text[] = "protocol error: CRL frame not announced in HELLO";
+	static const char roll_text[] = "protocol error: ROLL not announced in HELLO";
+	uint8_t have[1] = {0}, piece[20];
+	const uint32_t combos[][2] = {
+		/* a_caps, b_caps: one side or both lack CRL */
+		{0, FRAME_CAP_CRL},	    {FRAME_CAP_CRL, 0},		{0, 0},
+		{FRAME_CAP_ROLL, CAPS_ALL}, {CAPS_ALL, FRAME_CAP_ROLL},
+	};
+
+	(void)state;
+	memset(piece, 0, sizeof(piece));
+	piece[3] = 12; /* total 12, offset 0, 12 bytes */
+	for (size_t i = 0; i < sizeof(combos) / sizeof(combos[0]); i++) {
+		expect_unannounced(combos[i][0], combos[i][1], FRAME_CRL_HAVE, have, 1, crl_text);
+		expect_unannounced(combos[i][0], combos[i][1], FRAME_CRL_GET, ISSUER, 8, crl_text);
+		expect_unannounced(combos[i][0], combos[i][1], FRAME_CRL, piece, sizeof(piece),
+				   crl_text);
+	}
+	/* ROLL: one side or both lack ROLL (CRL alone does not do). */
+	expect_unannounced(0, FRAME_CAP_ROLL, FRAME_ROLL, NULL, 0, roll_text);
+	expect_unannounced(FRAME_CAP_ROLL, 0, FRAME_ROLL, NULL, 0, roll_text);
+	expect_unannounced(CAPS_ALL, FRAME_CAP_CRL, FRAME_ROLL, NULL, 0, roll_text);
+	expect_unannounced(FRAME_CAP_CRL, CAPS_ALL, FRAME_ROLL, NULL, 0, roll_text);
+	expect_unannounced(0, 0, FRAME_ROLL, NULL, 0, roll_text);
+
+	/* And the calls say nothing where the peer did not announce the bit. */
+	{
+		static uint8_t sink[100], der[100];
+		struct frame_crl_have h;
+		uint8_t out[RECORD];
+
+		memset(&h, 0, sizeof(h));
+		up_caps(CAPS_ALL, 0);
+		assert_false(mux_crl_ok(&A.mux));
+		mux_crl_have(&A.mux, &h, 1);
+		mux_crl_get(&A.mux, ISSUER, sink, sizeof(sink));
+		mux_crl_send(&A.mux, der, sizeof(der));
+		assert_false(mux_roll(&A.mux));
+		assert_int_equal(mux_output(&A.mux, out, sizeof(out)), 0);
+		assert_null(A.mux.crl_sink);
+		assert_null(A.mux.crl_out);
+	}
+}
+
+static void test_roll(void **state)
+{
+	(void)state;
+	up_caps(CAPS_ALL, CAPS_ALL);
+	/* The acceptor asks the dialer to roll. */
+	assert_true(mux_roll(&B.mux));
+	settle(&A, &B);
+	assert_int_equal(count(&A, MUX_EV_ROLL), 1);
+	assert_false(saw(&A, MUX_EV_FATAL));
+	assert_false(saw(&B, MUX_EV_FATAL));
+	assert_int_equal(A.mux.state, MUX_OPEN);
+	assert_int_equal(B.mux.state, MUX_OPEN);
+
+	/* ROLL with only the ROLL bit (no CRL) is fine too. */
+	up_caps(FRAME_CAP_ROLL, FRAME_CAP_ROLL);
+	assert_false(mux_crl_ok(&A.mux));
+	assert_true(mux_roll(&B.mux));
+	settle(&A, &B);
+	assert_int_equal(count(&A, MUX_EV_ROLL), 1);
+
+	/* Not once draining. */
+	up_caps(CAPS_ALL, CAPS_ALL);
+	assert_true(mux_goaway(&B.mux, FRAME_GOAWAY_NORMAL, "bye"));
+	assert_false(mux_roll(&B.mux));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -709,6 +1196,14 @@ int main(void)
 		cmocka_unit_test(test_split_ping_close),
 		cmocka_unit_test(test_peer_goaway),
 		cmocka_unit_test(test_fault_after_goodbye),
+		cmocka_unit_test(test_crl_have_and_get),
+		cmocka_unit_test(test_crl_transfer_with_data),
+		cmocka_unit_test(test_crl_too_big),
+		cmocka_unit_test(test_crl_out_of_order),
+		cmocka_unit_test(test_crl_unsolicited),
+		cmocka_unit_test(test_crl_get_again_mid_piece),
+		cmocka_unit_test(test_caps_not_announced),
+		cmocka_unit_test(test_roll),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
