@@ -790,8 +790,8 @@ static void parse_reload(struct ctx *c, const cJSON *root)
 
 static void parse_limits(struct ctx *c, const cJSON *root)
 {
-	static const char *const keys[] = {"sessions", "streams", "stream_window", "handshakes",
-					   NULL};
+	static const char *const keys[] = {
+		"sessions", "streams", "stream_window", "handshakes", "streams_per_session", NULL};
 	struct tether_limits_cfg *lim = &c->cfg->limits;
 	const cJSON *obj = field(root, "limits");
 
@@ -810,6 +810,9 @@ static void parse_limits(struct ctx *c, const cJSON *root)
 	} else {
 		opt_uint(c, obj, "limits", "handshakes", 1, lim->sessions, &lim->handshakes);
 	}
+	/* Absent: 0, the default rule, worked out from streams, sessions and peers. */
+	opt_uint(c, obj, "limits", "streams_per_session", 1, lim->streams,
+		 &lim->streams_per_session);
 }
 
 static void parse_keepalive(struct ctx *c, const cJSON *root)
