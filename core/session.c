@@ -348,7 +348,7 @@ void session_pump(struct session *s)
 				return;
 			continue;
 		}
-		if (s->rx_paused && s->mux.n_resets < TETHER_RESET_QUEUE) {
+		if (s->rx_paused && !mux_input_full(&s->mux)) {
 			/* Room again: input may be waiting inside TLS with no socket event to come. */
 			s->rx_paused = false;
 			session_read(s);
@@ -573,7 +573,7 @@ static void session_read(struct session *s)
 		int r;
 
 		if (dst == NULL) {
-			/* Refusals owed pile up: read on once they are sent. */
+			/* Refusals or PONGs owed pile up: read on once they are sent. */
 			s->rx_paused = true;
 			return;
 		}
