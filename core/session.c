@@ -606,11 +606,15 @@ static void session_read(struct session *s)
 		}
 		if (s->io_err != 0) {
 			session_end(s, REASON_IO, tether_err_str(s->io_err));
+		} else if (tls_record_error(r) != NULL) {
+			/* In words: "record too large", not "Bad input parameters to function". */
+			session_end(s, REASON_TLS_ERROR, tls_record_error(r));
 		} else {
-			char buf[96], reason[128];
+			char buf[96], reason[144];
 
 			mbedtls_strerror(r, buf, sizeof(buf));
-			snprintf(reason, sizeof(reason), "tls error: %s", buf);
+			snprintf(reason, sizeof(reason), "tls error: %s (-0x%04x)", buf,
+				 (unsigned)-r);
 			session_end(s, REASON_TLS_ERROR, reason);
 		}
 		return;
