@@ -101,7 +101,7 @@ static const struct bad_case bad_cases[] = {
 	{CFG("'colour':'blue'"), "colour", "unknown key"},
 	{CFG("'Node':'a'"), "Node", "unknown key"},
 	{CFG("'node':'b'"), "node", "duplicate key"},
-	{CFG("'a\\u0001b':1"), "a?b", "unknown key"},
+	{CFG("'a\\u0001b':1"), "a\\x01b", "unknown key"},
 
 	/* node */
 	{"{" ID ",'listen':'127.0.0.1:7443'}", "node", "required"},
@@ -327,6 +327,8 @@ static const struct bad_case bad_cases[] = {
 	{CFG("'limits':{'handshakes':0}"), "limits.handshakes", "from 1 to 16"},
 	{CFG("'limits':{'sessions':2,'handshakes':3}"), "limits.handshakes", "from 1 to 2"},
 	{CFG("'limits':{'buffers':3}"), "limits.buffers", "unknown key"},
+	/* A C1 control from the file is quoted escaped (tb_text), never raw (issue 11, item 5). */
+	{CFG("'limits':{'col\\u009bour':3}"), "limits.col\\xc2\\x9bour", "unknown key"},
 	{CFG("'limits':{'streams_per_session':0}"), "limits.streams_per_session",
 	 "expected a whole number from 1 to 256"},
 	{CFG("'limits':{'streams':8,'streams_per_session':9}"), "limits.streams_per_session",
