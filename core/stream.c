@@ -87,10 +87,16 @@ uint32_t stream_session_cap(const struct tether_config *cfg)
 	return cap > 0 ? cap : 1;
 }
 
-/* The session holds its cap of streams: one more would eat into the others' share. */
+/*
+ * The session holds its cap of streams: one more would eat into the others'
+ * share. With the pool full as well, "no stream slots" is the refusal (the
+ * cap is then the pool, as when it is set to limits.streams).
+ */
 static bool at_cap(const struct session *s)
 {
-	return s->mux.n_streams >= stream_session_cap(s->node->cfg);
+	const struct pool *p = &s->node->streams;
+
+	return s->mux.n_streams >= stream_session_cap(s->node->cfg) && p->used < p->count;
 }
 
 static void log_refused(struct tether_node *n, const char *peer, uint32_t id, const char *service,
