@@ -1060,7 +1060,8 @@ int config_parse(const char *json, size_t len, const char *base_dir, struct teth
 		report(&c, "", "out of memory");
 		return TETHER_ERR_NOMEM;
 	}
-	memcpy(text, json, len);
+	if (len > 0)
+		memcpy(text, json, len); /* json may be NULL when len is 0 */
 	text[len] = '\0';
 	parse_text(&c, text, len);
 	cfg_free(text);
