@@ -108,6 +108,10 @@
 #ifndef TETHER_RESET_QUEUE
 #define TETHER_RESET_QUEUE 16
 #endif
+/* PONGs a session owes at most; with this many owed it reads on once they left. */
+#ifndef TETHER_PONG_QUEUE
+#define TETHER_PONG_QUEUE 4
+#endif
 
 /*
  * mbedTLS heap region: a base for the node's own certificate, key, CA bundle,

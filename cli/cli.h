@@ -29,6 +29,15 @@ int cmd_reload(int argc, char **argv);
 int cli_config_arg(int argc, char **argv, const char *usage, const char **path);
 
 /*
+ * cli_esc: s escaped for a terminal, as a log line's quoted value would show
+ * it (core/textbuf.c tb_text: \xNN for control bytes, C1 bytes and every byte
+ * of 0x80 and above, \" and \\). Every string from outside that the cli
+ * prints (paths, names, certificate text, messages that carry them) goes
+ * through it. Eight calls' results stay valid at once (static storage).
+ */
+const char *cli_esc(const char *s);
+
+/*
  * cli_load_config: load path into cfg; print every problem as
  * "tether: FILE: PATH: MESSAGE" on stderr. Returns the number of problems.
  */

@@ -31,7 +31,7 @@ static void print_time(const char *label, const mbedtls_x509_time *t, int64_t no
 static void print_problem(void *ctx, const char *path, const char *what)
 {
 	(void)ctx;
-	printf("problem: %s: %s\n", path, what);
+	printf("problem: %s: %s\n", path, cli_esc(what));
 }
 
 /* Own certificate and CA: what run and reload refuse (tls_material_check) is a problem. */
@@ -44,26 +44,26 @@ static unsigned check_material(const struct tls_material *t, const struct tether
 	int n = 0;
 	unsigned i, problems;
 
-	printf("certificate: %s\n", cfg->identity.cert);
+	printf("certificate: %s\n", cli_esc(cfg->identity.cert));
 	if (mbedtls_x509_dn_gets(buf, sizeof(buf), &t->own.subject) > 0)
-		printf("  subject: %s\n", buf);
+		printf("  subject: %s\n", cli_esc(buf));
 	if (identity_describe(&t->own, buf, sizeof(buf)) == 0)
-		printf("  identity: %s\n", buf);
+		printf("  identity: %s\n", cli_esc(buf));
 	cli_print_sans(&t->own, &check_layout);
 	print_time("not before: ", &t->own.valid_from, now);
 	print_time("not after: ", &t->own.valid_to, now);
 	if (identity_spki_sha256(&t->own, pin) == 0 &&
 	    identity_pin_format(pin, buf, sizeof(buf)) == 0)
 		printf("  pin: %s\n", buf);
-	printf("ca: %s\n", cfg->identity.ca);
+	printf("ca: %s\n", cli_esc(cfg->identity.ca));
 	for (c = &t->ca; c != NULL && c->raw.p != NULL; c = c->next) {
 		n++;
 		if (mbedtls_x509_dn_gets(buf, sizeof(buf), &c->subject) > 0)
-			printf("  [%d] subject: %s\n", n, buf);
+			printf("  [%d] subject: %s\n", n, cli_esc(buf));
 		print_time("not after: ", &c->valid_to, now);
 	}
 	for (i = 0; i < cfg->identity.n_crl; i++)
-		printf("crl: %s\n", cfg->identity.crl[i]);
+		printf("crl: %s\n", cli_esc(cfg->identity.crl[i]));
 	problems = tls_material_check(t, now, print_problem, NULL);
 	if (problems == 0 &&
 	    tls_time_unix(&t->own.valid_to) - now < (int64_t)cfg->identity.warn_days * 86400)
@@ -88,10 +88,10 @@ int cmd_check(int argc, char **argv)
 		return ret == 1 ? EXIT_OK : ret;
 	problems = cli_load_config(path, &cfg);
 	if (problems != 0) {
-		printf("%s: %u problem%s\n", path, problems, problems == 1 ? "" : "s");
+		printf("%s: %u problem%s\n", cli_esc(path), problems, problems == 1 ? "" : "s");
 		return EXIT_USAGE;
 	}
-	printf("config: %s: ok\nnode: %s\n", path, cfg.node);
+	printf("config: %s: ok\nnode: %s\n", cli_esc(path), cfg.node);
 	if (port_open(&port, 8) != 0 || cli_crypto_init(256 * 1024) != 0) {
 		port_close(port);
 		return EXIT_RUNTIME;
@@ -99,7 +99,7 @@ int cmd_check(int argc, char **argv)
 	ret = tls_material_load(&t, &cfg.identity, port, scratch, sizeof(scratch), err,
 				sizeof(err));
 	if (ret != 0) {
-		printf("problem: %s\n", err);
+		printf("problem: %s\n", cli_esc(err));
 		problems++;
 	} else {
 		problems += check_material(&t, &cfg, port_wall_s(port));
@@ -109,15 +109,15 @@ int cmd_check(int argc, char **argv)
 		const struct tether_peer_cfg *p = &cfg.peers[i];
 
 		printf("peer %s: %s, id %s%s\n", p->name,
-		       p->connect[0] ? p->connect : "accept only", p->id,
+		       p->connect[0] ? cli_esc(p->connect) : "accept only", cli_esc(p->id),
 		       p->has_pin ? ", pinned" : "");
 	}
 	cli_crypto_done();
 	port_close(port);
 	if (problems != 0) {
-		printf("%s: %u problem%s\n", path, problems, problems == 1 ? "" : "s");
+		printf("%s: %u problem%s\n", cli_esc(path), problems, problems == 1 ? "" : "s");
 		return EXIT_USAGE;
 	}
-	printf("%s: ok\n", path);
+	printf("%s: ok\n", cli_esc(path));
 	return EXIT_OK;
 }

@@ -38,11 +38,11 @@ static int drop_privileges(const char *user)
 		return 0;
 	pw = getpwnam(user);
 	if (pw == NULL) {
-		fprintf(stderr, "tether: user: no such user \"%s\"\n", user);
+		fprintf(stderr, "tether: user: no such user \"%s\"\n", cli_esc(user));
 		return EXIT_USAGE;
 	}
 	if (setgroups(0, NULL) != 0 || setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0) {
-		fprintf(stderr, "tether: user: cannot switch to \"%s\": %s\n", user,
+		fprintf(stderr, "tether: user: cannot switch to \"%s\": %s\n", cli_esc(user),
 			strerror(errno));
 		return EXIT_RUNTIME;
 	}
@@ -156,13 +156,13 @@ int cmd_run(int argc, char **argv)
 		goto err1;
 	}
 	if (tether_node_init(&node, mem, mem_len, first, port, err, sizeof(err)) != 0) {
-		fprintf(stderr, "tether: %s\n", err);
+		fprintf(stderr, "tether: %s\n", cli_esc(err));
 		goto err2;
 	}
 	ret = tether_node_start(node, err, sizeof(err));
 	node_started = ret == 0;
 	if (ret != 0) {
-		fprintf(stderr, "tether: %s: %s\n", path, err);
+		fprintf(stderr, "tether: %s: %s\n", cli_esc(path), cli_esc(err));
 		/* Unusable certificates or keys are configuration errors. */
 		code = ret == TETHER_ERR_CONFIG ? EXIT_USAGE : EXIT_RUNTIME;
 		goto err3;
@@ -173,7 +173,7 @@ int cmd_run(int argc, char **argv)
 
 		if (pw != NULL && lchown(first->status, pw->pw_uid, pw->pw_gid) != 0) {
 			fprintf(stderr, "tether: status: cannot give %s to \"%s\": %s\n",
-				first->status, first->user, strerror(errno));
+				cli_esc(first->status), cli_esc(first->user), strerror(errno));
 			code = EXIT_RUNTIME;
 			goto err3;
 		}

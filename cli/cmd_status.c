@@ -51,7 +51,8 @@ static int socket_path(const char *cfg_path, const char *sock, bool lenient, cha
 	    cli_load_config(cfg_path, &cfg) != 0)
 		return EXIT_USAGE;
 	if (cfg.status[0] == '\0') {
-		fprintf(stderr, "tether: %s: no \"status\" socket is configured\n", cfg_path);
+		fprintf(stderr, "tether: %s: no \"status\" socket is configured\n",
+			cli_esc(cfg_path));
 		return EXIT_USAGE;
 	}
 	snprintf(out, len, "%s", cfg.status);
@@ -70,7 +71,7 @@ static int ask(const char *path, const char *request, char *word, size_t wlen)
 	memset(&sa, 0, sizeof(sa));
 	sa.sun_family = AF_UNIX;
 	if (strlen(path) >= sizeof(sa.sun_path)) {
-		fprintf(stderr, "tether: %s: socket path too long\n", path);
+		fprintf(stderr, "tether: %s: socket path too long\n", cli_esc(path));
 		return EXIT_USAGE;
 	}
 	memcpy(sa.sun_path, path, strlen(path) + 1);
@@ -92,7 +93,8 @@ static int ask(const char *path, const char *request, char *word, size_t wlen)
 		return EXIT_RUNTIME;
 	}
 	if (write(fd, request, strlen(request)) != (ssize_t)strlen(request)) {
-		fprintf(stderr, "tether: %s: cannot send the request: %s\n", path, strerror(errno));
+		fprintf(stderr, "tether: %s: cannot send the request: %s\n", cli_esc(path),
+			strerror(errno));
 		close(fd);
 		return EXIT_RUNTIME;
 	}
@@ -102,7 +104,7 @@ static int ask(const char *path, const char *request, char *word, size_t wlen)
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0) {
-			fprintf(stderr, "tether: %s: the answer was cut off: %s\n", path,
+			fprintf(stderr, "tether: %s: the answer was cut off: %s\n", cli_esc(path),
 				errno == EAGAIN || errno == EWOULDBLOCK ? "no answer within 10 s"
 									: strerror(errno));
 			close(fd);
@@ -112,8 +114,8 @@ static int ask(const char *path, const char *request, char *word, size_t wlen)
 			break;
 		have += (size_t)r;
 		if (have == sizeof(buf) - 1) {
-			fprintf(stderr, "tether: %s: the answer is longer than %lu bytes\n", path,
-				(unsigned long)(sizeof(buf) - 1));
+			fprintf(stderr, "tether: %s: the answer is longer than %lu bytes\n",
+				cli_esc(path), (unsigned long)(sizeof(buf) - 1));
 			close(fd);
 			return EXIT_RUNTIME;
 		}
@@ -122,7 +124,7 @@ static int ask(const char *path, const char *request, char *word, size_t wlen)
 	buf[have] = '\0';
 	nl = strchr(buf, '\n');
 	if (nl == NULL) {
-		fprintf(stderr, "tether: %s: the agent closed without an answer\n", path);
+		fprintf(stderr, "tether: %s: the agent closed without an answer\n", cli_esc(path));
 		return EXIT_RUNTIME;
 	}
 	*nl = '\0';

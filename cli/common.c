@@ -9,6 +9,17 @@
 
 #include "cli/cli.h"
 #include "core/identity.h"
+#include "core/textbuf.h"
+
+const char *cli_esc(const char *s)
+{
+	/* A message of 512 bytes may grow fourfold; eight for one printf's arguments. */
+	static char ring[8][4 * 512 + 4];
+	static unsigned next;
+	char *out = ring[next++ % 8];
+
+	return tb_text(out, sizeof(ring[0]), s);
+}
 
 int cli_config_arg(int argc, char **argv, const char *usage, const char **path)
 {
@@ -25,8 +36,8 @@ int cli_config_arg(int argc, char **argv, const char *usage, const char **path)
 			*path = argv[++i];
 			continue;
 		}
-		fprintf(stderr, "tether %s: unexpected argument \"%s\"\n%s", argv[0], argv[i],
-			usage);
+		fprintf(stderr, "tether %s: unexpected argument \"%s\"\n%s", argv[0],
+			cli_esc(argv[i]), usage);
 		return EXIT_USAGE;
 	}
 	return 0;
@@ -45,13 +56,15 @@ unsigned cli_load_config(const char *path, struct tether_config *cfg)
 			: sizeof(errs.e) / sizeof(errs.e[0]);
 	for (i = 0; i < shown; i++) {
 		if (errs.e[i].path[0] != '\0')
-			fprintf(stderr, "tether: %s: %s: %s\n", path, errs.e[i].path,
+			fprintf(stderr, "tether: %s: %s: %s\n", cli_esc(path), errs.e[i].path,
 				errs.e[i].message);
 		else
-			fprintf(stderr, "tether: %s: %s\n", path, errs.e[i].message);
+			fprintf(stderr, "tether: %s: %s\n", cli_esc(path), errs.e[i].message);
 	}
+	/* The config's paths and messages quote the file's text escaped already (clip_append). */
 	if (errs.count > shown)
-		fprintf(stderr, "tether: %s: ... and %u more problems\n", path, errs.count - shown);
+		fprintf(stderr, "tether: %s: ... and %u more problems\n", cli_esc(path),
+			errs.count - shown);
 	return errs.count > 0 ? errs.count : 1;
 }
 
@@ -112,8 +125,15 @@ static int print_san(void *ctx, int type, const unsigned char *p, size_t len)
 		print_label(l, l->dns);
 	else
 		return 0;
-	for (i = 0; i < len; i++)
-		putchar(p[i] < 0x20 || p[i] > 0x7e ? '?' : p[i]);
+	for (i = 0; i < len; i++) {
+		char tmp[8];
+		const char *e = tb_escape(p[i], false, tmp);
+
+		if (e != NULL)
+			fputs(e, stdout);
+		else
+			putchar(p[i]);
+	}
 	putchar('\n');
 	return 0;
 }

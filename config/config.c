@@ -29,6 +29,7 @@
 #include "config/config_syntax.h"
 #include "core/frame.h"
 #include "core/identity.h"
+#include "core/textbuf.h"
 
 /* Bounds on values the config may set; the board's defaults lie within them. */
 #define HANDSHAKE_TIMEOUT_MIN_MS 100u
@@ -147,25 +148,20 @@ __attribute__((format(printf, 3, 4))) static void report(struct ctx *c, const ch
 }
 
 /*
- * Append s to the string in out (size bytes), printable ASCII only, so that
- * keys and values from the file cannot smuggle control characters into a
- * terminal or a log line. What does not fit is cut and marked "...".
+ * Append s to the string in out (size bytes), escaped as tb_text() does (the
+ * log's escapes), so that keys and values from the file cannot smuggle
+ * control bytes into a terminal or a log line. What does not fit is cut and
+ * marked "...".
  */
 static void clip_append(char *out, size_t size, const char *s)
 {
 	size_t n = strlen(out);
 
-	for (; *s != '\0'; s++) {
-		unsigned char ch = (unsigned char)*s;
-
-		if (n + 1 >= size) {
-			if (size >= 4)
-				memcpy(out + size - 4, "...", 4);
-			return;
-		}
-		out[n++] = (ch >= 0x20 && ch < 0x7f) ? (char)ch : '?';
-		out[n] = '\0';
-	}
+	/* The one escaping routine (tb_text): "\x85" for a C1 byte, never the byte. */
+	if (size - n >= 4 || *s == '\0')
+		(void)tb_text(out + n, size - n, s);
+	else if (size >= 4)
+		memcpy(out + size - 4, "...", 4);
 }
 
 /* A value from the file, made safe to quote in a message. */
@@ -790,8 +786,8 @@ static void parse_reload(struct ctx *c, const cJSON *root)
 
 static void parse_limits(struct ctx *c, const cJSON *root)
 {
-	static const char *const keys[] = {"sessions", "streams", "stream_window", "handshakes",
-					   NULL};
+	static const char *const keys[] = {
+		"sessions", "streams", "stream_window", "handshakes", "streams_per_session", NULL};
 	struct tether_limits_cfg *lim = &c->cfg->limits;
 	const cJSON *obj = field(root, "limits");
 
@@ -810,6 +806,9 @@ static void parse_limits(struct ctx *c, const cJSON *root)
 	} else {
 		opt_uint(c, obj, "limits", "handshakes", 1, lim->sessions, &lim->handshakes);
 	}
+	/* Absent: 0, the default rule, worked out from streams, sessions and peers. */
+	opt_uint(c, obj, "limits", "streams_per_session", 1, lim->streams,
+		 &lim->streams_per_session);
 }
 
 static void parse_keepalive(struct ctx *c, const cJSON *root)
@@ -1061,7 +1060,8 @@ int config_parse(const char *json, size_t len, const char *base_dir, struct teth
 		report(&c, "", "out of memory");
 		return TETHER_ERR_NOMEM;
 	}
-	memcpy(text, json, len);
+	if (len > 0)
+		memcpy(text, json, len); /* json may be NULL when len is 0 */
 	text[len] = '\0';
 	parse_text(&c, text, len);
 	cfg_free(text);

@@ -174,7 +174,8 @@ bool mux_goaway(struct mux *m, uint32_t code, const char *reason)
 	}
 	/* An error: nothing but the GOAWAY leaves, nothing more is read. */
 	m->state = MUX_FAILED;
-	m->owe_hello = m->owe_ping = m->owe_pong = false;
+	m->owe_hello = m->owe_ping = false;
+	m->n_pongs = 0;
 	m->n_resets = 0;
 	return true;
 }
@@ -282,10 +283,12 @@ static bool out_session(struct mux *m, struct out *o)
 			return false;
 		m->owe_goaway = false;
 	}
-	if (m->owe_pong) {
-		if (!put(o, FRAME_PONG, 0, m->pong_payload, 8))
+	while (m->n_pongs > 0) {
+		/* Oldest first: the answers leave in the order the PINGs came. */
+		if (!put(o, FRAME_PONG, 0, m->pongs[0], 8))
 			return false;
-		m->owe_pong = false;
+		m->n_pongs--;
+		memmove(m->pongs[0], m->pongs[1], (size_t)m->n_pongs * 8);
 	}
 	if (m->owe_ping) {
 		if (!put(o, FRAME_PING, 0, m->ping_payload, 8))
@@ -514,7 +517,8 @@ static void fail(struct mux *m, uint32_t code, const char *reason, bool prefix,
 	if (!mux_goaway(m, code, m->text)) {
 		/* A goodbye was said or heard already: nothing more leaves. */
 		m->owe_goaway = false;
-		m->owe_hello = m->owe_ping = m->owe_pong = false;
+		m->owe_hello = m->owe_ping = false;
+		m->n_pongs = 0;
 		m->n_resets = 0;
 	}
 	m->state = MUX_FAILED;
@@ -668,8 +672,9 @@ static void on_control(struct mux *m, struct mux_event *ev)
 		ev->code = frame_u32_decode(p);
 		return;
 	case FRAME_PING:
-		memcpy(m->pong_payload, p, 8);
-		m->owe_pong = true;
+		/* Room is certain: input stops at a frame boundary while the queue is full. */
+		if (m->n_pongs < TETHER_PONG_QUEUE)
+			memcpy(m->pongs[m->n_pongs++], p, 8);
 		return;
 	case FRAME_PONG:
 		ev->type = MUX_EV_PONG;
@@ -795,8 +800,8 @@ uint8_t *mux_input_buf(struct mux *m, size_t *want)
 		return NULL;
 	switch (m->rx) {
 	case MUX_RX_HEADER:
-		/* Refusals owed pile up: read on once they are sent. */
-		if (m->rx_have == 0 && m->n_resets >= TETHER_RESET_QUEUE)
+		/* Refusals or PONGs owed pile up: read on once they are sent. */
+		if (m->rx_have == 0 && mux_input_full(m))
 			return NULL;
 		*want = FRAME_HEADER_LEN - m->rx_have;
 		return m->rx_hdr + m->rx_have;
@@ -820,6 +825,11 @@ uint8_t *mux_input_buf(struct mux *m, size_t *want)
 		return m->crl_sink + m->crl_got;
 	}
 	return NULL;
+}
+
+bool mux_input_full(const struct mux *m)
+{
+	return m->n_resets >= TETHER_RESET_QUEUE || m->n_pongs >= TETHER_PONG_QUEUE;
 }
 
 void mux_input_ack(struct mux *m, size_t got, struct mux_event *ev)

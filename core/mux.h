@@ -148,9 +148,11 @@ struct mux {
 	uint32_t last_peer_id; /* highest id the peer opened */
 
 	/* Owed session frames. */
-	bool owe_hello, owe_ping, owe_pong, owe_goaway;
+	bool owe_hello, owe_ping, owe_goaway;
 	uint8_t ping_payload[8];
-	uint8_t pong_payload[8];
+	/* One PONG per PING, oldest first; input pauses while the queue is full. */
+	uint8_t pongs[TETHER_PONG_QUEUE][8];
+	unsigned n_pongs;
 	uint32_t goaway_code;
 	const char *goaway_reason; /* static words, or the mux's own text */
 	struct mux_reset resets[TETHER_RESET_QUEUE];
@@ -193,11 +195,14 @@ void mux_init(struct mux *m, const struct mux_params *p, mux_pull_fn pull, void 
 /*
  * Input. mux_input_buf() returns where the next bytes go and sets *want > 0,
  * or returns NULL with *want 0 when the mux takes no input now: it failed, or
- * refusals owed fill the RESET queue (read again after mux_output()).
+ * refusals owed fill the RESET queue or PONGs owed the PONG queue (read again
+ * once mux_input_full() is false, after mux_output()).
  * mux_input_ack() parses got bytes written there (got <= *want) and reports at
  * most one event in ev (MUX_EV_NONE when there is nothing to report).
  */
 uint8_t *mux_input_buf(struct mux *m, size_t *want);
+/* Answers owed fill a queue (RESETs or PONGs): input waits until they leave. */
+bool mux_input_full(const struct mux *m);
 void mux_input_ack(struct mux *m, size_t got, struct mux_event *ev);
 /* Copy up to len bytes in, stopping after the first event. Returns bytes taken. */
 size_t mux_input(struct mux *m, const uint8_t *p, size_t len, struct mux_event *ev);

@@ -53,6 +53,7 @@ static const struct {
 	[REASON_FORBIDDEN] = {"forbidden", "forbidden"},
 	[REASON_NO_RESOURCES] = {"no stream slots", "no_resources"},
 	[REASON_NOT_CONNECTED] = {"peer not connected", "not_connected"},
+	[REASON_STREAM_CAP] = {"session stream cap reached", "stream_cap"},
 };
 
 const char *reason_name(enum tether_reason r)

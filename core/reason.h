@@ -62,6 +62,7 @@ enum tether_reason {
 	REASON_FORBIDDEN,
 	REASON_NO_RESOURCES,
 	REASON_NOT_CONNECTED,
+	REASON_STREAM_CAP, /* the session holds limits.streams_per_session streams */
 	REASON_COUNT
 };
 

@@ -359,7 +359,7 @@ void session_pump(struct session *s)
 				return;
 			continue;
 		}
-		if (s->rx_paused && s->mux.n_resets < TETHER_RESET_QUEUE) {
+		if (s->rx_paused && !mux_input_full(&s->mux)) {
 			/* Room again: input may be waiting inside TLS with no socket event to come. */
 			s->rx_paused = false;
 			session_read(s);
@@ -584,7 +584,7 @@ static void session_read(struct session *s)
 		int r;
 
 		if (dst == NULL) {
-			/* Refusals owed pile up: read on once they are sent. */
+			/* Refusals or PONGs owed pile up: read on once they are sent. */
 			s->rx_paused = true;
 			return;
 		}
@@ -617,11 +617,15 @@ static void session_read(struct session *s)
 		}
 		if (s->io_err != 0) {
 			session_end(s, REASON_IO, tether_err_str(s->io_err));
+		} else if (tls_record_error(r) != NULL) {
+			/* In words: "record too large", not "Bad input parameters to function". */
+			session_end(s, REASON_TLS_ERROR, tls_record_error(r));
 		} else {
-			char buf[96], reason[128];
+			char buf[96], reason[144];
 
 			mbedtls_strerror(r, buf, sizeof(buf));
-			snprintf(reason, sizeof(reason), "tls error: %s", buf);
+			snprintf(reason, sizeof(reason), "tls error: %s (-0x%04x)", buf,
+				 (unsigned)-r);
 			session_end(s, REASON_TLS_ERROR, reason);
 		}
 		return;

@@ -93,6 +93,11 @@ struct tether_limits_cfg {
 	uint32_t streams;
 	uint32_t stream_window; /* bytes of receive buffer per stream */
 	uint32_t handshakes;	/* concurrent handshakes */
+	/*
+	 * Streams one session may hold at once, its forwards and the peer's
+	 * OPENs together; 0 = the default rule (stream_session_cap(), stream.h).
+	 */
+	uint32_t streams_per_session;
 };
 
 struct tether_config {

@@ -75,6 +75,30 @@ static struct stream *stream_new(struct session *s)
 	return st;
 }
 
+uint32_t stream_session_cap(const struct tether_config *cfg)
+{
+	uint32_t share = cfg->n_peers + 1u, cap;
+
+	if (cfg->limits.streams_per_session != 0)
+		return cfg->limits.streams_per_session;
+	if (share > cfg->limits.sessions)
+		share = cfg->limits.sessions;
+	cap = share > 0 ? cfg->limits.streams / share : cfg->limits.streams;
+	return cap > 0 ? cap : 1;
+}
+
+/*
+ * The session holds its cap of streams: one more would eat into the others'
+ * share. With the pool full as well, "no stream slots" is the refusal (the
+ * cap is then the pool, as when it is set to limits.streams).
+ */
+static bool at_cap(const struct session *s)
+{
+	const struct pool *p = &s->node->streams;
+
+	return s->mux.n_streams >= stream_session_cap(s->node->cfg) && p->used < p->count;
+}
+
 static void log_refused(struct tether_node *n, const char *peer, uint32_t id, const char *service,
 			const char *from, enum tether_reason why, const char *detail)
 {
@@ -264,6 +288,11 @@ struct stream *stream_forward(struct session *s, int h, const char *service, con
 	struct tether_node *n = s->node;
 	struct stream *st;
 
+	if (at_cap(s)) {
+		stream_refuse(n, s, session_peer_name(s), 0, service, from, REASON_STREAM_CAP, 0);
+		port_tcp_close(n->port, h, 1);
+		return NULL;
+	}
 	st = stream_new(s);
 	if (st == NULL) {
 		node_pool_exhausted(n, "streams", session_peer_name(s), NULL);
@@ -315,6 +344,11 @@ void stream_open_service(struct session *s, uint32_t id, const char *service)
 	if (i == cfg->services[svc].n_allow) {
 		stream_refuse(n, s, peer, id, service, NULL, REASON_FORBIDDEN,
 			      FRAME_RESET_FORBIDDEN);
+		return;
+	}
+	if (at_cap(s)) {
+		stream_refuse(n, s, peer, id, service, NULL, REASON_STREAM_CAP,
+			      FRAME_RESET_NO_RESOURCES);
 		return;
 	}
 	st = stream_new(s);

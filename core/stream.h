@@ -16,6 +16,7 @@
 #include "core/endpoint.h"
 #include "core/mux.h"
 #include "core/reason.h"
+#include "core/settings.h"
 
 struct session;
 struct tether_node;
@@ -34,6 +35,15 @@ struct stream {
 	struct stream *next_dead;
 };
 
+/*
+ * Streams one session may hold at once (its forwards and the peer's OPENs
+ * together): limits.streams_per_session, or when that is 0 the default rule
+ *   max(1, limits.streams / min(limits.sessions, peers + 1))
+ * so that one session per configured peer plus one more (a roll or a
+ * duplicate draining beside its successor) can each hold the whole cap at
+ * once. README "Config reference" states what that guarantees.
+ */
+uint32_t stream_session_cap(const struct tether_config *cfg);
 /* A forward's connection h becomes a stream to service on s; NULL if refused (h is closed). */
 struct stream *stream_forward(struct session *s, int h, const char *service, const char *from);
 /* The peer opened stream id for service (MUX_EV_OPEN): connect its target or refuse. */

@@ -111,3 +111,28 @@ void tb_i64(struct textbuf *t, int64_t v)
 	}
 	tb_u64(t, (uint64_t)v);
 }
+
+const char *tb_text(char *out, size_t cap, const char *s)
+{
+	size_t n = 0;
+	char tmp[8];
+
+	if (cap == 0)
+		return out;
+	out[0] = '\0';
+	for (; *s != '\0'; s++) {
+		const char *e = tb_escape((unsigned char)*s, false, tmp);
+		size_t k = e != NULL ? strlen(e) : 1;
+
+		if (n + k >= cap) {
+			/* Cut texts say so rather than pass for whole ones. */
+			if (cap >= 4)
+				memcpy(out + (n + 4 <= cap ? n : cap - 4), "...", 4);
+			return out;
+		}
+		memcpy(out + n, e != NULL ? e : s, k);
+		n += k;
+		out[n] = '\0';
+	}
+	return out;
+}

@@ -37,6 +37,17 @@ const char *tb_dec(uint64_t v, char tmp[24]);
  */
 const char *tb_escape(unsigned char c, bool json, char tmp[8]);
 
+/*
+ * tb_text: s written into out (cap bytes, NUL included) with tb_escape's
+ * text escapes, so a string from outside (a path, a name, a certificate's
+ * subject, a message that carries them) prints as it would inside a log
+ * line's quotes: \" \\ and \xNN for control bytes (C0, DEL, C1) and every byte
+ * of 0x80 and above, valid UTF-8 or not. Cut with "..." when it does not fit.
+ * Returns out. The one escaping routine for text the cli prints and the
+ * config loader quotes; log.c uses tb_escape itself, byte by byte.
+ */
+const char *tb_text(char *out, size_t cap, const char *s);
+
 /* s as a JSON string, quotes included (tb_escape's escapes). */
 void tb_json_str(struct textbuf *t, const char *s);
 /* A 64-bit count in decimal (small C libraries lack %llu). */

@@ -421,9 +421,45 @@ static const char *fail_as(enum tether_reason *out, enum tether_reason code, con
 	return why;
 }
 
+const char *tls_record_error(int ret)
+{
+	switch (ret) {
+	case MBEDTLS_ERR_SSL_BAD_INPUT_DATA:
+		/*
+		 * On the read side mbedTLS says this only when a record's header
+		 * claims more bytes than its input buffer holds (ssl_fetch_input:
+		 * "requesting more data than fits"): larger than the 4 KB records
+		 * tether takes, up to a header's 0xffff.
+		 */
+		return "record too large";
+	case MBEDTLS_ERR_SSL_INVALID_MAC:
+		return "tls record failed authentication";
+	case MBEDTLS_ERR_SSL_INVALID_RECORD:
+		return "malformed tls record";
+	case MBEDTLS_ERR_SSL_DECODE_ERROR:
+		return "malformed tls message";
+	case MBEDTLS_ERR_SSL_UNEXPECTED_MESSAGE:
+	case MBEDTLS_ERR_SSL_UNEXPECTED_RECORD:
+		return "unexpected tls message";
+	case MBEDTLS_ERR_SSL_ILLEGAL_PARAMETER:
+		return "illegal tls parameter";
+	case MBEDTLS_ERR_SSL_BAD_PROTOCOL_VERSION:
+		return "protocol version";
+	case MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE:
+		return "refused by peer (tls alert)";
+	case MBEDTLS_ERR_SSL_CONN_EOF:
+		return "connection closed in the middle of a record";
+	case MBEDTLS_ERR_SSL_ALLOC_FAILED:
+		return "out of tls memory";
+	}
+	return NULL;
+}
+
 const char *tls_fail_reason(int ret, const mbedtls_ssl_context *ssl, const struct tls_verify *v,
 			    enum tether_reason *code)
 {
+	const char *words;
+
 	uint32_t f = v->flags;
 
 	(void)ssl;
@@ -463,8 +499,12 @@ const char *tls_fail_reason(int ret, const mbedtls_ssl_context *ssl, const struc
 		return fail_as(code, REASON_MALFORMED_TLS, "malformed tls handshake");
 	case MBEDTLS_ERR_SSL_ALLOC_FAILED:
 		return fail_as(code, REASON_TLS_MEMORY, "out of tls memory");
+	case MBEDTLS_ERR_SSL_BAD_INPUT_DATA:
+		/* A ClientHello record claiming up to 0xffff bytes said "tls error". */
+		return fail_as(code, REASON_MALFORMED_TLS, "record too large");
 	}
-	return fail_as(code, REASON_TLS_ERROR, "tls error");
+	words = tls_record_error(ret);
+	return fail_as(code, REASON_TLS_ERROR, words != NULL ? words : "tls error");
 }
 
 const char *tls_version_name(const mbedtls_ssl_context *ssl)

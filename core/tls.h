@@ -143,6 +143,15 @@ int tls_session_setup(struct tls_ctx *t, mbedtls_ssl_context *ssl, int dial, str
 const char *tls_fail_reason(int ret, const mbedtls_ssl_context *ssl, const struct tls_verify *v,
 			    enum tether_reason *code);
 
+/*
+ * tls_record_error: words for what mbedtls_ssl_read() (or a handshake)
+ * returned when a record could not be taken: "record too large" (a header
+ * claiming more than the 4 KB record buffer, mbedTLS's BAD_INPUT_DATA),
+ * "tls record failed authentication", "malformed tls record", ... NULL for
+ * a code it has no words for. Static storage.
+ */
+const char *tls_record_error(int ret);
+
 /* "1.3" or "1.2" for the negotiated version. */
 const char *tls_version_name(const mbedtls_ssl_context *ssl);
 

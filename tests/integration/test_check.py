@@ -113,6 +113,42 @@ def main():
         check("identity.cert" in out, "missing certificate not tied to identity.cert in:\n%s" % out)
     env.case("check: missing config file and missing certificate are named", missing_files)
 
+    def outside_bytes():
+        # issue 11, item 5: a C1 control (0x85, 0x9b) or bytes that are no UTF-8
+        # (0xff) in a path, a key or a value reach the terminal escaped as the
+        # log escapes them (\xNN), never raw. The config file's own name has
+        # raw 0x85 and 0xff; the cert path and an unknown key have C1 controls
+        # as UTF-8 (0xc2 0x85, 0xc2 0x9b).
+        def ascii_only(what, out):
+            bad = sorted({c for c in out if not (c in "\n\t" or " " <= c <= "~")})
+            check(not bad, "%s: raw bytes %r reached the terminal:\n%s" % (what, bad, out))
+
+        name = os.path.join(os.fsencode(d), b"c1-\x85-\xff.json")
+        with open(name, "w") as f:
+            json.dump({"node": "gw-01", "identity": ident(), "listen": "127.0.0.1:1",
+                       "col\u009bour": "x"}, f)
+        rc, out = run("check", "-c", name)
+        check_eq(rc, 2, "exit code with an unknown key; output:\n%s" % out)
+        ascii_only("check, config errors", out)
+        check("c1-\\x85-\\xff.json" in out, "config path not escaped as \\x85 \\xff:\n%s" % out)
+        check("col\\xc2\\x9bour" in out, "unknown key not escaped as \\xc2\\x9b:\n%s" % out)
+
+        with open(name, "w") as f:
+            json.dump({"node": "gw-01", "identity": dict(ident(), cert="cert-\u0085.pem"),
+                       "listen": "127.0.0.1:1"}, f)
+        rc, out = run("check", "-c", name)
+        check_eq(rc, 2, "exit code for a missing certificate; output:\n%s" % out)
+        ascii_only("check, certificate problem", out)
+        check("cert-\\xc2\\x85.pem" in out, "cert path not escaped:\n%s" % out)
+        check("c1-\\x85-\\xff.json" in out, "config path not escaped:\n%s" % out)
+
+        rc, out = run("run", "-c", name, timeout=10)
+        check_eq(rc, 2, "`tether run` exit code for a missing certificate; output:\n%s" % out)
+        ascii_only("run, certificate problem", out)
+        check("cert-\\xc2\\x85.pem" in out, "run: cert path not escaped:\n%s" % out)
+    env.case("check and run print C1 bytes and invalid UTF-8 from paths and keys escaped (\\xNN)",
+             outside_bytes)
+
     def bad_json():
         p = write(os.path.join(d, "syntax.json"), '{"node": "gw-01", "listen": }')
         rc, out = run("check", "-c", p)

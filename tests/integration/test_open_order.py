@@ -28,8 +28,9 @@ def main():
     a.add_service("echo", echo, allow=[b])
     fwd = b.add_forward(a, "echo")
     # A grants 1 MiB per stream: 64 streams then carry more towards the stopped
-    # A than the loopback socket buffers hold, so B's output blocks
-    a.cfg["limits"] = {"streams": 80, "stream_window": 1024 * 1024}
+    # A than the loopback socket buffers hold, so B's output blocks. B's one
+    # session may hold them all (the default cap would be 80 / 2)
+    a.cfg["limits"] = {"streams": 80, "stream_window": 1024 * 1024, "streams_per_session": 80}
 
     def start():
         a.start()

@@ -9,10 +9,16 @@ frames over Python ssl) that holds a valid certificate for the peer "mal"
 - DATA after the peer's CLOSE is answered with RESET STREAM_ERROR on that
   stream only, and the session goes on;
 - every stream refused while the node's output is blocked gets its RESET once
-  the peer reads again, or the session ends: never a stream left hanging.
+  the peer reads again, or the session ends: never a stream left hanging;
+- a TLS record the node cannot take ends the session with a reason in words
+  (issue 11, item 6): a 16 KB record on a 4 KB session and a record header
+  claiming 0xffff bytes say "record too large", a record that fails
+  authentication "tls record failed authentication", not mbedTLS's "Bad
+  input parameters to function" or a bare "tls error".
 """
 
 import os
+import socket
 import struct
 import time
 
@@ -181,6 +187,34 @@ def main():
               "RESET codes %s" % sorted(set(resets.values())))
     env.case("refusals while the output is blocked: each RESET arrives, or the session ends",
              resets_while_blocked)
+
+    def bad_record(send, reason, what):
+        m = a.mark()
+        s, r = session()
+        send(s)
+        r.pump(3.0)
+        s.close()
+        a.wait_for("session_down", 5, m, peer="mal", reason=reason)
+        check(not a.events("session_down", m, reason=lambda v: "Bad input" in v),
+              "mbedTLS's words in the reason (%s)" % what)
+
+    def raw(s, data):
+        # past TLS on the same connection: the record layer sees these bytes as they are
+        t = socket.socket(fileno=os.dup(s.fileno()))
+        try:
+            t.sendall(data)
+        finally:
+            t.detach()
+
+    # OpenSSL fills a record up to 16 KB: four times what a tether session takes
+    env.case("a 16 KB record on a 4 KB session -> session_down \"record too large\"",
+             bad_record, lambda s: s.sendall(b"\0" * 16000), "record too large", "16 KB")
+    env.case("a record header claiming 0xffff bytes -> session_down \"record too large\"",
+             bad_record, lambda s: raw(s, b"\x17\x03\x03\xff\xff" + b"\0" * 64),
+             "record too large", "0xffff")
+    env.case("a record that fails authentication -> \"tls record failed authentication\"",
+             bad_record, lambda s: raw(s, b"\x17\x03\x03\x00\x20" + b"\0" * 32),
+             "tls record failed authentication", "forged record")
 
     env.finish()
 

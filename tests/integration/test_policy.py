@@ -21,7 +21,9 @@ def main():
     ca = env.pki.ca("ca")
     a, b = h.pair(env, ca)
     a.add_peer("C")
-    a.cfg["limits"] = {"streams": STREAM_LIMIT}
+    # B's session may take every slot (the default cap would be 4 / 3): this
+    # case is about the node's pool; tests/sim/test_stream_share.c the cap
+    a.cfg["limits"] = {"streams": STREAM_LIMIT, "streams_per_session": STREAM_LIMIT}
     echo = env.server(h.EchoServer())
     secret = env.server(h.EchoServer())
     a.add_service("echo", echo, allow=[b])

@@ -207,6 +207,26 @@ def main():
     env.case("TCP connect, a record header, then silence -> \"handshake timeout\"",
              rejected, "handshake timeout", partial)
 
+    def raw_hello(data):
+        def attempt():
+            s = socket.create_connection((h.LOOP, a.port), timeout=5)
+            s.settimeout(5)
+            try:
+                s.sendall(data)
+                b = s.recv(100)
+                how = "EOF" if not b else "data %r" % b[:20]
+            except ConnectionResetError:
+                how = "reset"
+            except socket.timeout:
+                how = None
+            finally:
+                s.close()
+            return how is not None, "raw TCP: %s" % (how or "still open after 5 s")
+        return attempt
+    # issue 11, item 6: this said a bare "tls error"
+    env.case("handshake record header claiming 0xffff bytes -> \"record too large\"",
+             rejected, "record too large", raw_hello(b"\x16\x03\x01\xff\xff" + b"\0" * 64))
+
     # a real tether node as the refused client: it keeps retrying; A keeps refusing
     def tether_client():
         # Its own CA and A's: it would start with its certificate and trusts A; A does not trust it.

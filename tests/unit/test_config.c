@@ -101,7 +101,7 @@ static const struct bad_case bad_cases[] = {
 	{CFG("'colour':'blue'"), "colour", "unknown key"},
 	{CFG("'Node':'a'"), "Node", "unknown key"},
 	{CFG("'node':'b'"), "node", "duplicate key"},
-	{CFG("'a\\u0001b':1"), "a?b", "unknown key"},
+	{CFG("'a\\u0001b':1"), "a\\x01b", "unknown key"},
 
 	/* node */
 	{"{" ID ",'listen':'127.0.0.1:7443'}", "node", "required"},
@@ -327,6 +327,14 @@ static const struct bad_case bad_cases[] = {
 	{CFG("'limits':{'handshakes':0}"), "limits.handshakes", "from 1 to 16"},
 	{CFG("'limits':{'sessions':2,'handshakes':3}"), "limits.handshakes", "from 1 to 2"},
 	{CFG("'limits':{'buffers':3}"), "limits.buffers", "unknown key"},
+	/* A C1 control from the file is quoted escaped (tb_text), never raw (issue 11, item 5). */
+	{CFG("'limits':{'col\\u009bour':3}"), "limits.col\\xc2\\x9bour", "unknown key"},
+	{CFG("'limits':{'streams_per_session':0}"), "limits.streams_per_session",
+	 "expected a whole number from 1 to 256"},
+	{CFG("'limits':{'streams':8,'streams_per_session':9}"), "limits.streams_per_session",
+	 "from 1 to 8"},
+	{CFG("'limits':{'streams_per_session':'all'}"), "limits.streams_per_session",
+	 "expected a whole number"},
 
 	/* keepalive and reconnect */
 	{CFG("'keepalive':{'interval_ms':0}"), "keepalive.interval_ms", "expected a whole number"},
@@ -437,6 +445,7 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg.limits.streams, TETHER_DEFAULT_STREAMS);
 	assert_int_equal(cfg.limits.stream_window, TETHER_DEFAULT_STREAM_WINDOW);
 	assert_int_equal(cfg.limits.handshakes, TETHER_DEFAULT_HANDSHAKES);
+	assert_int_equal(cfg.limits.streams_per_session, 0); /* the default rule */
 	assert_int_equal(cfg.keepalive_interval_ms, TETHER_DEFAULT_KEEPALIVE_INTERVAL_MS);
 	assert_int_equal(cfg.keepalive_timeout_ms, TETHER_DEFAULT_KEEPALIVE_TIMEOUT_MS);
 	assert_int_equal(cfg.reconnect_min_ms, TETHER_DEFAULT_RECONNECT_MIN_MS);
@@ -618,7 +627,7 @@ static void test_other_values(void **state)
 {
 	(void)state;
 	assert_int_equal(parse_q(CFG("'limits':{'sessions':4,'streams':64,'stream_window':8192,"
-				     "'handshakes':2},"
+				     "'handshakes':2,'streams_per_session':20},"
 				     "'keepalive':{'interval_ms':500,'timeout_ms':2000},"
 				     "'reconnect':{'min_ms':50,'max_ms':5000},"
 				     "'status':'/run/tether/status.sock',"
@@ -629,6 +638,7 @@ static void test_other_values(void **state)
 	assert_int_equal(cfg.limits.streams, 64);
 	assert_int_equal(cfg.limits.stream_window, 8192);
 	assert_int_equal(cfg.limits.handshakes, 2);
+	assert_int_equal(cfg.limits.streams_per_session, 20);
 	assert_int_equal(cfg.keepalive_interval_ms, 500);
 	assert_int_equal(cfg.keepalive_timeout_ms, 2000);
 	assert_int_equal(cfg.reconnect_min_ms, 50);

@@ -644,6 +644,99 @@ static void test_split_ping_close(void **state)
 	assert_memory_equal(out + FRAME_HEADER_LEN, "abcdefgh", 8);
 }
 
+/* "ping" and i in three digits: a PING's 8 bytes (the NUL included). */
+static void ping_payload(uint8_t p[8], unsigned i)
+{
+	memcpy(p, "ping000", 8);
+	p[4] = (uint8_t)('0' + i / 100 % 10);
+	p[5] = (uint8_t)('0' + i / 10 % 10);
+	p[6] = (uint8_t)('0' + i % 10);
+}
+
+/* Every PONG in out[0..n), in order: their payloads into pl (8 bytes each). Returns the count. */
+static unsigned pongs(const uint8_t *out, size_t n, uint8_t pl[][8], unsigned max)
+{
+	struct frame_header h;
+	const char *why;
+	unsigned k = 0;
+	size_t off = 0;
+
+	while (off < n) {
+		assert_int_equal(frame_header_decode(out + off, MAX_PAYLOAD, &h, &why, NULL), 0);
+		if (h.type == FRAME_PONG) {
+			assert_true(k < max);
+			memcpy(pl[k++], out + off + FRAME_HEADER_LEN, 8);
+		}
+		off += FRAME_HEADER_LEN + h.length;
+	}
+	return k;
+}
+
+/*
+ * Issue 11, item 4: two PINGs in one record get two PONGs, each with its own
+ * payload, in the order the PINGs came (the second used to overwrite the
+ * first). More than TETHER_PONG_QUEUE unanswered PINGs pause input until the
+ * PONGs owed have left: none is dropped or merged.
+ */
+static void test_each_ping_answered(void **state)
+{
+	uint8_t buf[RECORD], out[RECORD], pl[2 * TETHER_PONG_QUEUE + 2][8], want[8];
+	size_t n, used, total;
+	struct mux_event ev;
+	unsigned i, got;
+
+	(void)state;
+	side_init(&B, "beta", "alpha", false);
+	(void)mux_output(&B.mux, out, sizeof(out));
+	n = hello(buf, "alpha");
+	n += frame(buf + n, FRAME_PING, 0, "first..1", 8);
+	n += frame(buf + n, FRAME_PING, 0, "second.2", 8);
+	assert_int_equal(mux_input(&B.mux, buf, n, &ev), hello(out, "alpha"));
+	assert_int_equal(ev.type, MUX_EV_UP);
+	used = hello(out, "alpha");
+	while (used < n) {
+		size_t k = mux_input(&B.mux, buf + used, n - used, &ev);
+
+		assert_true(k > 0);
+		used += k;
+	}
+	n = mux_output(&B.mux, out, sizeof(out));
+	assert_int_equal(pongs(out, n, pl, 2), 2);
+	assert_memory_equal(pl[0], "first..1", 8);
+	assert_memory_equal(pl[1], "second.2", 8);
+
+	/* A flood in one record: input stops with the queue full, nothing is lost. */
+	n = 0;
+	for (i = 0; i < 2 * TETHER_PONG_QUEUE + 2; i++) {
+		ping_payload(want, i);
+		n += frame(buf + n, FRAME_PING, 0, want, 8);
+	}
+	used = 0;
+	got = 0;
+	while (used < n) {
+		size_t k = mux_input(&B.mux, buf + used, n - used, &ev);
+
+		assert_int_equal(ev.type, MUX_EV_NONE);
+		if (k == 0) {
+			/* Paused: exactly a queue's worth owed; they leave, input goes on. */
+			assert_int_equal(B.mux.n_pongs, TETHER_PONG_QUEUE);
+			total = mux_output(&B.mux, out, sizeof(out));
+			got += pongs(out, total, pl + got, TETHER_PONG_QUEUE);
+			assert_int_equal(B.mux.n_pongs, 0);
+			continue;
+		}
+		used += k;
+	}
+	total = mux_output(&B.mux, out, sizeof(out));
+	got += pongs(out, total, pl + got, 2 * TETHER_PONG_QUEUE + 2 - got);
+	assert_int_equal(got, 2 * TETHER_PONG_QUEUE + 2);
+	for (i = 0; i < got; i++) {
+		ping_payload(want, i);
+		assert_memory_equal(pl[i], want, 8);
+	}
+	assert_int_equal(B.mux.state, MUX_OPEN);
+}
+
 /* GOAWAY may come before HELLO; an error GOAWAY from the peer stops input. */
 static void test_peer_goaway(void **state)
 {
@@ -1194,6 +1287,7 @@ int main(void)
 		cmocka_unit_test(test_ids_spent),
 		cmocka_unit_test(test_open_order_cursor),
 		cmocka_unit_test(test_split_ping_close),
+		cmocka_unit_test(test_each_ping_answered),
 		cmocka_unit_test(test_peer_goaway),
 		cmocka_unit_test(test_fault_after_goodbye),
 		cmocka_unit_test(test_crl_have_and_get),
