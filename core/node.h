@@ -55,9 +55,9 @@ struct tether_stats {
 	uint64_t metrics_refused;		   /* dropped or answered with an error there */
 	uint64_t reloads_ok; /* reloads asked for (SIGHUP, `tether reload`), by outcome */
 	uint64_t reloads_failed;
-	uint64_t crls_stale;	/* expiry sweeps that found a CRL past its next update */
-	uint64_t crls_received; /* CRLs from peers stored and applied */
-	uint64_t crls_refused;	/* CRLs from peers refused (forged, older, too big, ...) */
+	uint64_t crls_stale;	   /* expiry sweeps that found a CRL past its next update */
+	uint64_t crls_received;	   /* CRLs from peers stored and applied */
+	uint64_t crls_refused;	   /* CRLs from peers refused (forged, older, too big, ...) */
 	uint64_t arrivals_dropped; /* accepted connections closed before their handshake */
 };
 
