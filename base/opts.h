@@ -93,7 +93,11 @@
 #define TETHER_FIRST_BYTE_MS 2000 /* an accepted connection must speak within this */
 #endif
 #ifndef TETHER_CRL_MAX
-#define TETHER_CRL_MAX 32768 /* largest CRL taken from a peer (DER); 0: none taken */
+#define TETHER_CRL_MAX 16384 /* largest CRL taken from a peer (DER), ~400 entries */
+#endif
+/* mbedTLS heap one parsed CRL of TETHER_CRL_MAX takes: its DER, and ~170 B an entry. */
+#ifndef TETHER_CRL_HEAP
+#define TETHER_CRL_HEAP (TETHER_CRL_MAX * 5)
 #endif
 #ifndef TETHER_RELOAD_TEXT
 #define TETHER_RELOAD_TEXT 2048 /* what a reload changed, or its problems */

@@ -198,6 +198,26 @@ int cmd_run(int argc, char **argv)
 	config_reserve(reserve, reserve_len);
 	watch_init(&w, path, cfgp, cfgp->reload_watch_s, port_now_ms(port));
 
+	/* A CRL from a peer is written over these files, by the user we now run as. */
+	for (unsigned i = 0; i < cfgp->identity.n_crl; i++) {
+		const char *crl = cfgp->identity.crl[i];
+		const char *slash = strrchr(crl, '/');
+		char dir[TETHER_PATH_MAX];
+
+		snprintf(dir, sizeof(dir), "%.*s",
+			 slash == NULL	? 1
+			 : slash == crl ? 1
+					: (int)(slash - crl),
+			 slash == NULL ? "." : crl);
+		if (access(crl, W_OK) != 0 || access(dir, W_OK) != 0) {
+			log_begin(&l, &sink, PORT_LOG_WARN, "crl_not_writable");
+			log_str(&l, "path", crl);
+			log_str(&l, "reason",
+				"this user cannot replace it: newer CRLs from peers will be "
+				"refused");
+			log_end(&l);
+		}
+	}
 	/* Every validity check depends on the clock: one obviously wrong is said at once. */
 	if (port_wall_s(port) < TETHER_BUILD_DAY) {
 		log_begin(&l, &sink, PORT_LOG_ERROR, "clock_before_build");

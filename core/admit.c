@@ -7,17 +7,18 @@
  * slot, a handshake slot and TLS state. So idle sockets cannot hold what
  * peers need:
  * - an arrival that says nothing within the first-byte deadline is closed;
- * - when the table is full, the oldest arrival that has said nothing gives
- *   way to the newcomer (and one source address may hold only a few arrivals,
- *   its own oldest giving way first), so churning idle connections evicts
- *   the attacker's own, while a peer's ClientHello, sent with its TCP
- *   handshake, is taken within milliseconds;
+ * - one source address may hold only a few arrivals, its own oldest giving
+ *   way first; when the table is full, one of the address holding the most
+ *   gives way (silent before spoken, oldest first): a newcomer is never
+ *   refused, so churning connections evict the attacker's own, while a
+ *   peer's ClientHello, sent with its TCP handshake, is taken within
+ *   milliseconds;
  * - handshakes we accept and handshakes we dial draw from separate reserves
  *   of limits.handshakes each, and one source address may hold at most half
  *   of the accepting reserve (at least one).
  * An arrival that has spoken while no handshake slot is free waits, unwatched,
  * until one is (at most the handshake timeout from its accept). Waiting ones
- * from the address with the fewest handshakes under way go first, and a
+ * from the address with the smallest footprint go first, and a
  * handshake we accepted that has received nothing for TETHER_STALL_MS gives
  * its slot to a waiting one: stalled handshakes cannot hold the reserve
  * either.
@@ -25,6 +26,14 @@
 #include <string.h>
 
 #include "core/node_impl.h"
+
+/*
+ * A slot whose connection went in this step: free again only at its end
+ * (admit_step_end), so that an event for the old connection already fetched
+ * in this step cannot be taken for one a new accept put there.
+ */
+#define ARRIVAL_FREE (-1)
+#define ARRIVAL_GONE (-2)
 
 /* Length of the host part of "host:port" (the whole string if it has no port). */
 static size_t host_len(const char *addr)
@@ -53,7 +62,7 @@ static void arrival_close(struct tether_node *n, struct arrival *v, const char *
 		log_end(&l);
 	}
 	port_tcp_close(n->port, v->h, 1);
-	v->h = -1;
+	v->h = ARRIVAL_GONE;
 	n->n_arrivals--;
 }
 
@@ -66,6 +75,17 @@ static unsigned accepting_from(const struct tether_node *n, const char *addr)
 	for (s = n->all; s != NULL; s = s->next_all)
 		if (s->counted_handshake && !s->dialed &&
 		    (addr == NULL || same_host(s->addr, addr)))
+			k++;
+	return k;
+}
+
+/* Arrivals waiting from addr's host. */
+static unsigned arrivals_from(const struct tether_node *n, const char *addr)
+{
+	unsigned i, k = 0;
+
+	for (i = 0; i < n->cap_arrivals; i++)
+		if (n->arrivals[i].h >= 0 && same_host(n->arrivals[i].addr, addr))
 			k++;
 	return k;
 }
@@ -86,7 +106,7 @@ static void promote(struct tether_node *n, struct arrival *v)
 	char addr[TETHER_ADDR_MAX];
 
 	memcpy(addr, v->addr, sizeof(addr));
-	v->h = -1;
+	v->h = ARRIVAL_GONE;
 	n->n_arrivals--;
 	(void)session_accept(n, h, addr, t);
 }
@@ -100,17 +120,19 @@ unsigned admit_capacity(const struct tether_config *cfg)
 
 void admit_accept(struct tether_node *n, int h, const char *addr)
 {
-	struct arrival *free_slot = NULL, *oldest = NULL, *oldest_here = NULL;
-	unsigned i, here = 0;
+	struct arrival *free_slot = NULL, *oldest_here = NULL, *victim = NULL;
+	unsigned i, j, here = 0, most = 0;
 
 	for (i = 0; i < n->cap_arrivals; i++) {
 		struct arrival *v = &n->arrivals[i];
 
-		if (v->h < 0) {
+		if (v->h == ARRIVAL_FREE) {
 			if (free_slot == NULL)
 				free_slot = v;
 			continue;
 		}
+		if (v->h < 0)
+			continue;
 		if (same_host(v->addr, addr)) {
 			/* Its own address's oldest goes first, silent before spoken. */
 			here++;
@@ -118,20 +140,49 @@ void admit_accept(struct tether_node *n, int h, const char *addr)
 			    (v->spoke == oldest_here->spoke && v->seq < oldest_here->seq))
 				oldest_here = v;
 		}
-		if (!v->spoke && (oldest == NULL || v->seq < oldest->seq))
-			oldest = v;
 	}
-	if (here >= TETHER_ARRIVALS_PER_SOURCE && oldest_here != NULL) {
+	if (n->n_arrivals < n->cap_arrivals / 2 && here < TETHER_ARRIVALS_PER_SOURCE) {
+		/* Room: nobody gives way (free_slot is found below). */
+	} else if (here >= TETHER_ARRIVALS_PER_SOURCE && oldest_here != NULL) {
 		arrival_close(n, oldest_here,
 			      "evicted: too many connections waiting from its address");
-		free_slot = oldest_here;
-	} else if (free_slot == NULL && oldest != NULL) {
-		arrival_close(n, oldest, "evicted: oldest silent connection");
-		free_slot = oldest;
+		free_slot = NULL;
+	} else {
+		/*
+		 * Full: one of the address holding the most gives way, silent before
+		 * spoken, oldest first. A newcomer is never refused, and a peer (one
+		 * connection from its address) is the last to go, whether many
+		 * addresses stay silent or send a byte and stall.
+		 */
+		for (i = 0; i < n->cap_arrivals; i++) {
+			struct arrival *v = &n->arrivals[i];
+			unsigned k = 0;
+
+			if (v->h < 0)
+				continue;
+			for (j = 0; j < n->cap_arrivals; j++)
+				if (n->arrivals[j].h >= 0 &&
+				    same_host(n->arrivals[j].addr, v->addr))
+					k++;
+			if (victim == NULL || k > most ||
+			    (k == most && ((!v->spoke && victim->spoke) ||
+					   (v->spoke == victim->spoke && v->seq < victim->seq)))) {
+				victim = v;
+				most = k;
+			}
+		}
+		if (victim != NULL)
+			arrival_close(n, victim,
+				      "evicted: oldest waiting connection of the busiest address");
+		free_slot = NULL;
 	}
+	for (i = 0; free_slot == NULL && i < n->cap_arrivals; i++)
+		if (n->arrivals[i].h == ARRIVAL_FREE)
+			free_slot = &n->arrivals[i];
 	if (free_slot == NULL) {
-		/* Every slot holds one that spoke and waits for a handshake slot. */
-		node_pool_exhausted(n, "handshakes", NULL, addr);
+		/* Cannot happen: the table is twice the live arrivals and a step accepts
+		 * at most that many (listener.c). Refused all the same, never overrun. */
+		n->st.arrivals_dropped++;
 		port_tcp_close(n->port, h, 1);
 		return;
 	}
@@ -166,7 +217,11 @@ static bool evict_stalled(struct tether_node *n)
 	return true;
 }
 
-/* The waiting arrival to start next: from the address with fewest handshakes, then oldest. */
+/*
+ * The waiting arrival to start next: from the address with the smallest
+ * footprint (handshakes under way and connections waiting), then the oldest.
+ * A peer dials with one connection; a flood's addresses hold many.
+ */
 static struct arrival *next_waiting(struct tether_node *n, bool *blocked)
 {
 	struct arrival *best = NULL;
@@ -179,7 +234,8 @@ static struct arrival *next_waiting(struct tether_node *n, bool *blocked)
 
 		if (v->h < 0 || !v->spoke)
 			continue;
-		k = accepting_from(n, v->addr);
+		/* Its address's footprint: handshakes under way and connections waiting. */
+		k = accepting_from(n, v->addr) + arrivals_from(n, v->addr);
 		if (best == NULL || k < best_k || (k == best_k && v->seq < best->seq)) {
 			best = v;
 			best_k = k;
@@ -254,4 +310,13 @@ void admit_close_all(struct tether_node *n)
 	for (i = 0; i < n->cap_arrivals; i++)
 		if (n->arrivals[i].h >= 0)
 			arrival_close(n, &n->arrivals[i], NULL);
+}
+
+void admit_step_end(struct tether_node *n)
+{
+	unsigned i;
+
+	for (i = 0; i < n->cap_arrivals; i++)
+		if (n->arrivals[i].h == ARRIVAL_GONE)
+			n->arrivals[i].h = ARRIVAL_FREE;
 }

@@ -17,7 +17,7 @@
 #include <string.h>
 
 #include <mbedtls/md.h>
-#include <mbedtls/pem.h>
+#include <mbedtls/base64.h>
 #include <mbedtls/sha256.h>
 #include <mbedtls/x509_crl.h>
 
@@ -194,8 +194,34 @@ void crl_cancel_sends(struct tether_node *n)
 {
 	struct session *s;
 
-	for (s = n->all; s != NULL; s = s->next_all)
+	for (s = n->all; s != NULL; s = s->next_all) {
+		if (s->state == SS_MUX && s->mux.crl_out != NULL)
+			s->crl_resend = true;
 		mux_crl_send_cancel(&s->mux);
+	}
+}
+
+void crl_resend(struct tether_node *n)
+{
+	struct session *s;
+
+	/* The asker would otherwise wait out its timeout and give up on us. */
+	for (s = n->all; s != NULL; s = s->next_all) {
+		if (!s->crl_resend)
+			continue;
+		s->crl_resend = false;
+		if (s->state == SS_MUX)
+			crl_on_get(n, s);
+	}
+}
+
+void crl_on_have(struct tether_node *n, struct session *s)
+{
+	/* An announcement from the peer we are fetching from starts the fetch anew. */
+	if (n->crl_from == s)
+		fetch_done(n, s, false);
+	s->crl_skip = false;
+	crl_consider(n);
 }
 
 void crl_timers(struct tether_node *n, uint64_t *next)
@@ -274,6 +300,34 @@ const char *crl_judge(const struct tls_material *m, const uint8_t *der, size_t l
 	return why;
 }
 
+/*
+ * der as PEM into out (cap bytes), 64 characters a line, with no heap (the
+ * heap is at its fullest while a CRL is taken in). Returns the length, or 0
+ * if it does not fit.
+ */
+static size_t pem_crl(const uint8_t *der, size_t len, unsigned char *out, size_t cap)
+{
+	static const char head[] = "-----BEGIN X509 CRL-----\n",
+			  tail[] = "-----END X509 CRL-----\n";
+	size_t at = sizeof(head) - 1, off, olen;
+
+	if (cap < sizeof(head) + sizeof(tail))
+		return 0;
+	memcpy(out, head, at);
+	for (off = 0; off < len; off += 48) {
+		size_t n = len - off < 48 ? len - off : 48;
+
+		/* 64 characters, a newline, and the NUL base64 writes. */
+		if (cap - at < 66 + sizeof(tail) ||
+		    mbedtls_base64_encode(out + at, cap - at, &olen, der + off, n) != 0)
+			return 0;
+		at += olen;
+		out[at++] = '\n';
+	}
+	memcpy(out + at, tail, sizeof(tail) - 1);
+	return at + sizeof(tail) - 1;
+}
+
 void crl_on_complete(struct tether_node *n, struct session *s, size_t len)
 {
 	const struct tls_material *m = tls_cur(&n->tls);
@@ -282,7 +336,6 @@ void crl_on_complete(struct tether_node *n, struct session *s, size_t len)
 	size_t num_len = 0, pem_len = 0;
 	unsigned index = 0, file;
 	const char *why;
-	int ret;
 
 	n->crl_from = NULL;
 	why = crl_judge(m, n->crl_buf, len, n->crl_issuer, &index, num, &num_len);
@@ -290,12 +343,9 @@ void crl_on_complete(struct tether_node *n, struct session *s, size_t len)
 	if (why == NULL && (file >= id->n_crl || m->crls_in_file[file] != 1))
 		why = "our CRL file of this issuer holds other CRLs too";
 	if (why == NULL) {
-		ret = mbedtls_pem_write_buffer("-----BEGIN X509 CRL-----\n",
-					       "-----END X509 CRL-----\n", n->crl_buf, len,
-					       n->scratch, TETHER_FILE_MAX, &pem_len);
-		/* pem_len counts the NUL mbedTLS adds. */
-		if (ret != 0 || pem_len < 1 ||
-		    port_write_file(n->port, id->crl[file], n->scratch, pem_len - 1, 0644) != 0)
+		pem_len = pem_crl(n->crl_buf, len, n->scratch, TETHER_FILE_MAX);
+		if (pem_len == 0 ||
+		    port_write_file(n->port, id->crl[file], n->scratch, pem_len, 0644) != 0)
 			why = "cannot write our CRL file";
 	}
 	if (why != NULL) {

@@ -169,7 +169,7 @@ void listener_event(struct tether_node *n, struct listener *ls)
 	 * queued by the kernel (each costing only a socket here, admit.c) is
 	 * drained before a peer's connection waits long behind it.
 	 */
-	int max = ls->what == LISTEN_SESSIONS ? 128 : 16;
+	int max = ls->what == LISTEN_SESSIONS ? (int)admit_capacity(n->cfg) : 16;
 
 	for (i = 0; i < max && !n->stopping; i++) {
 		char from[TETHER_ADDR_MAX];

@@ -266,7 +266,7 @@ static size_t local_response(struct tether_node *n, struct mconn *c, size_t *sta
 	case LQ_RELOAD_OK:
 	case LQ_RELOAD_REFUSED:
 		word = c->verdict == LQ_RELOAD_OK ? "ok\n" : "refused\n";
-		len = (size_t)snprintf(out, cap, "%s%s\n", word, n->reload_text);
+		len = (size_t)snprintf(out, cap, "%s%s\n", word, n->reload_answer);
 		return len < cap ? len : cap - 1;
 	default:
 		len = (size_t)snprintf(out, cap,
@@ -290,6 +290,9 @@ void node_reload_answer(struct tether_node *n, bool ok)
 		n->st.reloads_ok++;
 	else
 		n->st.reloads_failed++;
+	if (n->reload_quiet)
+		return;
+	memcpy(n->reload_answer, n->reload_text, sizeof(n->reload_answer));
 	for (i = 0; n->mconns != NULL && i < TETHER_METRICS_CONNS; i++) {
 		struct mconn *c = &n->mconns[i];
 

@@ -53,7 +53,9 @@ static void layout(const struct tether_config *cfg, size_t sz[P_COUNT])
 	sz[P_METRICS] = metrics_buffer_size(cfg);
 	/* Only a node that keeps CRL files takes newer ones from its peers. */
 	sz[P_CRL] = cfg->identity.n_crl > 0 ? TETHER_CRL_MAX : 0;
-	sz[P_ARRIVALS] = cfg->listen[0] != '\0' ? sizeof(struct arrival) * admit_capacity(cfg) : 0;
+	/* Twice the live arrivals: slots freed in a step are reused only after it (admit.c). */
+	sz[P_ARRIVALS] =
+		cfg->listen[0] != '\0' ? 2u * sizeof(struct arrival) * admit_capacity(cfg) : 0;
 }
 
 size_t tether_node_mem_size(const struct tether_config *cfg)
@@ -75,9 +77,14 @@ unsigned tether_node_handles(const struct tether_config *cfg)
 
 size_t tether_tls_heap_size(const struct tether_config *cfg)
 {
-	/* Dials and accepts have a reserve of limits.handshakes each (admit.c). */
+	/*
+	 * Dials and accepts have a reserve of limits.handshakes each (admit.c).
+	 * With CRLs: room for two parsed CRLs of TETHER_CRL_MAX at once (a reload
+	 * holds the old and the new; taking one from a peer, ours and the one judged).
+	 */
 	return TETHER_HEAP_BASE + (size_t)cfg->limits.sessions * TETHER_HEAP_PER_SESSION +
-	       2u * (size_t)cfg->limits.handshakes * TETHER_HEAP_PER_HANDSHAKE;
+	       2u * (size_t)cfg->limits.handshakes * TETHER_HEAP_PER_HANDSHAKE +
+	       (cfg->identity.n_crl > 0 ? 2u * (size_t)TETHER_CRL_HEAP : 0u);
 }
 
 int tether_node_init(struct tether_node **out, void *mem, size_t mem_len,
@@ -125,7 +132,7 @@ int tether_node_init(struct tether_node **out, void *mem, size_t mem_len,
 		n->arrivals = arena_take(&a, sz[P_ARRIVALS]);
 		if (n->arrivals == NULL)
 			goto nomem;
-		n->cap_arrivals = admit_capacity(cfg);
+		n->cap_arrivals = 2u * admit_capacity(cfg);
 		for (i = 0; i < n->cap_arrivals; i++)
 			n->arrivals[i].h = -1;
 	}
@@ -352,11 +359,14 @@ int tether_node_step(struct tether_node *n, int max_wait_ms)
 	if (n->crl_apply) {
 		/* A CRL from a peer was stored: apply it as a reload of the same config. */
 		n->crl_apply = false;
+		n->reload_quiet = true;
 		(void)tether_node_reload(n, n->cfg, NULL);
+		n->reload_quiet = false;
 		settle(n);
 	}
 	handle_signals(n);
 	release_dead(n);
+	admit_step_end(n);
 	return 1;
 }
 

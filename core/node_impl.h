@@ -59,7 +59,7 @@ struct peer_state {
 struct arrival {
 	uint8_t kind; /* OBJ_ARRIVAL */
 	bool spoke;   /* its first bytes arrived: it waits for a handshake slot */
-	int h;	      /* -1: free */
+	int h;	      /* -1: free; -2: gone this step, free at its end */
 	uint64_t seq; /* accept order */
 	uint64_t t_accept;
 	char addr[TETHER_ADDR_MAX];
@@ -138,6 +138,8 @@ struct tether_node {
 	bool crl_apply; /* a CRL was stored: reload to apply it once the event is over */
 	/* The last reload's changes or problems, one per line (reload.c). */
 	char reload_text[TETHER_RELOAD_TEXT];
+	char reload_answer[TETHER_RELOAD_TEXT]; /* what the waiting `tether reload` clients get */
+	bool reload_quiet; /* this reload is the node's own (a CRL from a peer): nobody asked */
 	/* Frame assembly for whichever session is pumping (see session.out_pending). */
 	size_t out_len;
 	uint8_t out[TETHER_RECORD_SIZE];
@@ -166,8 +168,10 @@ void admit_event(struct tether_node *n, struct arrival *v, unsigned events);
 void admit_more(struct tether_node *n);
 void admit_timers(struct tether_node *n, uint64_t *next);
 void admit_close_all(struct tether_node *n);
+/* The slots whose connections went in this step are free again. */
+void admit_step_end(struct tether_node *n);
 
-/* metrics.c: answer the `tether reload` clients waiting, and count the reload. */
+/* metrics.c: count the reload, and answer the `tether reload` clients waiting (unless quiet). */
 void node_reload_answer(struct tether_node *n, bool ok);
 
 /* expiry.c: log what expires within identity.warn_days, or has. */
@@ -184,6 +188,10 @@ void crl_on_complete(struct tether_node *n, struct session *s, size_t len);
 void crl_session_gone(struct tether_node *n, struct session *s);
 /* Before the identity whose CRLs are leaving is freed. */
 void crl_cancel_sends(struct tether_node *n);
+/* After a reload, committed or not: answer again the asks whose sends were cancelled. */
+void crl_resend(struct tether_node *n);
+/* The peer announced its CRLs (CRL_HAVE). */
+void crl_on_have(struct tether_node *n, struct session *s);
 void crl_timers(struct tether_node *n, uint64_t *next);
 
 /* listener.c */

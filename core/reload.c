@@ -362,22 +362,36 @@ int tether_node_reload(struct tether_node *n, const struct tether_config *next,
 		snext = s->next_all;
 		if (s->state == SS_HANDSHAKE && !s->tls_up)
 			session_end(s, REASON_RELOAD, NULL);
-		else if (!s->tls_up && s->peer >= 0 &&
-			 peer_index(next, n->cfg->peers[s->peer].name) < 0)
-			session_end(s, REASON_NO_LONGER_ALLOWED, "peer removed from the config");
 	}
 	old = tls_cur(&n->tls);
 	own_changed = !same_der(&old->own, &m->own);
 	describe(n, next, old, m, own_changed);
-	/* Judged under the old names, so the log says which peer went. */
+	/* CRLs on their way out point into the identity about to go: sent again after. */
+	crl_cancel_sends(n);
+	ret = tls_ctx_commit(&n->tls, next, err, sizeof(err));
+	if (ret < 0) {
+		/* Out of TLS memory switching: the old identity and config stay, untouched. */
+		n->reload_text[0] = '\0';
+		say(n, "%s", err);
+		crl_resend(n);
+		return finish(n, false, 1);
+	}
+	/* From here nothing can fail. Judged under the old names, so the log says which peer went. */
 	for (s = n->all; s != NULL; s = snext) {
 		int np = s->peer >= 0 ? peer_index(next, n->cfg->peers[s->peer].name) : -1;
 		enum tether_reason why;
 		const char *words;
 
 		snext = s->next_all;
-		if (s->state == SS_CLOSED || !s->tls_up)
+		if (s->state == SS_CLOSED)
 			continue;
+		if (!s->tls_up) {
+			/* A dial to a peer no longer configured (connecting, not yet TLS). */
+			if (s->peer >= 0 && np < 0)
+				session_end(s, REASON_NO_LONGER_ALLOWED,
+					    "peer removed from the config");
+			continue;
+		}
 		why = judge(s, m, next, np, &words);
 		if (why != REASON_NONE) {
 			say(n, "session with %s closed: %s", session_peer_name(s),
@@ -388,15 +402,6 @@ int tether_node_reload(struct tether_node *n, const struct tether_config *next,
 		}
 		if (judge_streams(s, next, np) > 0)
 			session_want_pump(s);
-	}
-	/* CRLs on their way out point into the identity about to go. */
-	crl_cancel_sends(n);
-	ret = tls_ctx_commit(&n->tls, next, err, sizeof(err));
-	if (ret < 0) {
-		/* Out of TLS memory switching: still the old identity; the sessions judged stay judged. */
-		n->reload_text[0] = '\0';
-		say(n, "%s", err);
-		return finish(n, false, 1);
 	}
 	remap_peers(n, next);
 	n->cfg = next;
@@ -423,6 +428,7 @@ int tether_node_reload(struct tether_node *n, const struct tether_config *next,
 	expiry_sweep(n);
 	/* What we hold now, to every peer; and anything newer one of them holds. */
 	crl_announce_all(n);
+	crl_resend(n);
 	crl_consider(n);
 	return finish(n, true, 0);
 }

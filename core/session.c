@@ -537,8 +537,7 @@ static void on_event(struct session *s, const struct mux_event *ev)
 		crl_announce(s->node, s);
 		return;
 	case MUX_EV_CRL_HAVE:
-		s->crl_skip = false;
-		crl_consider(s->node);
+		crl_on_have(s->node, s);
 		return;
 	case MUX_EV_CRL_GET:
 		crl_on_get(s->node, s);

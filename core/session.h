@@ -50,6 +50,7 @@ struct session {
 	enum tether_reason roll_why;
 	bool crl_skip;	 /* a CRL from this peer failed: not asked again until it announces anew */
 	bool roll_asked; /* we (the acceptor) sent ROLL: the dialer dials a successor */
+	bool crl_resend; /* a CRL it asked for was cut off by a reload: send it again */
 	bool came_up;	 /* HELLO exchanged; the node has not acted on it yet */
 	bool in_pump;	 /* on the node's pump list */
 	int io_err;	 /* TETHER_ERR_* the transport last reported */

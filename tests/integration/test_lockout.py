@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """Unauthenticated clients cannot lock peers out (core/admit.c).
 
-With the default limits, attackers from other loopback addresses hold and
-churn as many idle TCP connections to A's session listener as they can
-(re-opening each as soon as A drops it), some also sending a record header
-and then stalling; meanwhile B, a configured peer, is restarted several
+With the default limits, attackers from twenty other loopback addresses hold
+and churn as many TCP connections to A's session listener as they can
+(re-opening each as soon as A drops it), most of them sending a record
+header and then stalling (more than A's waiting table holds), the rest
+silent; meanwhile B, a configured peer, is restarted several
 times and must have its session within 2 s every time, and A keeps serving
 B's streams. Afterwards A has dropped the attackers' connections (counted in
 tether_arrivals_dropped_total) and allocated nothing after start-up.
@@ -18,8 +19,8 @@ import urllib.request
 import harness as h
 from harness import MiB, check
 
-ATTACKERS = ["127.0.0.%d" % i for i in range(2, 10)]  # 8 source addresses
-PER_ATTACKER = 60  # connections each keeps open (480 in all)
+ATTACKERS = ["127.0.0.%d" % i for i in range(2, 22)]  # 20 source addresses
+PER_ATTACKER = 16  # connections each keeps open (320 in all)
 
 
 class Attacker:
@@ -95,7 +96,9 @@ def main():
 
     def under_attack():
         for i, src in enumerate(ATTACKERS):
-            attackers.append(Attacker(a.port, src, stall_header=(i % 2 == 1)))
+            # Three in four send a record header and stall: more of them than
+            # the waiting table holds, so it fills with connections that spoke.
+            attackers.append(Attacker(a.port, src, stall_header=(i % 4 != 0)))
         for t in attackers:
             t.thread.start()
         try:
