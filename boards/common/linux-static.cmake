@@ -54,6 +54,18 @@ endif()
 # After the top-level CMakeLists.txt has defined the program: link maps and
 # the size report.
 function(tether_board_size_report)
+	# A board's test build (tools/boards.sh, TETHER_TESTS=ON) shares the
+	# libraries; its test programs link the ordinary code of the fat objects
+	# (an LTO link of mbedTLS for each of them would take minutes).
+	if(TETHER_TESTS AND TETHER_LTO)
+		get_property(_tests DIRECTORY "${CMAKE_SOURCE_DIR}/tests" PROPERTY BUILDSYSTEM_TARGETS)
+		foreach(_t IN LISTS _tests)
+			get_target_property(_type ${_t} TYPE)
+			if(_type STREQUAL "EXECUTABLE")
+				target_link_options(${_t} PRIVATE -fno-lto)
+			endif()
+		endforeach()
+	endif()
 	if(NOT TARGET tether)
 		return()
 	endif()

@@ -1,3 +1,3 @@
 # linux-armhf: a static musl binary (boards/common/linux-static.cmake).
-set(TETHER_SIZE_BUDGET 204800) # 200 KiB, stripped
+set(TETHER_SIZE_BUDGET 262144) # 256 KiB, stripped; tools/boards.sh fails the board above it
 include("${CMAKE_CURRENT_LIST_DIR}/../common/linux-static.cmake")
