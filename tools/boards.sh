@@ -85,6 +85,8 @@ soft_float() {
 		echo "the MIPS binary is not marked soft-float: $(readelf -A "$bin" | grep 'FP ABI')"
 		return 1
 	fi
+	# The unstripped program: its symbols tell MIPS16e functions from MIPS32.
+	bin=$bin.debug
 	n=$("$triple-objdump" -d "$bin" | grep -cE "$MIPS_FPU_RE")
 	if [ "$n" -ne 0 ]; then
 		echo "the MIPS binary holds $n FPU instructions, e.g.: $("$triple-objdump" -d "$bin" |

@@ -151,15 +151,17 @@ fetch_from_debian() {
 find_glibc() {
 	local f
 	for f in "$DEST"/downloads/glibc_*.orig.tar.xz "$DEST"/downloads/glibc-*.tar.xz; do
-		[ -f "$f" ] && echo "$f"
+		[ -f "$f" ] || continue
+		echo "$f"
 	done | sort -V -r | head -n1
 }
 
 fetch_glibc() {
-	local suite line file want got best sha
+	local suite line file want got best sha f
 	if [ -n "${TETHER_DEPS_DIR:-}" ]; then
 		best=$(for f in "$TETHER_DEPS_DIR"/glibc_*.orig.tar.xz "$TETHER_DEPS_DIR"/glibc-*.tar.xz; do
-			[ -f "$f" ] && echo "$f"
+			[ -f "$f" ] || continue
+			echo "$f"
 		done | sort -V -r | head -n1)
 		[ -n "$best" ] || die "no glibc-<ver>.tar.xz in TETHER_DEPS_DIR=$TETHER_DEPS_DIR (soft-float needs its soft-fp/)"
 		sha=$(sha256_of "$best")
@@ -219,8 +221,8 @@ build_softfp() {
 		#else
 		#define __BYTE_ORDER __LITTLE_ENDIAN
 		#endif
-		#define strong_alias(name, alias) \
-			extern __typeof(name) alias __attribute__((alias(#name)));
+		#define strong_alias(name, aliasname) \
+			extern __typeof(name) aliasname __attribute__((alias(#name)));
 		#include "../sysdeps/mips/mips32/sfp-machine.h"
 	EOT
 	for f in $SOFTFP_FUNCS; do
