@@ -78,11 +78,14 @@ MIPS_FPU_RE='\s(l[wd]c1|s[wd]c1|[wd]?mtc1|[wd]?mfc1|m[ft]hc1|[ct]fc1|bc1[ft]l?|(
 # so and the code holds no FPU instruction (a router without an FPU and
 # without the kernel's emulator would kill tether on the first one).
 soft_float() {
-	local bin=$2 triple n
+	local bin=$2 triple n attrs
 	triple=mips-linux-gnu
 	[ "$1" = linux-mipsel ] && triple=mipsel-linux-gnu
-	if ! readelf -A "$bin" | grep -q "FP ABI: Soft float"; then
-		echo "the MIPS binary is not marked soft-float: $(readelf -A "$bin" | grep 'FP ABI')"
+	# (Whole outputs into variables: grep -q ending a pipe early would make
+	# the pipe fail under pipefail.)
+	attrs=$(readelf -A "$bin")
+	if ! grep -q "FP ABI: Soft float" <<<"$attrs"; then
+		echo "the MIPS binary is not marked soft-float: $(grep 'FP ABI' <<<"$attrs")"
 		return 1
 	fi
 	# The unstripped program: its symbols tell MIPS16e functions from MIPS32.
@@ -110,7 +113,7 @@ host_tether() {
 
 # check_board BOARD: every step for one board; prints what failed.
 check_board() {
-	local b=$1 bin="build/$1/tether" emu t0 out m run extra=()
+	local b=$1 bin="build/$1/tether" emu t0 out m run hdr extra=()
 
 	emu=$(emulator "$b") || {
 		echo "no emulator known for $b"
@@ -170,12 +173,13 @@ check_board() {
 	linux-mips | linux-mipsel)
 		out=big
 		[ "$b" = linux-mipsel ] && out=little
-		if ! readelf -h "$bin" | grep -q "Data:.*, $out endian"; then
-			echo "the binary is not $out-endian: $(readelf -h "$bin" | grep 'Data:')"
+		hdr=$(readelf -h "$bin")
+		if ! grep -q "Data:.*, $out endian" <<<"$hdr"; then
+			echo "the binary is not $out-endian: $(grep 'Data:' <<<"$hdr")"
 			return 1
 		fi
-		if ! readelf -h "$bin" | grep -q "Flags:.*mips32r2"; then
-			echo "the binary is not MIPS32r2: $(readelf -h "$bin" | grep 'Flags:')"
+		if ! grep -q "Flags:.*mips32r2" <<<"$hdr"; then
+			echo "the binary is not MIPS32r2: $(grep 'Flags:' <<<"$hdr")"
 			return 1
 		fi
 		out=$(soft_float "$b" "$bin") || {
