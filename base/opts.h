@@ -36,6 +36,15 @@
 #ifndef TETHER_DEFAULT_HANDSHAKE_TIMEOUT_MS
 #define TETHER_DEFAULT_HANDSHAKE_TIMEOUT_MS 10000
 #endif
+#ifndef TETHER_DEFAULT_DRAIN_S
+#define TETHER_DEFAULT_DRAIN_S 3600 /* a replaced session carries its streams this long */
+#endif
+#ifndef TETHER_DEFAULT_WARN_DAYS
+#define TETHER_DEFAULT_WARN_DAYS 30
+#endif
+#ifndef TETHER_DEFAULT_RELOAD_WATCH_S
+#define TETHER_DEFAULT_RELOAD_WATCH_S 60
+#endif
 #ifndef TETHER_DEFAULT_SESSION_LIFETIME_S
 #define TETHER_DEFAULT_SESSION_LIFETIME_S 86400
 #endif
@@ -66,6 +75,12 @@
 /* Metrics endpoint: concurrent scraper connections, request bytes, ms for a whole exchange. */
 #ifndef TETHER_METRICS_CONNS
 #define TETHER_METRICS_CONNS 4
+#endif
+#ifndef TETHER_CRL_MAX
+#define TETHER_CRL_MAX 32768 /* largest CRL taken from a peer (DER); 0: none taken */
+#endif
+#ifndef TETHER_RELOAD_TEXT
+#define TETHER_RELOAD_TEXT 2048 /* what a reload changed, or its problems */
 #endif
 #ifndef TETHER_METRICS_REQUEST
 #define TETHER_METRICS_REQUEST 1024

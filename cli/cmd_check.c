@@ -28,15 +28,21 @@ static void print_time(const char *label, const mbedtls_x509_time *t, int64_t no
 	printf(" (%lld days %s)\n", (long long)((d < 0 ? -d : d) / 86400), d < 0 ? "ago" : "left");
 }
 
-/* Own certificate and CA: expired, not yet valid, or not chaining are problems. */
-static unsigned check_material(struct tls_ctx *t, const struct tether_config *cfg, int64_t now)
+static void print_problem(void *ctx, const char *path, const char *what)
 {
-	unsigned problems = 0;
+	(void)ctx;
+	printf("problem: %s: %s\n", path, what);
+}
+
+/* Own certificate and CA: what run and reload refuse (tls_material_check) is a problem. */
+static unsigned check_material(const struct tls_material *t, const struct tether_config *cfg,
+			       int64_t now)
+{
 	char buf[256];
 	uint8_t pin[32];
-	uint32_t flags = 0;
 	const mbedtls_x509_crt *c;
 	int n = 0;
+	unsigned i, problems;
 
 	printf("certificate: %s\n", cfg->identity.cert);
 	if (mbedtls_x509_dn_gets(buf, sizeof(buf), &t->own.subject) > 0)
@@ -49,35 +55,20 @@ static unsigned check_material(struct tls_ctx *t, const struct tether_config *cf
 	if (identity_spki_sha256(&t->own, pin) == 0 &&
 	    identity_pin_format(pin, buf, sizeof(buf)) == 0)
 		printf("  pin: %s\n", buf);
-	if (tls_time_unix(&t->own.valid_to) < now) {
-		printf("problem: identity.cert: certificate expired\n");
-		problems++;
-	} else if (tls_time_unix(&t->own.valid_from) > now) {
-		printf("problem: identity.cert: certificate not yet valid\n");
-		problems++;
-	} else if ((tls_time_unix(&t->own.valid_to) - now) < 30 * 86400) {
-		printf("warning: identity.cert: expires in less than 30 days\n");
-	}
-	if (mbedtls_x509_crt_verify(&t->own, &t->ca, t->has_crl ? &t->crl : NULL, NULL, &flags,
-				    NULL, NULL) != 0) {
-		mbedtls_x509_crt_verify_info(buf, sizeof(buf), "", flags);
-		buf[strcspn(buf, "\n")] = '\0';
-		printf("problem: identity.cert: does not verify against identity.ca: %s\n", buf);
-		problems++;
-	}
 	printf("ca: %s\n", cfg->identity.ca);
 	for (c = &t->ca; c != NULL && c->raw.p != NULL; c = c->next) {
 		n++;
 		if (mbedtls_x509_dn_gets(buf, sizeof(buf), &c->subject) > 0)
 			printf("  [%d] subject: %s\n", n, buf);
 		print_time("not after: ", &c->valid_to, now);
-		if (tls_time_unix(&c->valid_to) < now) {
-			printf("problem: identity.ca: certificate %d expired\n", n);
-			problems++;
-		}
 	}
-	if (t->has_crl)
-		printf("crl: %s\n", cfg->identity.crl);
+	for (i = 0; i < cfg->identity.n_crl; i++)
+		printf("crl: %s\n", cfg->identity.crl[i]);
+	problems = tls_material_check(t, now, print_problem, NULL);
+	if (problems == 0 &&
+	    tls_time_unix(&t->own.valid_to) - now < (int64_t)cfg->identity.warn_days * 86400)
+		printf("warning: identity.cert: expires in less than %u days\n",
+		       (unsigned)cfg->identity.warn_days);
 	return problems;
 }
 
@@ -85,7 +76,7 @@ int cmd_check(int argc, char **argv)
 {
 	static struct tether_config cfg;
 	static unsigned char scratch[TETHER_FILE_MAX];
-	static struct tls_ctx t;
+	static struct tls_material t;
 	struct port *port = NULL;
 	const char *path;
 	unsigned problems, i;
@@ -105,13 +96,14 @@ int cmd_check(int argc, char **argv)
 		port_close(port);
 		return EXIT_RUNTIME;
 	}
-	ret = tls_ctx_load(&t, &cfg, port, scratch, sizeof(scratch), err, sizeof(err));
+	ret = tls_material_load(&t, &cfg.identity, port, scratch, sizeof(scratch), err,
+				sizeof(err));
 	if (ret != 0) {
 		printf("problem: %s\n", err);
 		problems++;
 	} else {
 		problems += check_material(&t, &cfg, port_wall_s(port));
-		tls_ctx_free(&t);
+		tls_material_free(&t);
 	}
 	for (i = 0; i < cfg.n_peers; i++) {
 		const struct tether_peer_cfg *p = &cfg.peers[i];

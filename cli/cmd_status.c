@@ -33,15 +33,22 @@ static const char reload_usage[] =
 	"was refused (the agent keeps running on what it had).\n";
 
 /* The socket path: -s, or the config's "status". 0, or an exit code. */
-static int socket_path(const char *cfg_path, const char *sock, char *out, size_t len)
+/*
+ * The agent's socket: -s, else the config's "status". For a reload, a config
+ * with problems still names the socket when its "status" was read: the agent
+ * then refuses the reload and lists the problems itself (and logs them).
+ */
+static int socket_path(const char *cfg_path, const char *sock, bool lenient, char *out, size_t len)
 {
 	static struct tether_config cfg;
+	static struct config_errors errs;
 
 	if (sock != NULL) {
 		snprintf(out, len, "%s", sock);
 		return 0;
 	}
-	if (cli_load_config(cfg_path, &cfg) != 0)
+	if (config_load(cfg_path, &cfg, &errs) != 0 && !(lenient && cfg.status[0] != '\0') &&
+	    cli_load_config(cfg_path, &cfg) != 0)
 		return EXIT_USAGE;
 	if (cfg.status[0] == '\0') {
 		fprintf(stderr, "tether: %s: no \"status\" socket is configured\n", cfg_path);
@@ -150,7 +157,7 @@ static int parse_args(int argc, char **argv, const char *usage, bool formats, co
 
 /* Parse, find the socket, ask; exit 0 on "ok", else refused_code. */
 static int request_cmd(int argc, char **argv, const char *usage, bool formats, const char *request,
-		       int refused_code)
+		       int refused_code, bool lenient)
 {
 	const char *cfg = TETHER_DEFAULT_CONFIG, *sock = NULL;
 	char path[256], word[16];
@@ -158,7 +165,7 @@ static int request_cmd(int argc, char **argv, const char *usage, bool formats, c
 
 	if (ret != 0)
 		return ret < 0 ? EXIT_OK : ret;
-	ret = socket_path(cfg, sock, path, sizeof(path));
+	ret = socket_path(cfg, sock, lenient, path, sizeof(path));
 	if (ret != 0)
 		return ret;
 	ret = ask(path, request, word, sizeof(word));
@@ -169,11 +176,11 @@ static int request_cmd(int argc, char **argv, const char *usage, bool formats, c
 
 int cmd_status(int argc, char **argv)
 {
-	return request_cmd(argc, argv, status_usage, true, "table\n", EXIT_RUNTIME);
+	return request_cmd(argc, argv, status_usage, true, "table\n", EXIT_RUNTIME, false);
 }
 
 int cmd_reload(int argc, char **argv)
 {
 	/* Refused: the agent keeps running on what it had (tether's "usage or config" code). */
-	return request_cmd(argc, argv, reload_usage, false, "reload\n", EXIT_USAGE);
+	return request_cmd(argc, argv, reload_usage, false, "reload\n", EXIT_USAGE, true);
 }

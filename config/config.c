@@ -9,14 +9,19 @@
  * Sections are walked in dependency order (node, then peers, then what
  * names peers) whatever their order in the file.
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* O_CLOEXEC */
+#endif
 #include "config/config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/err.h"
 #include "base/log_level.h"
@@ -30,6 +35,9 @@
 #define HANDSHAKE_TIMEOUT_MAX_MS 600000u
 #define SESSION_LIFETIME_MIN_S 1u
 #define SESSION_LIFETIME_MAX_S 31536000u
+#define DRAIN_MAX_S 604800u /* a week */
+#define WARN_DAYS_MAX 3650u
+#define WATCH_MAX_S 86400u
 #define KEEPALIVE_MIN_MS 100u
 #define KEEPALIVE_INTERVAL_MAX_MS 3600000u
 #define KEEPALIVE_TIMEOUT_MAX_MS (3u * KEEPALIVE_INTERVAL_MAX_MS)
@@ -38,6 +46,58 @@
 
 /* A config is a few kilobytes; anything far larger is a mistake. */
 #define CONFIG_TEXT_MAX (1024u * 1024u)
+#define CONFIG_RESERVE_MIN (256u * 1024u)
+
+/*
+ * Where parsing takes memory: malloc, or after config_reserve() a bump arena
+ * whose frees do nothing and which starts over with every load, so that a
+ * running agent reloads without calling the allocator.
+ */
+static struct {
+	unsigned char *base;
+	size_t len;
+	size_t used;
+} arena;
+
+#define ARENA_ALIGN 16u
+
+static void *cfg_malloc(size_t n)
+{
+	void *p;
+
+	if (arena.base == NULL)
+		return malloc(n);
+	n = (n + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
+	if (n == 0 || n > arena.len - arena.used)
+		return NULL;
+	p = arena.base + arena.used;
+	arena.used += n;
+	return p;
+}
+
+static void cfg_free(void *p)
+{
+	if (arena.base == NULL)
+		free(p);
+}
+
+void config_reserve(void *mem, size_t len)
+{
+	cJSON_Hooks hooks = {cfg_malloc, cfg_free};
+
+	arena.base = mem;
+	arena.len = mem != NULL ? len & ~(size_t)(ARENA_ALIGN - 1) : 0;
+	arena.used = 0;
+	cJSON_InitHooks(mem != NULL ? &hooks : NULL);
+}
+
+size_t config_reserve_size(size_t file_len)
+{
+	size_t n = file_len < CONFIG_TEXT_MAX ? file_len : CONFIG_TEXT_MAX;
+
+	/* The text, and a tree of at most a few dozen bytes per byte of it. */
+	return n * 32u > CONFIG_RESERVE_MIN ? n * 32u : CONFIG_RESERVE_MIN;
+}
 
 _Static_assert(TETHER_DEFAULT_HANDSHAKE_TIMEOUT_MS >= HANDSHAKE_TIMEOUT_MIN_MS &&
 		       TETHER_DEFAULT_HANDSHAKE_TIMEOUT_MS <= HANDSHAKE_TIMEOUT_MAX_MS,
@@ -299,12 +359,48 @@ static void parse_node(struct ctx *c, const cJSON *root)
 		get_name(c, it, "node", "node", c->cfg->node);
 }
 
+/* identity.crl: one path, or an array of 1..TETHER_MAX_CRLS paths. */
+static void parse_crl(struct ctx *c, const cJSON *it)
+{
+	struct tether_identity_cfg *id = &c->cfg->identity;
+	const cJSON *e;
+	char p[PATH_LEN];
+	unsigned i = 0;
+
+	if (cJSON_IsString(it)) {
+		if (get_path(c, it, "identity.crl", id->crl[0]))
+			id->n_crl = 1;
+		return;
+	}
+	if (!cJSON_IsArray(it)) {
+		report(c, "identity.crl", "expected a path or an array of paths");
+		return;
+	}
+	if (it->child == NULL) {
+		report(c, "identity.crl",
+		       "expected at least one path (leave \"crl\" out for none)");
+		return;
+	}
+	cJSON_ArrayForEach(e, it)
+	{
+		if (i == TETHER_MAX_CRLS) {
+			report(c, "identity.crl", "at most %u files", TETHER_MAX_CRLS);
+			return;
+		}
+		snprintf(p, sizeof(p), "identity.crl[%u]", i);
+		if (get_path(c, e, p, id->crl[id->n_crl]))
+			id->n_crl++;
+		i++;
+	}
+}
+
 static void parse_identity(struct ctx *c, const cJSON *root)
 {
-	static const char *const keys[] = {"cert", "key", "ca", "crl", NULL};
+	static const char *const keys[] = {"cert", "key", "ca", "crl", "warn_days", NULL};
 	struct tether_identity_cfg *id = &c->cfg->identity;
-	char *const dst[] = {id->cert, id->key, id->ca, id->crl};
+	char *const dst[] = {id->cert, id->key, id->ca};
 	const cJSON *obj = field(root, "identity");
+	const cJSON *it;
 
 	if (obj == NULL) {
 		report(c, "identity", "required");
@@ -313,16 +409,19 @@ static void parse_identity(struct ctx *c, const cJSON *root)
 	if (!want_object(c, obj, "identity"))
 		return;
 	check_keys(c, obj, "identity", keys);
-	for (unsigned i = 0; keys[i] != NULL; i++) {
-		const cJSON *it = field(obj, keys[i]);
+	for (unsigned i = 0; i < COUNT_OF(dst); i++) {
 		char p[PATH_LEN];
 
+		it = field(obj, keys[i]);
 		path_key(p, "identity", keys[i]);
 		if (it != NULL)
 			get_path(c, it, p, dst[i]);
-		else if (dst[i] != id->crl)
+		else
 			report(c, p, "required");
 	}
+	if ((it = field(obj, "crl")) != NULL)
+		parse_crl(c, it);
+	opt_uint(c, obj, "identity", "warn_days", 1, WARN_DAYS_MAX, &id->warn_days);
 }
 
 static void parse_peer(struct ctx *c, const cJSON *obj, const char *path,
@@ -647,8 +746,9 @@ static void parse_suites(struct ctx *c, const cJSON *arr)
 
 static void parse_tls(struct ctx *c, const cJSON *root)
 {
-	static const char *const keys[] = {"min_version", "ciphersuites", "handshake_timeout_ms",
-					   "session_lifetime_s", NULL};
+	static const char *const keys[] = {
+		"min_version",	      "ciphersuites", "handshake_timeout_ms",
+		"session_lifetime_s", "drain_s",      NULL};
 	struct tether_tls_cfg *tls = &c->cfg->tls;
 	const cJSON *obj = field(root, "tls");
 	const cJSON *it;
@@ -674,6 +774,18 @@ static void parse_tls(struct ctx *c, const cJSON *root)
 		 HANDSHAKE_TIMEOUT_MAX_MS, &tls->handshake_timeout_ms);
 	opt_uint(c, obj, "tls", "session_lifetime_s", SESSION_LIFETIME_MIN_S,
 		 SESSION_LIFETIME_MAX_S, &tls->session_lifetime_s);
+	opt_uint(c, obj, "tls", "drain_s", 1, DRAIN_MAX_S, &tls->drain_s);
+}
+
+static void parse_reload(struct ctx *c, const cJSON *root)
+{
+	static const char *const keys[] = {"watch_s", NULL};
+	const cJSON *obj = field(root, "reload");
+
+	if (obj == NULL || !want_object(c, obj, "reload"))
+		return;
+	check_keys(c, obj, "reload", keys);
+	opt_uint(c, obj, "reload", "watch_s", 0, WATCH_MAX_S, &c->cfg->reload_watch_s);
 }
 
 static void parse_limits(struct ctx *c, const cJSON *root)
@@ -792,10 +904,10 @@ static void parse_log(struct ctx *c, const cJSON *root)
 
 static void parse_root(struct ctx *c, const cJSON *root)
 {
-	static const char *const keys[] = {"node",     "identity",  "listen",	 "peers",
-					   "services", "forwards",  "edges",	 "tls",
-					   "limits",   "keepalive", "reconnect", "status",
-					   "metrics",  "log",	    "user",	 NULL};
+	static const char *const keys[] = {
+		"node",	   "identity", "listen", "peers",     "services",  "forwards",
+		"edges",   "tls",      "limits", "keepalive", "reconnect", "status",
+		"metrics", "log",      "user",	 "reload",    NULL};
 	struct tether_config *cfg = c->cfg;
 	const cJSON *it;
 	const cJSON *peers;
@@ -829,6 +941,7 @@ static void parse_root(struct ctx *c, const cJSON *root)
 			if (strcmp(cfg->metrics, cfg->forwards[i].listen) == 0)
 				report(c, "metrics", "same address as forwards[%u].listen", i);
 	}
+	parse_reload(c, root);
 	parse_log(c, root);
 	if ((it = field(root, "user")) != NULL)
 		get_name(c, it, "user", "user", cfg->user);
@@ -876,111 +989,135 @@ static const char *find_nul_escape(const char *text)
 	return NULL;
 }
 
+/* Parse text (NUL-terminated at text[len], no NUL before) into c->cfg. */
+static void parse_text(struct ctx *c, char *text, size_t len)
+{
+	const char *end = NULL;
+	const char *nul;
+	unsigned line, col;
+	cJSON *root;
+	size_t i;
+
+	for (i = 0; i < len && (unsigned char)text[i] <= ' '; i++)
+		;
+	if (i == len) {
+		report(c, "", "empty: expected a JSON object");
+		return;
+	}
+	root = cJSON_ParseWithOpts(text, &end, 1);
+	if (root == NULL) {
+		size_t pos = end != NULL && end >= text ? (size_t)(end - text) : 0;
+
+		line_col(text, pos > len ? len : pos, &line, &col);
+		if (arena.base != NULL && arena.used + 1024u > arena.len)
+			report(c, "",
+			       "too large to reload: parsing needs more than the %lu bytes "
+			       "reserved at start-up; restart to apply it",
+			       (unsigned long)arena.len);
+		else
+			report(c, "", "invalid JSON at line %u, column %u", line, col);
+	} else if ((nul = find_nul_escape(text)) != NULL) {
+		line_col(text, (size_t)(nul - text), &line, &col);
+		report(c, "", "invalid JSON at line %u, column %u: \\u0000 in a string", line, col);
+	} else {
+		parse_root(c, root);
+	}
+	cJSON_Delete(root);
+}
+
+/* cJSON reads up to a NUL, so a NUL inside would hide what follows. */
+static bool no_nul(struct ctx *c, const char *text, size_t len)
+{
+	const char *nul = len > 0 ? memchr(text, '\0', len) : NULL;
+	unsigned line, col;
+
+	if (nul == NULL)
+		return true;
+	line_col(text, (size_t)(nul - text), &line, &col);
+	report(c, "", "invalid JSON at line %u, column %u: NUL byte", line, col);
+	return false;
+}
+
 int config_parse(const char *json, size_t len, const char *base_dir, struct tether_config *cfg,
 		 struct config_errors *errs)
 {
 	struct config_errors discard;
 	struct ctx c = {cfg, errs != NULL ? errs : &discard, base_dir};
-	const char *end = NULL;
-	const char *nul;
-	unsigned line, col;
-	cJSON *root;
 	char *text;
-	size_t i;
 
 	memset(c.errs, 0, sizeof(*c.errs));
 	config_defaults(cfg);
+	arena.used = 0;
 	if (json == NULL)
 		len = 0;
 	if (len > CONFIG_TEXT_MAX) {
 		report(&c, "", "too large (at most %u bytes)", CONFIG_TEXT_MAX);
 		return TETHER_ERR_CONFIG;
 	}
-	/* cJSON reads up to a NUL, so a NUL inside would hide what follows. */
-	nul = len > 0 ? memchr(json, '\0', len) : NULL;
-	if (nul != NULL) {
-		line_col(json, (size_t)(nul - json), &line, &col);
-		report(&c, "", "invalid JSON at line %u, column %u: NUL byte", line, col);
+	if (!no_nul(&c, json, len))
 		return TETHER_ERR_CONFIG;
-	}
-	for (i = 0; i < len && (unsigned char)json[i] <= ' '; i++)
-		;
-	if (i == len) {
-		report(&c, "", "empty: expected a JSON object");
-		return TETHER_ERR_CONFIG;
-	}
-
-	text = malloc(len + 1);
+	text = cfg_malloc(len + 1);
 	if (text == NULL) {
 		report(&c, "", "out of memory");
 		return TETHER_ERR_NOMEM;
 	}
 	memcpy(text, json, len);
 	text[len] = '\0';
-
-	root = cJSON_ParseWithOpts(text, &end, 1);
-	if (root == NULL) {
-		size_t pos = end != NULL && end >= text ? (size_t)(end - text) : 0;
-
-		line_col(text, pos > len ? len : pos, &line, &col);
-		report(&c, "", "invalid JSON at line %u, column %u", line, col);
-	} else if ((nul = find_nul_escape(text)) != NULL) {
-		line_col(text, (size_t)(nul - text), &line, &col);
-		report(&c, "", "invalid JSON at line %u, column %u: \\u0000 in a string", line,
-		       col);
-	} else {
-		parse_root(&c, root);
-	}
-	cJSON_Delete(root);
-	free(text);
+	parse_text(&c, text, len);
+	cfg_free(text);
 	return c.errs->count == 0 ? 0 : TETHER_ERR_CONFIG;
 }
 
 /*
- * Read all of f into a new buffer (*out, the caller frees it). Returns 0,
- * EFBIG past CONFIG_TEXT_MAX, ENOMEM, or the errno of the failed read.
+ * Read all of fd into a new buffer with a NUL after the text (*out, freed
+ * with cfg_free). Returns 0, EFBIG past CONFIG_TEXT_MAX (or past the reserve),
+ * ENOMEM, or the errno of the failed read.
  */
-static int read_all(FILE *f, char **out, size_t *out_len)
+static int read_all(int fd, char **out, size_t *out_len)
 {
-	char *buf = NULL;
-	size_t cap = 0;
-	size_t len = 0;
-	int err;
+	size_t cap, len = 0;
+	char *buf;
 
-	for (;;) {
-		if (len == cap) {
-			/* One byte over the limit tells "too large" from "just fits". */
-			size_t ncap = cap == 0 ? 16384 : 2 * cap;
-			char *nbuf;
-
-			if (cap > CONFIG_TEXT_MAX) {
-				err = EFBIG;
-				goto fail;
-			}
-			if (ncap > CONFIG_TEXT_MAX + 1)
-				ncap = CONFIG_TEXT_MAX + 1;
-			nbuf = realloc(buf, ncap);
-			if (nbuf == NULL) {
-				err = ENOMEM;
-				goto fail;
-			}
-			buf = nbuf;
-			cap = ncap;
-		}
-		len += fread(buf + len, 1, cap - len, f);
-		if (ferror(f)) {
-			err = errno != 0 ? errno : EIO;
-			goto fail;
-		}
-		if (feof(f))
-			break;
+	/* One byte over the limit tells "too large" from "just fits". */
+	if (arena.base != NULL) {
+		/* All the arena has left, given back below once the size is known. */
+		cap = arena.len - arena.used;
+		if (cap > CONFIG_TEXT_MAX + 2)
+			cap = CONFIG_TEXT_MAX + 2;
+		if (cap < 2)
+			return EFBIG;
+		buf = (char *)arena.base + arena.used;
+	} else {
+		cap = CONFIG_TEXT_MAX + 2;
+		buf = malloc(cap);
+		if (buf == NULL)
+			return ENOMEM;
 	}
+	for (;;) {
+		ssize_t n = read(fd, buf + len, cap - 1 - len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int err = errno != 0 ? errno : EIO;
+
+			cfg_free(arena.base != NULL ? NULL : buf);
+			return err;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+		if (len == cap - 1) {
+			cfg_free(arena.base != NULL ? NULL : buf);
+			return EFBIG;
+		}
+	}
+	buf[len] = '\0';
+	if (arena.base != NULL)
+		arena.used += (len + 1 + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
 	*out = buf;
 	*out_len = len;
 	return 0;
-fail:
-	free(buf);
-	return err;
 }
 
 int config_load(const char *path, struct tether_config *cfg, struct config_errors *errs)
@@ -988,42 +1125,22 @@ int config_load(const char *path, struct tether_config *cfg, struct config_error
 	struct config_errors discard;
 	struct ctx c = {cfg, errs != NULL ? errs : &discard, NULL};
 	char q[QUOTE_LEN * 2];
+	char dir[TETHER_PATH_MAX];
 	char *buf = NULL;
-	char *dir;
 	char *slash;
 	size_t len = 0;
-	FILE *f;
-	int err;
-	int rc;
+	int fd, err;
 
 	memset(c.errs, 0, sizeof(*c.errs));
 	config_defaults(cfg);
+	arena.used = 0;
 	q[0] = '\0';
 	clip_append(q, sizeof(q), path);
 
-	errno = 0;
-	f = fopen(path, "rb");
-	if (f == NULL) {
-		report(&c, "", "cannot read \"%s\": %s", q, strerror(errno));
-		return TETHER_ERR_FILE;
-	}
-	err = read_all(f, &buf, &len);
-	fclose(f);
-	if (err == EFBIG) {
-		report(&c, "", "cannot read \"%s\": larger than %u bytes", q, CONFIG_TEXT_MAX);
-		return TETHER_ERR_FILE;
-	}
-	if (err != 0) {
-		report(&c, "", "cannot read \"%s\": %s", q, strerror(err));
-		return err == ENOMEM ? TETHER_ERR_NOMEM : TETHER_ERR_FILE;
-	}
-
 	/* The file's folder: "" for a bare name, "/" for a file at the root. */
-	dir = malloc(strlen(path) + 1);
-	if (dir == NULL) {
-		free(buf);
-		report(&c, "", "cannot read \"%s\": %s", q, strerror(ENOMEM));
-		return TETHER_ERR_NOMEM;
+	if (strlen(path) >= sizeof(dir)) {
+		report(&c, "", "cannot read \"%s\": path too long", q);
+		return TETHER_ERR_FILE;
 	}
 	strcpy(dir, path);
 	slash = strrchr(dir, '/');
@@ -1032,10 +1149,35 @@ int config_load(const char *path, struct tether_config *cfg, struct config_error
 	else
 		slash[slash == dir ? 1 : 0] = '\0';
 
-	rc = config_parse(buf, len, dir, cfg, c.errs);
-	free(dir);
-	free(buf);
-	return rc;
+	do
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+	while (fd < 0 && errno == EINTR);
+	if (fd < 0) {
+		report(&c, "", "cannot read \"%s\": %s", q, strerror(errno));
+		return TETHER_ERR_FILE;
+	}
+	err = read_all(fd, &buf, &len);
+	close(fd);
+	if (err == EFBIG) {
+		if (arena.base != NULL && arena.len < CONFIG_TEXT_MAX)
+			report(&c, "",
+			       "cannot read \"%s\": larger than the %lu bytes reserved at "
+			       "start-up; restart to apply it",
+			       q, (unsigned long)arena.len);
+		else
+			report(&c, "", "cannot read \"%s\": larger than %u bytes", q,
+			       CONFIG_TEXT_MAX);
+		return TETHER_ERR_FILE;
+	}
+	if (err != 0) {
+		report(&c, "", "cannot read \"%s\": %s", q, strerror(err));
+		return err == ENOMEM ? TETHER_ERR_NOMEM : TETHER_ERR_FILE;
+	}
+	c.base_dir = dir;
+	if (no_nul(&c, buf, len))
+		parse_text(&c, buf, len);
+	cfg_free(buf);
+	return c.errs->count == 0 ? 0 : TETHER_ERR_CONFIG;
 }
 
 int config_peer_index(const struct tether_config *cfg, const char *name)

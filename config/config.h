@@ -50,6 +50,18 @@ int config_parse(const char *json, size_t len, const char *base_dir, struct teth
  */
 int config_load(const char *path, struct tether_config *cfg, struct config_errors *errs);
 
+/*
+ * config_reserve: from now on parse within mem (len bytes) instead of calling
+ * malloc: a bump arena that starts over with every config_parse() or
+ * config_load(), so a running agent can reload without allocating. A config
+ * that does not fit is refused with a sentence saying so. mem NULL goes back
+ * to malloc. Process-wide (cJSON's hooks are): call it before any parse runs,
+ * from the one thread that parses.
+ * config_reserve_size: a reserve generous for a config file of file_len bytes.
+ */
+void config_reserve(void *mem, size_t len);
+size_t config_reserve_size(size_t file_len);
+
 /* Index of the peer named name, or -1. */
 int config_peer_index(const struct tether_config *cfg, const char *name);
 

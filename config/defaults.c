@@ -14,6 +14,9 @@ void config_defaults(struct tether_config *cfg)
 	cfg->tls.min_version = TETHER_TLS_1_3;
 	cfg->tls.handshake_timeout_ms = TETHER_DEFAULT_HANDSHAKE_TIMEOUT_MS;
 	cfg->tls.session_lifetime_s = TETHER_DEFAULT_SESSION_LIFETIME_S;
+	cfg->tls.drain_s = TETHER_DEFAULT_DRAIN_S;
+	cfg->identity.warn_days = TETHER_DEFAULT_WARN_DAYS;
+	cfg->reload_watch_s = TETHER_DEFAULT_RELOAD_WATCH_S;
 	cfg->limits.sessions = TETHER_DEFAULT_SESSIONS;
 	cfg->limits.streams = TETHER_DEFAULT_STREAMS;
 	cfg->limits.stream_window = TETHER_DEFAULT_STREAM_WINDOW;

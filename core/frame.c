@@ -14,6 +14,8 @@
 /* Fixed part of a HELLO payload: everything before the name. */
 #define HELLO_FIXED_LEN 13
 #define GOAWAY_FIXED_LEN 4
+#define CRL_HAVE_ENTRY_MAX (FRAME_CRL_ISSUER_ID + 1 + FRAME_CRL_NUMBER_MAX)
+#define CRL_HAVE_MAX_LEN (1 + FRAME_CRL_HAVE_MAX * CRL_HAVE_ENTRY_MAX)
 
 /* What the header decoder knows about each type. */
 struct frame_rule {
@@ -36,6 +38,12 @@ static const struct frame_rule frame_rules[] = {
 	[FRAME_PONG] = {8, 8, 1, "PONG on a non-zero stream", "bad PONG length"},
 	[FRAME_GOAWAY] = {GOAWAY_FIXED_LEN, GOAWAY_FIXED_LEN + FRAME_REASON_MAX, 1,
 			  "GOAWAY on a non-zero stream", "bad GOAWAY length"},
+	[FRAME_CRL_HAVE] = {1, CRL_HAVE_MAX_LEN, 1, "CRL_HAVE on a non-zero stream",
+			    "bad CRL_HAVE length"},
+	[FRAME_CRL_GET] = {FRAME_CRL_ISSUER_ID, FRAME_CRL_ISSUER_ID, 1,
+			   "CRL_GET on a non-zero stream", "bad CRL_GET length"},
+	[FRAME_CRL] = {FRAME_CRL_PIECE_HEAD + 1, UINT16_MAX, 1, "CRL on a non-zero stream",
+		       "empty CRL piece"},
 };
 
 #define FRAME_TYPE_COUNT (sizeof(frame_rules) / sizeof(frame_rules[0]))
@@ -198,6 +206,68 @@ int frame_hello_decode(const uint8_t *p, size_t len, struct frame_hello *h, cons
 	return 0;
 }
 
+int frame_crl_have_encode(const struct frame_crl_have *h, unsigned n, uint8_t *out, size_t cap)
+{
+	size_t len = 1;
+	unsigned i;
+
+	if (n > FRAME_CRL_HAVE_MAX || (n > 0 && h == NULL))
+		return TETHER_ERR_INVALID;
+	for (i = 0; i < n; i++)
+		if (h[i].number_len > FRAME_CRL_NUMBER_MAX ||
+		    (h[i].number_len > 0 && h[i].number[0] == 0))
+			return TETHER_ERR_INVALID;
+	for (i = 0; i < n; i++)
+		len += FRAME_CRL_ISSUER_ID + 1u + h[i].number_len;
+	if (out == NULL || cap < len)
+		return TETHER_ERR_TOO_BIG;
+	out[0] = (uint8_t)n;
+	len = 1;
+	for (i = 0; i < n; i++) {
+		memcpy(out + len, h[i].issuer, FRAME_CRL_ISSUER_ID);
+		len += FRAME_CRL_ISSUER_ID;
+		out[len++] = h[i].number_len;
+		memcpy(out + len, h[i].number, h[i].number_len);
+		len += h[i].number_len;
+	}
+	return (int)len;
+}
+
+int frame_crl_have_decode(const uint8_t *p, size_t len, struct frame_crl_have *h, unsigned *n,
+			  const char **why)
+{
+	size_t at = 1;
+	unsigned i, count;
+
+	*n = 0;
+	if (len < 1 || len > CRL_HAVE_MAX_LEN)
+		return frame_fail(why, "bad CRL_HAVE length");
+	count = p[0];
+	if (count > FRAME_CRL_HAVE_MAX)
+		return frame_fail(why, "CRL_HAVE with too many entries");
+	for (i = 0; i < count; i++) {
+		struct frame_crl_have *e = &h[i];
+
+		if (len - at < FRAME_CRL_ISSUER_ID + 1u)
+			return frame_fail(why, "CRL_HAVE cut short");
+		memcpy(e->issuer, p + at, FRAME_CRL_ISSUER_ID);
+		at += FRAME_CRL_ISSUER_ID;
+		e->number_len = p[at++];
+		if (e->number_len > FRAME_CRL_NUMBER_MAX)
+			return frame_fail(why, "CRL_HAVE number longer than 20 octets");
+		if (len - at < e->number_len)
+			return frame_fail(why, "CRL_HAVE cut short");
+		memcpy(e->number, p + at, e->number_len);
+		if (e->number_len > 0 && e->number[0] == 0)
+			return frame_fail(why, "CRL_HAVE number with a leading zero");
+		at += e->number_len;
+	}
+	if (at != len)
+		return frame_fail(why, "CRL_HAVE length does not match its entries");
+	*n = count;
+	return 0;
+}
+
 int frame_open_encode(const char *service, uint8_t *out, size_t cap)
 {
 	size_t n;
@@ -326,6 +396,12 @@ const char *frame_type_name(unsigned type)
 		return "PONG";
 	case FRAME_GOAWAY:
 		return "GOAWAY";
+	case FRAME_CRL_HAVE:
+		return "CRL_HAVE";
+	case FRAME_CRL_GET:
+		return "CRL_GET";
+	case FRAME_CRL:
+		return "CRL";
 	default:
 		return "UNKNOWN";
 	}
@@ -375,6 +451,8 @@ const char *frame_goaway_name(uint32_t code)
 		return "unsupported version";
 	case FRAME_GOAWAY_LIFETIME:
 		return "lifetime reached";
+	case FRAME_GOAWAY_POLICY:
+		return "no longer trusted or allowed";
 	default:
 		return "unknown";
 	}

@@ -39,6 +39,25 @@ enum frame_type {
 	FRAME_PING = 0x6,
 	FRAME_PONG = 0x7,
 	FRAME_GOAWAY = 0x8,
+	/* Only where both HELLOs announced FRAME_CAP_CRL (PROTOCOL.md section 12). */
+	FRAME_CRL_HAVE = 0x9, /* the CRLs the sender holds: issuer id and number each */
+	FRAME_CRL_GET = 0xa,  /* send me your CRL of this issuer */
+	FRAME_CRL = 0xb,      /* a piece of a CRL (DER): total, offset, bytes */
+};
+
+/* HELLO capability bits. */
+#define FRAME_CAP_CRL 0x1u /* CRL_HAVE, CRL_GET and CRL frames understood */
+
+#define FRAME_CRL_ISSUER_ID 8	/* the first 8 bytes of SHA-256(issuer DN, DER) */
+#define FRAME_CRL_NUMBER_MAX 20 /* RFC 5280: at most 20 octets */
+#define FRAME_CRL_HAVE_MAX 4	/* entries in one CRL_HAVE */
+#define FRAME_CRL_PIECE_HEAD 8	/* CRL: u32 total, u32 offset, then the bytes */
+
+/* One CRL a node holds, as CRL_HAVE announces it. */
+struct frame_crl_have {
+	uint8_t issuer[FRAME_CRL_ISSUER_ID];
+	uint8_t number_len; /* 0..20: 0 is the number zero */
+	uint8_t number[FRAME_CRL_NUMBER_MAX];
 };
 
 /* RESET codes: why one stream ended abnormally. */
@@ -63,7 +82,8 @@ enum frame_goaway_code {
 	FRAME_GOAWAY_TIMEOUT = 6,    /* keepalive or HELLO deadline passed */
 	FRAME_GOAWAY_INTERNAL = 7,   /* local failure */
 	FRAME_GOAWAY_VERSION = 8,    /* unsupported protocol version */
-	FRAME_GOAWAY_LIFETIME = 9,   /* session reached its maximum lifetime */
+	FRAME_GOAWAY_LIFETIME = 9,   /* session reached its maximum lifetime, or is rolled */
+	FRAME_GOAWAY_POLICY = 10,    /* the peer is no longer trusted or allowed (a reload) */
 };
 
 struct frame_header {
@@ -105,6 +125,14 @@ int frame_hello_decode(const uint8_t *p, size_t len, struct frame_hello *h, cons
 int frame_open_encode(const char *service, uint8_t *out, size_t cap);
 int frame_open_decode(const uint8_t *p, size_t len, char service[FRAME_NAME_MAX + 1],
 		      const char **why);
+
+/*
+ * CRL_HAVE: n (0..FRAME_CRL_HAVE_MAX) entries, each issuer id, number length,
+ * number (big-endian, no leading zero octet).
+ */
+int frame_crl_have_encode(const struct frame_crl_have *h, unsigned n, uint8_t *out, size_t cap);
+int frame_crl_have_decode(const uint8_t *p, size_t len, struct frame_crl_have *h, unsigned *n,
+			  const char **why);
 
 /* WINDOW increment, RESET code: one big-endian u32. */
 void frame_u32_encode(uint32_t v, uint8_t out[4]);

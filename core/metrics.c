@@ -95,7 +95,7 @@ static void pool3(struct prom *p, const char *name, uint64_t sessions, uint64_t 
 static void write_metrics(struct tether_node *n, struct prom *p)
 {
 	const struct tether_config *cfg = n->cfg;
-	const struct tls_ctx *t = &n->tls.slot[n->tls.cur];
+	const struct tls_material *t = tls_cur(&n->tls);
 	int64_t now = port_wall_s(n->port);
 	struct tether_stats st;
 	struct peer_view v;
@@ -166,6 +166,14 @@ static void write_metrics(struct tether_node *n, struct prom *p)
 				 next - now);
 		}
 	}
+	prom_family(p, "tether_crl_stale_total", "counter",
+		    "Expiry checks (daily, and at start and reload) that found a CRL past its next "
+		    "update.");
+	prom_u64(p, "tether_crl_stale_total", NULL, NULL, NULL, NULL, st.crls_stale);
+	prom_family(p, "tether_crls_received_total", "counter",
+		    "CRLs taken from peers, by result: stored (and applied) or refused.");
+	prom_u64(p, "tether_crls_received_total", "result", "stored", NULL, NULL, st.crls_received);
+	prom_u64(p, "tether_crls_received_total", "result", "refused", NULL, NULL, st.crls_refused);
 	prom_family(p, "tether_reloads_total", "counter", "Reloads by result.");
 	prom_u64(p, "tether_reloads_total", "result", "ok", NULL, NULL, st.reloads_ok);
 	prom_u64(p, "tether_reloads_total", "result", "failed", NULL, NULL, st.reloads_failed);
@@ -252,7 +260,7 @@ static size_t local_response(struct tether_node *n, struct mconn *c, size_t *sta
 	case LQ_RELOAD_OK:
 	case LQ_RELOAD_REFUSED:
 		word = c->verdict == LQ_RELOAD_OK ? "ok\n" : "refused\n";
-		len = (size_t)snprintf(out, cap, "%s%s\n", word, c->req);
+		len = (size_t)snprintf(out, cap, "%s%s\n", word, n->reload_text);
 		return len < cap ? len : cap - 1;
 	default:
 		len = (size_t)snprintf(out, cap,
@@ -268,7 +276,7 @@ static size_t local_response(struct tether_node *n, struct mconn *c, size_t *sta
 	return len + 3;
 }
 
-void tether_node_reload_answer(struct tether_node *n, bool ok, const char *text)
+void node_reload_answer(struct tether_node *n, bool ok)
 {
 	unsigned i;
 
@@ -281,7 +289,6 @@ void tether_node_reload_answer(struct tether_node *n, bool ok, const char *text)
 
 		if (c->state != MC_RELOAD)
 			continue;
-		snprintf(c->req, sizeof(c->req), "%s", text);
 		c->verdict = ok ? LQ_RELOAD_OK : LQ_RELOAD_REFUSED;
 		c->state = MC_WAITING;
 	}
@@ -512,7 +519,7 @@ void metrics_event(struct tether_node *n, struct mconn *c, unsigned events)
 			continue;
 		c->verdict = v;
 		if (v == LQ_RELOAD) {
-			/* The loop's owner reloads and answers (tether_node_reload_answer). */
+			/* The loop's owner reloads (tether_node_reload), which answers. */
 			c->state = MC_RELOAD;
 			port_watch(n->port, c->h, 0, c);
 			n->requests |= TETHER_REQ_RELOAD;

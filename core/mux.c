@@ -209,6 +209,47 @@ static bool put_u32(struct out *o, uint8_t type, uint32_t id, uint32_t v)
 	return put(o, type, id, b, 4);
 }
 
+/* CRL_HAVE, CRL_GET, and one piece of a CRL leaving; false when the buffer filled. */
+static bool out_crl(struct mux *m, struct out *o)
+{
+	size_t room, n;
+	uint8_t *f;
+
+	if (m->state != MUX_OPEN && m->state != MUX_DRAINING)
+		return true;
+	if (m->owe_crl_have) {
+		if (!put(o, FRAME_CRL_HAVE, 0, m->crl_have, m->crl_have_len))
+			return false;
+		m->owe_crl_have = false;
+	}
+	if (m->owe_crl_get) {
+		if (!put(o, FRAME_CRL_GET, 0, m->crl_get, sizeof(m->crl_get)))
+			return false;
+		m->owe_crl_get = false;
+	}
+	if (m->crl_out == NULL || m->crl_out_off >= m->crl_out_len)
+		return true;
+	room = o->cap - o->len;
+	if (room < FRAME_HEADER_LEN + FRAME_CRL_PIECE_HEAD + 256)
+		return o->len == 0 ? true : false;
+	n = room - FRAME_HEADER_LEN - FRAME_CRL_PIECE_HEAD;
+	if (n > m->peer_max_payload - FRAME_CRL_PIECE_HEAD)
+		n = m->peer_max_payload - FRAME_CRL_PIECE_HEAD;
+	if (n > m->crl_out_len - m->crl_out_off)
+		n = m->crl_out_len - m->crl_out_off;
+	f = o->buf + o->len + FRAME_HEADER_LEN;
+	frame_u32_encode(m->crl_out_len, f);
+	frame_u32_encode(m->crl_out_off, f + 4);
+	memcpy(f + FRAME_CRL_PIECE_HEAD, m->crl_out + m->crl_out_off, n);
+	(void)frame_build(o->buf + o->len, o->cap - o->len, FRAME_CRL, 0, NULL,
+			  FRAME_CRL_PIECE_HEAD + n);
+	o->len += FRAME_HEADER_LEN + FRAME_CRL_PIECE_HEAD + n;
+	m->crl_out_off += (uint32_t)n;
+	if (m->crl_out_off >= m->crl_out_len)
+		m->crl_out = NULL;
+	return true;
+}
+
 /* Owed frames of the session itself; false when the buffer filled. */
 static bool out_session(struct mux *m, struct out *o)
 {
@@ -222,6 +263,7 @@ static bool out_session(struct mux *m, struct out *o)
 		h.version = FRAME_VERSION;
 		h.max_payload = (uint16_t)m->p.max_payload;
 		h.window = m->p.window;
+		h.capabilities = m->p.caps;
 		snprintf(h.name, sizeof(h.name), "%s", m->p.name);
 		len = frame_hello_encode(&h, tmp, sizeof(tmp));
 		if (len < 0 || !put(o, FRAME_HELLO, 0, tmp, (size_t)len))
@@ -252,7 +294,7 @@ static bool out_session(struct mux *m, struct out *o)
 			return false;
 		m->n_resets--;
 	}
-	return true;
+	return out_crl(m, o);
 }
 
 /* Owed OPENs, oldest first: the peer requires ids in increasing order. */
@@ -373,6 +415,61 @@ size_t mux_output(struct mux *m, uint8_t *out, size_t cap)
 	return o.len;
 }
 
+bool mux_crl_ok(const struct mux *m)
+{
+	return (m->p.caps & FRAME_CAP_CRL) && (m->peer_caps & FRAME_CAP_CRL) && m->hello_rx &&
+	       (m->state == MUX_OPEN || m->state == MUX_DRAINING);
+}
+
+void mux_crl_have(struct mux *m, const struct frame_crl_have *h, unsigned n)
+{
+	int len;
+
+	if (!mux_crl_ok(m))
+		return;
+	len = frame_crl_have_encode(h, n, m->crl_have, sizeof(m->crl_have));
+	if (len <= 0)
+		return;
+	m->crl_have_len = (uint8_t)len;
+	m->owe_crl_have = true;
+}
+
+void mux_crl_get(struct mux *m, const uint8_t issuer[FRAME_CRL_ISSUER_ID], uint8_t *sink,
+		 uint32_t cap)
+{
+	if (!mux_crl_ok(m))
+		return;
+	memcpy(m->crl_get, issuer, sizeof(m->crl_get));
+	m->owe_crl_get = true;
+	m->crl_sink = sink;
+	m->crl_sink_cap = cap;
+	m->crl_total = 0;
+	m->crl_got = 0;
+}
+
+void mux_crl_get_cancel(struct mux *m)
+{
+	m->crl_sink = NULL;
+	m->owe_crl_get = false;
+	/* A piece on its way in still lands nowhere. */
+	if (m->rx == MUX_RX_CRL_BODY)
+		m->rx = MUX_RX_DISCARD;
+}
+
+void mux_crl_send(struct mux *m, const uint8_t *der, uint32_t len)
+{
+	if (!mux_crl_ok(m) || der == NULL || len == 0)
+		return;
+	m->crl_out = der;
+	m->crl_out_len = len;
+	m->crl_out_off = 0;
+}
+
+void mux_crl_send_cancel(struct mux *m)
+{
+	m->crl_out = NULL;
+}
+
 /* ---- input */
 
 /* Ids the peer opens have the parity of its role; ours the other. */
@@ -444,6 +541,7 @@ static void on_hello(struct mux *m, struct mux_event *ev)
 	m->hello_rx = true;
 	m->peer_max_payload = h.max_payload;
 	m->peer_window = h.window;
+	m->peer_caps = h.capabilities;
 	/* A GOAWAY already sent (shutdown while waiting for this HELLO) still holds. */
 	if (m->state == MUX_HELLO)
 		m->state = MUX_OPEN;
@@ -562,7 +660,45 @@ static void on_control(struct mux *m, struct mux_event *ev)
 	case FRAME_GOAWAY:
 		on_goaway(m, ev);
 		return;
+	case FRAME_CRL_HAVE:
+		if (frame_crl_have_decode(p, m->hdr.length, m->peer_crls, &m->n_peer_crls, &why) !=
+		    0) {
+			fail(m, FRAME_GOAWAY_PROTOCOL, why, true, ev);
+			return;
+		}
+		ev->type = MUX_EV_CRL_HAVE;
+		return;
+	case FRAME_CRL_GET:
+		memcpy(m->crl_asked, p, sizeof(m->crl_asked));
+		ev->type = MUX_EV_CRL_GET;
+		return;
 	}
+}
+
+/* A CRL piece's head read: take its bytes into the sink, or refuse it. */
+static void on_crl_head(struct mux *m, struct mux_event *ev)
+{
+	uint32_t total = frame_u32_decode(m->rx_buf), off = frame_u32_decode(m->rx_buf + 4);
+	const char *bad = NULL;
+
+	m->rx_have = 0;
+	m->rx = MUX_RX_DISCARD;
+	if (m->crl_sink == NULL)
+		return; /* not asked for (or given up on): dropped, the session is fine */
+	if (total == 0 || total > m->crl_sink_cap)
+		bad = "CRL too big";
+	else if (m->crl_got == 0 && off == 0)
+		m->crl_total = total;
+	if (bad == NULL &&
+	    (total != m->crl_total || off != m->crl_got || m->rx_left > m->crl_total - m->crl_got))
+		bad = "CRL pieces out of order";
+	if (bad != NULL) {
+		m->crl_sink = NULL;
+		ev->type = MUX_EV_CRL_BAD;
+		ev->text = bad;
+		return;
+	}
+	m->rx = MUX_RX_CRL_BODY;
 }
 
 static void on_header(struct mux *m, struct mux_event *ev)
@@ -585,6 +721,15 @@ static void on_header(struct mux *m, struct mux_event *ev)
 		return;
 	}
 	m->rx_left = m->hdr.length;
+	if (m->hdr.type >= FRAME_CRL_HAVE && m->hdr.type <= FRAME_CRL &&
+	    (!(m->p.caps & FRAME_CAP_CRL) || !(m->peer_caps & FRAME_CAP_CRL))) {
+		fail(m, FRAME_GOAWAY_PROTOCOL, "CRL frame not announced in HELLO", true, ev);
+		return;
+	}
+	if (m->hdr.type == FRAME_CRL) {
+		m->rx = MUX_RX_CRL_HEAD;
+		return;
+	}
 	if (m->hdr.type != FRAME_DATA) {
 		m->rx = MUX_RX_CONTROL;
 		if (m->rx_left == 0) {
@@ -642,6 +787,12 @@ uint8_t *mux_input_buf(struct mux *m, size_t *want)
 	case MUX_RX_DISCARD:
 		*want = m->rx_left < sizeof(m->rx_buf) ? m->rx_left : sizeof(m->rx_buf);
 		return m->rx_buf;
+	case MUX_RX_CRL_HEAD:
+		*want = FRAME_CRL_PIECE_HEAD - m->rx_have;
+		return m->rx_buf + m->rx_have;
+	case MUX_RX_CRL_BODY:
+		*want = m->rx_left;
+		return m->crl_sink + m->crl_got;
 	}
 	return NULL;
 }
@@ -686,6 +837,27 @@ void mux_input_ack(struct mux *m, size_t got, struct mux_event *ev)
 		m->rx_left -= got;
 		if (m->rx_left == 0)
 			m->rx = MUX_RX_HEADER;
+		return;
+	case MUX_RX_CRL_HEAD:
+		m->rx_have += got;
+		m->rx_left -= got;
+		if (m->rx_have == FRAME_CRL_PIECE_HEAD)
+			on_crl_head(m, ev);
+		if (m->rx_left == 0 && m->rx != MUX_RX_HEADER) {
+			m->rx = MUX_RX_HEADER;
+			m->rx_have = 0;
+		}
+		return;
+	case MUX_RX_CRL_BODY:
+		m->crl_got += (uint32_t)got;
+		m->rx_left -= got;
+		if (m->rx_left == 0)
+			m->rx = MUX_RX_HEADER;
+		if (m->crl_got == m->crl_total && m->rx_left == 0) {
+			m->crl_sink = NULL;
+			ev->type = MUX_EV_CRL;
+			ev->len = m->crl_total;
+		}
 		return;
 	}
 }

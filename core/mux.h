@@ -79,6 +79,10 @@ enum mux_event_type {
 	MUX_EV_PONG,	     /* the peer answered our PING */
 	MUX_EV_GOAWAY,	     /* the peer said GOAWAY: draining (code drains) or end */
 	MUX_EV_FATAL,	     /* we found a protocol error: GOAWAY code is owed, then end */
+	MUX_EV_CRL_HAVE,     /* the peer announced its CRLs: m->peer_crls */
+	MUX_EV_CRL_GET,	     /* the peer asks for our CRL of issuer m->crl_asked */
+	MUX_EV_CRL,	     /* the CRL we asked for arrived whole: len bytes at the sink */
+	MUX_EV_CRL_BAD,	     /* a CRL piece refused (text says why); the transfer is off */
 };
 
 struct mux_event {
@@ -101,7 +105,9 @@ enum mux_rx {
 	MUX_RX_HEADER = 0,
 	MUX_RX_CONTROL,
 	MUX_RX_DATA,
-	MUX_RX_DISCARD
+	MUX_RX_DISCARD,
+	MUX_RX_CRL_HEAD, /* a CRL piece's total and offset */
+	MUX_RX_CRL_BODY	 /* its bytes, into the sink */
 };
 
 struct mux_reset {
@@ -116,6 +122,7 @@ struct mux_params {
 	uint32_t window;       /* initial window granted per stream (= ring size) */
 	uint32_t max_payload;  /* largest payload we accept */
 	bool odd_ids;	       /* we dialed: our stream ids are odd */
+	uint32_t caps;	       /* FRAME_CAP_* announced in our HELLO */
 };
 
 struct mux {
@@ -129,6 +136,7 @@ struct mux {
 	bool goaway_rx;
 	uint32_t peer_max_payload;
 	uint32_t peer_window;
+	uint32_t peer_caps;
 
 	struct mux_stream *streams;
 	struct mux_stream *rr; /* round-robin cursor for DATA */
@@ -160,6 +168,19 @@ struct mux {
 	uint8_t rx_buf[FRAME_REASON_MAX + 8]; /* largest control payload: GOAWAY */
 	char text[FRAME_REASON_MAX + 64];     /* an event's words */
 
+	/* CRL exchange: only when both HELLOs announced FRAME_CAP_CRL. */
+	bool owe_crl_have, owe_crl_get;
+	uint8_t crl_have_len;
+	uint8_t crl_have[1 + FRAME_CRL_HAVE_MAX * (FRAME_CRL_ISSUER_ID + 1 + FRAME_CRL_NUMBER_MAX)];
+	uint8_t crl_get[FRAME_CRL_ISSUER_ID];
+	const uint8_t *crl_out; /* a CRL leaving (MUST stay valid until sent or cancelled) */
+	uint32_t crl_out_len, crl_out_off;
+	uint8_t *crl_sink; /* where the CRL we asked for lands; NULL: not asking */
+	uint32_t crl_sink_cap, crl_total, crl_got;
+	struct frame_crl_have peer_crls[FRAME_CRL_HAVE_MAX]; /* its last CRL_HAVE */
+	unsigned n_peer_crls;
+	uint8_t crl_asked[FRAME_CRL_ISSUER_ID]; /* the issuer of the peer's last CRL_GET */
+
 	uint64_t bytes_in; /* DATA payload */
 	uint64_t bytes_out;
 };
@@ -186,9 +207,6 @@ size_t mux_input(struct mux *m, const uint8_t *p, size_t len, struct mux_event *
  * 0 when nothing is owed.
  */
 size_t mux_output(struct mux *m, uint8_t *out, size_t cap);
-
-/* True if mux_output() would write something (or a pull might). */
-bool mux_wants_output(const struct mux *m);
 
 /* Streams. A stream MUST have a zeroed struct and a ring of p.window bytes. */
 /*
@@ -221,6 +239,22 @@ void mux_ping(struct mux *m, const uint8_t payload[8]);
  * FRAME_REASON_MAX bytes on the wire.
  */
 bool mux_goaway(struct mux *m, uint32_t code, const char *reason);
+
+/*
+ * CRL exchange (PROTOCOL.md section 12); each a no-op unless both HELLOs
+ * announced FRAME_CAP_CRL. mux_crl_have: announce the CRLs we hold.
+ * mux_crl_get: ask for the peer's CRL of issuer; it lands in sink (cap
+ * bytes), which MUST stay valid until MUX_EV_CRL, MUX_EV_CRL_BAD or
+ * mux_crl_get_cancel(). mux_crl_send: send der (len bytes), which MUST stay
+ * valid until it has left or mux_crl_send_cancel(); one at a time.
+ */
+bool mux_crl_ok(const struct mux *m);
+void mux_crl_have(struct mux *m, const struct frame_crl_have *h, unsigned n);
+void mux_crl_get(struct mux *m, const uint8_t issuer[FRAME_CRL_ISSUER_ID], uint8_t *sink,
+		 uint32_t cap);
+void mux_crl_get_cancel(struct mux *m);
+void mux_crl_send(struct mux *m, const uint8_t *der, uint32_t len);
+void mux_crl_send_cancel(struct mux *m);
 
 /* NORMAL, LIFETIME and DUPLICATE drain; every other code ends the session. */
 bool mux_code_drains(uint32_t code);

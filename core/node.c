@@ -35,19 +35,23 @@ enum piece {
 	P_SESSIONS,
 	P_STREAMS,
 	P_METRICS,
+	P_CRL,
 	P_COUNT
 };
 
 static void layout(const struct tether_config *cfg, size_t sz[P_COUNT])
 {
 	sz[P_NODE] = sizeof(struct tether_node);
-	sz[P_PEERS] = sizeof(struct peer_state) * (cfg->n_peers + 1);
+	/* Room for every peer a reload may add, twice: remapped into the spare, then swapped. */
+	sz[P_PEERS] = sizeof(struct peer_state) * (TETHER_MAX_PEERS + 1) * 2;
 	sz[P_LISTENERS] = sizeof(struct listener) * (cfg->n_forwards + 3);
 	sz[P_EVENTS] = sizeof(struct port_event) * EVENTS_PER_WAIT;
 	sz[P_SCRATCH] = TETHER_FILE_MAX;
 	sz[P_SESSIONS] = pool_bytes(sizeof(struct session), cfg->limits.sessions);
 	sz[P_STREAMS] = pool_bytes(stream_slot_size(cfg), cfg->limits.streams);
 	sz[P_METRICS] = metrics_buffer_size(cfg);
+	/* Only a node that keeps CRL files takes newer ones from its peers. */
+	sz[P_CRL] = cfg->identity.n_crl > 0 ? TETHER_CRL_MAX : 0;
 }
 
 size_t tether_node_mem_size(const struct tether_config *cfg)
@@ -90,6 +94,7 @@ int tether_node_init(struct tether_node **out, void *mem, size_t mem_len,
 	n->log.level = cfg->log_level;
 	n->log.json = cfg->log_format == TETHER_LOG_JSON;
 	n->peers = arena_take(&a, sz[P_PEERS]);
+	n->peers_spare = n->peers != NULL ? n->peers + TETHER_MAX_PEERS + 1 : NULL;
 	n->n_listeners = cfg->n_forwards + 3;
 	n->listeners = arena_take(&a, sz[P_LISTENERS]);
 	n->n_events = EVENTS_PER_WAIT;
@@ -110,6 +115,11 @@ int tether_node_init(struct tether_node **out, void *mem, size_t mem_len,
 		n->mtext = (char *)n->mconns + slots;
 		n->mtext_cap = sz[P_METRICS] - slots;
 	}
+	if (sz[P_CRL] > 0) {
+		n->crl_buf = arena_take(&a, sz[P_CRL]);
+		if (n->crl_buf == NULL)
+			goto nomem;
+	}
 	n->arena = a;
 	n->st.sessions_cap = cfg->limits.sessions;
 	n->st.streams_cap = cfg->limits.streams;
@@ -123,6 +133,14 @@ nomem:
 	return TETHER_ERR_NOMEM;
 }
 
+static void start_problem(void *ctx, const char *path, const char *what)
+{
+	struct tether_node *n = ctx;
+
+	if (n->start_err[0] == '\0')
+		snprintf(n->start_err, n->start_err_len, "%s: %s", path, what);
+}
+
 int tether_node_start(struct tether_node *n, char *err, size_t err_len)
 {
 	const struct tether_config *cfg = n->cfg;
@@ -131,15 +149,24 @@ int tether_node_start(struct tether_node *n, char *err, size_t err_len)
 
 	n->now = port_now_ms(n->port);
 	n->t_started = n->now;
-	ret = tls_profiles_load(&n->tls, cfg, n->port, n->scratch, TETHER_FILE_MAX, err, err_len);
+	ret = tls_ctx_load(&n->tls, cfg, n->port, n->scratch, TETHER_FILE_MAX, err, err_len);
 	if (ret < 0)
 		return TETHER_ERR_CONFIG; /* unusable identity material is a config error */
+	/* What `tether check` and a reload refuse, run refuses too: the first problem. */
+	n->start_err = err;
+	n->start_err_len = err_len;
+	err[0] = '\0';
+	if (tls_material_check(tls_cur(&n->tls), port_wall_s(n->port), start_problem, n) > 0) {
+		tls_ctx_free(&n->tls);
+		return TETHER_ERR_CONFIG;
+	}
 	ret = listeners_open(n, err, err_len);
 	if (ret < 0)
 		return ret;
 	for (i = 0; i < cfg->n_peers; i++)
 		n->peers[i].next_dial = n->now;
 	n->st.mem_node = n->arena.used;
+	expiry_sweep(n);
 	return 0;
 }
 
@@ -265,6 +292,11 @@ int tether_node_step(struct tether_node *n, int max_wait_ms)
 	settle(n);
 	listeners_resume(n, &next);
 	metrics_timers(n, &next);
+	crl_timers(n, &next);
+	if (n->now >= n->t_expiry)
+		expiry_sweep(n);
+	if (n->t_expiry < next)
+		next = n->t_expiry;
 	release_dead(n);
 	if (n->stopping) {
 		if (n->all == NULL)
@@ -292,6 +324,12 @@ int tether_node_step(struct tether_node *n, int max_wait_ms)
 	n->now = port_now_ms(n->port);
 	for (i = 0; i < count; i++)
 		dispatch(n, &n->events[i]);
+	if (n->crl_apply) {
+		/* A CRL from a peer was stored: apply it as a reload of the same config. */
+		n->crl_apply = false;
+		(void)tether_node_reload(n, n->cfg, NULL);
+		settle(n);
+	}
 	handle_signals(n);
 	release_dead(n);
 	return 1;
@@ -340,6 +378,6 @@ void tether_node_free(struct tether_node *n)
 	release_dead(n);
 	listeners_close(n);
 	metrics_close_all(n);
-	tls_profiles_free(&n->tls);
+	tls_ctx_free(&n->tls);
 	mbedtls_platform_zeroize(n->arena.base, n->arena.used);
 }

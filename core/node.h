@@ -55,6 +55,9 @@ struct tether_stats {
 	uint64_t metrics_refused;		   /* dropped or answered with an error there */
 	uint64_t reloads_ok; /* reloads asked for (SIGHUP, `tether reload`), by outcome */
 	uint64_t reloads_failed;
+	uint64_t crls_stale; /* expiry sweeps that found a CRL past its next update */
+	uint64_t crls_received; /* CRLs from peers stored and applied */
+	uint64_t crls_refused;	/* CRLs from peers refused (forged, older, too big, ...) */
 };
 
 /*
@@ -101,11 +104,24 @@ int tether_node_start(struct tether_node *n, char *err, size_t err_len);
 int tether_node_step(struct tether_node *n, int max_wait_ms);
 
 /*
- * tether_node_reload_answer: the outcome of the reload the node asked for
- * (TETHER_REQ_RELOAD) when a status socket client requested it: ok, and the
- * words to show; the waiting clients get them.
+ * tether_node_reload: switch n to next, a config the loader accepted, with
+ * the certificate, key, CA and CRLs it names; or, with next NULL, report that
+ * the loader refused it (problems: its words, one problem per line).
+ * Everything is checked before anything changes: what needs a restart
+ * (node, listen, limits, user, status, metrics, forwards), the identity as
+ * `tether check` checks it. Then handshakes under way end, live sessions and
+ * streams are judged again by the new CA, CRLs, peers and allow lists (what
+ * fails is closed with its reason), and a new own certificate rolls the
+ * sessions make-before-break. Logs event=reload, counts it, and answers the
+ * `tether reload` clients waiting. Returns 0: next is in use and MUST outlive
+ * the node or the next successful reload; or TETHER_ERR_CONFIG: nothing
+ * changed (next may be reused).
  */
-void tether_node_reload_answer(struct tether_node *n, bool ok, const char *text);
+int tether_node_reload(struct tether_node *n, const struct tether_config *next,
+		       const char *problems);
+
+/* The words of the last reload: what changed, or every problem (one per line). */
+const char *tether_node_reload_text(const struct tether_node *n);
 
 /*
  * tether_node_requests: the requests (TETHER_REQ_*) that arrived since the

@@ -83,10 +83,11 @@ struct tether_node {
 	struct port *port;
 	struct log_sink log;
 	struct arena arena;
-	struct tls_profiles tls; /* identities new and live sessions use */
+	struct tls_ctx tls; /* the identity handshakes use, and the one being reloaded */
 	struct pool sessions;
 	struct pool streams;
-	struct peer_state *peers;
+	struct peer_state *peers;	/* cfg->peers[i]'s state is peers[i] */
+	struct peer_state *peers_spare; /* a reload remaps into it, then the two swap */
 	/* [0] = sessions, [1 + i] = forwards[i], then metrics, then the status socket */
 	struct listener *listeners;
 	unsigned n_listeners;
@@ -103,6 +104,9 @@ struct tether_node {
 	uint64_t stop_deadline;
 	uint64_t now;
 	uint64_t t_started; /* ms: tether_node_start() */
+	uint64_t t_expiry;  /* ms: the next expiry sweep (expiry.c) */
+	char *start_err;    /* tether_node_start()'s err while it runs */
+	size_t start_err_len;
 	struct tether_stats st;
 	/* The metrics endpoint: a few request slots, one response buffer. */
 	struct mconn *mconns; /* TETHER_METRICS_CONNS of them; NULL without `metrics` */
@@ -110,6 +114,14 @@ struct tether_node {
 	size_t mtext_cap;
 	int mwriter;   /* the slot whose response is leaving, -1 if none */
 	uint64_t mseq; /* accepts so far: orders the slots (a clock can tie) */
+	/* Revocation through the mesh (crlmesh.c): one transfer in at a time. */
+	uint8_t *crl_buf;	  /* TETHER_CRL_MAX bytes; NULL: this node takes none */
+	struct session *crl_from; /* the session a CRL is coming from, NULL if none */
+	uint8_t crl_issuer[FRAME_CRL_ISSUER_ID];
+	uint64_t crl_deadline;
+	bool crl_apply; /* a CRL was stored: reload to apply it once the event is over */
+	/* The last reload's changes or problems, one per line (reload.c). */
+	char reload_text[TETHER_RELOAD_TEXT];
 	/* Frame assembly for whichever session is pumping (see session.out_pending). */
 	size_t out_len;
 	uint8_t out[TETHER_RECORD_SIZE];
@@ -129,6 +141,25 @@ struct peer_view {
 
 /* Peer i as of now; wall: the wall clock in seconds (certificate times). */
 void peer_view(const struct tether_node *n, unsigned i, int64_t wall, struct peer_view *v);
+
+/* metrics.c: answer the `tether reload` clients waiting, and count the reload. */
+void node_reload_answer(struct tether_node *n, bool ok);
+
+/* expiry.c: log what expires within identity.warn_days, or has. */
+void expiry_sweep(struct tether_node *n);
+void expiry_peer(struct tether_node *n, const struct session *s);
+
+/* crlmesh.c */
+void crl_announce(struct tether_node *n, struct session *s);
+void crl_announce_all(struct tether_node *n);
+void crl_consider(struct tether_node *n);
+void crl_on_get(struct tether_node *n, struct session *s);
+void crl_on_bad(struct tether_node *n, struct session *s, const char *why);
+void crl_on_complete(struct tether_node *n, struct session *s, size_t len);
+void crl_session_gone(struct tether_node *n, struct session *s);
+/* Before the identity whose CRLs are leaving is freed. */
+void crl_cancel_sends(struct tether_node *n);
+void crl_timers(struct tether_node *n, uint64_t *next);
 
 /* listener.c */
 int listeners_open(struct tether_node *n, char *err, size_t err_len);

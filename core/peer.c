@@ -19,6 +19,7 @@ void peer_session_up(struct tether_node *n, struct session *s)
 	struct peer_state *ps = &n->peers[s->peer];
 	struct session *old = ps->session;
 
+	expiry_peer(n, s);
 	if (s->dialed) {
 		if (ps->dialer == s)
 			ps->dialer = NULL;
@@ -35,7 +36,12 @@ void peer_session_up(struct tether_node *n, struct session *s)
 	 * Two sessions dialed the same way (the peer restarted and dialed again
 	 * before the old one timed out): the newer one is kept.
 	 */
-	if (s->dialed == old->dialed || s->dialed == keep_dialed_by_us(n, s->peer)) {
+	if (old->roll_why != REASON_NONE && s->dialed) {
+		/* The session we dialed to replace it: it drains, keeping its streams. */
+		ps->session = s;
+		session_goaway(old, FRAME_GOAWAY_LIFETIME, old->roll_why);
+		session_pump(old);
+	} else if (s->dialed == old->dialed || s->dialed == keep_dialed_by_us(n, s->peer)) {
 		ps->session = s;
 		session_goaway(old, FRAME_GOAWAY_DUPLICATE, REASON_DUPLICATE);
 		session_pump(old);
@@ -63,8 +69,10 @@ void peer_session_gone(struct tether_node *n, struct session *s)
 	/* The dial is over, whether it came up (and the node saw it or not) or failed. */
 	if (ps->dialer == s)
 		ps->dialer = NULL;
+	/* A session that stays needs no dial; one being rolled needs its successor. */
 	if (cfg->peers[s->peer].connect[0] == '\0' ||
-	    (ps->session != NULL && session_is_open(ps->session)))
+	    (ps->session != NULL && session_is_open(ps->session) &&
+	     ps->session->roll_why == REASON_NONE))
 		return;
 	/* Exponential back-off with full jitter; a session that came up resets it. */
 	if (was_up)
@@ -93,10 +101,12 @@ void peers_dial_due(struct tether_node *n, uint64_t *next)
 		/*
 		 * PROTOCOL.md section 7: a draining session does not count, so a new
 		 * one is dialed at once (LIFETIME), unless the peer ended it as a
-		 * duplicate: then the session it keeps is on its way.
+		 * duplicate: then the session it keeps is on its way. A session to be
+		 * rolled does not count either: its successor is dialed while it runs.
 		 */
 		if (ps->session != NULL &&
-		    (session_is_open(ps->session) || ps->session->peer_duplicate))
+		    ((session_is_open(ps->session) && ps->session->roll_why == REASON_NONE) ||
+		     ps->session->peer_duplicate))
 			continue;
 		if (n->now < ps->next_dial) {
 			if (ps->next_dial < *next)

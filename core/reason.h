@@ -31,6 +31,9 @@ enum tether_reason {
 	REASON_RESETS_PENDING,
 	REASON_TLS_ERROR,
 	REASON_IO,
+	REASON_NO_LONGER_ALLOWED, /* a reload removed the peer or changed its id or pin */
+	REASON_ROTATED,		  /* replaced by a session with the new certificate */
+	REASON_RELOAD,		  /* a handshake under way when the identity changed */
 	/* handshakes refused */
 	REASON_NO_CLIENT_CERT,
 	REASON_UNKNOWN_CA,

@@ -132,11 +132,7 @@ static void start_tls(struct session *s)
 	s->verify.want_peer = s->dialed ? s->peer : -1;
 	tls_heap_peak_reset();
 	s->heap_before = tls_heap_in_use();
-	s->profile = tls_profiles_take(&n->tls);
-	s->holds_profile = true;
-	s->generation = n->tls.generation;
-	ret = tls_session_setup(&n->tls.slot[s->profile], &s->ssl, s->dialed, &s->verify, s,
-				bio_send, bio_recv);
+	ret = tls_session_setup(&n->tls, &s->ssl, s->dialed, &s->verify, s, bio_send, bio_recv);
 	if (ret != 0) {
 		session_end(s, REASON_TLS_MEMORY, NULL);
 		return;
@@ -264,6 +260,7 @@ static void handshake_step(struct session *s)
 	p.window = n->cfg->limits.stream_window;
 	p.max_payload = TETHER_RECORD_SIZE - FRAME_HEADER_LEN;
 	p.odd_ids = s->dialed;
+	p.caps = FRAME_CAP_CRL;
 	mux_init(&s->mux, &p, stream_pull, s);
 	s->state = SS_MUX;
 	session_pump(s);
@@ -383,30 +380,42 @@ static void fail_now(struct session *s, enum tether_reason why, const char *text
 	session_end(s, why, text);
 }
 
-void session_goaway(struct session *s, uint32_t code, enum tether_reason why)
+/* A draining session carries its streams until they end, or tls.drain_s at most. */
+static uint64_t session_drain_deadline(const struct session *s)
 {
-	const char *text = reason_name(why);
+	return s->node->now + (uint64_t)s->node->cfg->tls.drain_s * 1000u;
+}
+
+void session_goaway_because(struct session *s, uint32_t code, enum tether_reason why,
+			    const char *detail)
+{
+	const char *text = detail != NULL ? detail : reason_name(why);
 
 	if (s->state == SS_CLOSED)
 		return;
 	if (!s->tls_up) {
-		session_end(s, why, NULL);
+		session_end(s, why, detail);
 		return;
 	}
 	if (!mux_goaway(&s->mux, code, text)) {
 		/* Already said goodbye, or heard it; an error now ends it at once. */
 		if (!mux_code_drains(code))
-			session_end(s, why, NULL);
+			session_end(s, why, detail);
 		return;
 	}
 	if (mux_code_drains(code)) {
 		/* The caller pumps: this may run in the middle of parsing input. */
 		s->drain_reason = why;
 		snprintf(s->drain_text, sizeof(s->drain_text), "%s", text);
-		s->t_drain = s->node->now + TETHER_DRAIN_MS;
+		s->t_drain = session_drain_deadline(s);
 		return;
 	}
-	fail_now(s, why, NULL);
+	fail_now(s, why, detail);
+}
+
+void session_goaway(struct session *s, uint32_t code, enum tether_reason why)
+{
+	session_goaway_because(s, code, why, NULL);
 }
 
 void session_end(struct session *s, enum tether_reason why, const char *detail)
@@ -419,6 +428,7 @@ void session_end(struct session *s, enum tether_reason why, const char *detail)
 
 	if (s->state == SS_CLOSED)
 		return;
+	crl_session_gone(n, s);
 	if (s->peer >= 0)
 		snprintf(n->peers[s->peer].last_error, sizeof(n->peers[s->peer].last_error), "%s",
 			 reason);
@@ -470,10 +480,6 @@ void session_end(struct session *s, enum tether_reason why, const char *detail)
 		s->counted_handshake = false;
 	}
 	mbedtls_ssl_free(&s->ssl);
-	if (s->holds_profile) {
-		s->holds_profile = false;
-		tls_profiles_release(&n->tls, s->profile);
-	}
 	if (s->prev_all != NULL)
 		s->prev_all->next_all = s->next_all;
 	else
@@ -502,7 +508,7 @@ static void on_goaway(struct session *s, const struct mux_event *ev)
 	}
 	/* A second draining GOAWAY does not push the deadline back. */
 	if (s->t_drain == 0)
-		s->t_drain = s->node->now + TETHER_DRAIN_MS;
+		s->t_drain = session_drain_deadline(s);
 	if (s->mux.streams == NULL)
 		session_end(s, REASON_GOAWAY_FROM_PEER, ev->text);
 }
@@ -517,6 +523,20 @@ static void on_event(struct session *s, const struct mux_event *ev)
 		log_up(s);
 		s->came_up = true;
 		session_want_pump(s);
+		crl_announce(s->node, s);
+		return;
+	case MUX_EV_CRL_HAVE:
+		s->crl_skip = false;
+		crl_consider(s->node);
+		return;
+	case MUX_EV_CRL_GET:
+		crl_on_get(s->node, s);
+		return;
+	case MUX_EV_CRL:
+		crl_on_complete(s->node, s, ev->len);
+		return;
+	case MUX_EV_CRL_BAD:
+		crl_on_bad(s->node, s, ev->text);
 		return;
 	case MUX_EV_OPEN:
 		on_open(s, ev);
@@ -672,11 +692,23 @@ void session_timers(struct session *s, uint64_t now, uint64_t *next)
 		*next = due;
 	}
 	if (s->mux.state == MUX_OPEN && cfg->tls.session_lifetime_s != 0) {
+		/*
+		 * The dialer rolls at the lifetime: a new session first, then this one
+		 * drains. The accepting side waits a handshake longer for that, then
+		 * asks the dialer to reconnect with a draining GOAWAY.
+		 */
 		due = s->t_up + (uint64_t)cfg->tls.session_lifetime_s * 1000u;
-		if (now >= due) {
+		if (!s->dialed)
+			due += cfg->tls.handshake_timeout_ms;
+		if (now < due) {
+			if (due < *next)
+				*next = due;
+		} else if (s->dialed) {
+			if (s->roll_why == REASON_NONE)
+				s->roll_why = REASON_LIFETIME;
+		} else {
 			session_goaway(s, FRAME_GOAWAY_LIFETIME, REASON_LIFETIME);
 			session_pump(s);
-		} else if (due < *next)
-			*next = due;
+		}
 	}
 }

@@ -41,13 +41,18 @@ struct session {
 	bool want_write;	/* TLS output blocked: watch for PORT_WRITE */
 	bool rx_paused;		/* the mux takes no input until output drains */
 	bool peer_duplicate;	/* GOAWAY DUPLICATE received: the session it keeps is on its way */
-	bool came_up;		/* HELLO exchanged; the node has not acted on it yet */
-	bool in_pump;		/* on the node's pump list */
-	int io_err;		/* TETHER_ERR_* the transport last reported */
-	int peer;		/* configured peer index, -1 while unknown */
-	unsigned generation;	/* of the TLS profile it was set up with */
-	unsigned profile;	/* the node's profile slot it uses */
-	bool holds_profile;	/* counted among its profile's users */
+	/*
+	 * Not REASON_NONE: we dialed it and want it replaced (lifetime reached,
+	 * own certificate rotated): the node dials a new session while this one
+	 * carries on, and drains this one when the new one is up (make before
+	 * break, docs/PROTOCOL.md section 7).
+	 */
+	enum tether_reason roll_why;
+	bool crl_skip; /* a CRL from this peer failed: not asked again until it announces anew */
+	bool came_up; /* HELLO exchanged; the node has not acted on it yet */
+	bool in_pump; /* on the node's pump list */
+	int io_err;   /* TETHER_ERR_* the transport last reported */
+	int peer;     /* configured peer index, -1 while unknown */
 	char addr[TETHER_ADDR_MAX];
 	uint64_t t_start;   /* ms: TCP connect/accept */
 	uint64_t t_up;	    /* ms: HELLO exchanged */
@@ -86,6 +91,9 @@ void session_event(struct session *s, unsigned events);
 void session_end(struct session *s, enum tether_reason why, const char *detail);
 /* Say GOAWAY with code; draining codes let streams finish, others end the session. */
 void session_goaway(struct session *s, uint32_t code, enum tether_reason why);
+/* The same, with more precise words than the reason's (NULL: the reason's). */
+void session_goaway_because(struct session *s, uint32_t code, enum tether_reason why,
+			    const char *detail);
 void session_timers(struct session *s, uint64_t now, uint64_t *next);
 /* Push owed frames and stream data into TLS as far as it goes. */
 void session_pump(struct session *s);

@@ -27,6 +27,9 @@
 #ifndef TETHER_MAX_ALLOW
 #define TETHER_MAX_ALLOW 16
 #endif
+#ifndef TETHER_MAX_CRLS
+#define TETHER_MAX_CRLS 4
+#endif
 #ifndef TETHER_MAX_SUITES
 #define TETHER_MAX_SUITES 8
 #endif
@@ -50,7 +53,9 @@ struct tether_identity_cfg {
 	char cert[TETHER_PATH_MAX];
 	char key[TETHER_PATH_MAX];
 	char ca[TETHER_PATH_MAX];
-	char crl[TETHER_PATH_MAX]; /* "" = none */
+	unsigned n_crl; /* 0 = no CRL */
+	char crl[TETHER_MAX_CRLS][TETHER_PATH_MAX];
+	uint32_t warn_days; /* cert_expiring warnings this many days ahead */
 };
 
 struct tether_peer_cfg {
@@ -79,7 +84,8 @@ struct tether_tls_cfg {
 	unsigned n_suites;		     /* 0 = the built-in secure list */
 	int suites[TETHER_MAX_SUITES];	     /* IANA cipher suite numbers */
 	uint32_t handshake_timeout_ms;
-	uint32_t session_lifetime_s;
+	uint32_t session_lifetime_s; /* 0 = unlimited; then rolled make-before-break */
+	uint32_t drain_s;	     /* a replaced session carries its streams this long at most */
 };
 
 struct tether_limits_cfg {
@@ -107,6 +113,7 @@ struct tether_config {
 	uint32_t reconnect_max_ms;
 	char status[TETHER_PATH_MAX];  /* "" = no status socket */
 	char metrics[TETHER_ADDR_MAX]; /* "" = no Prometheus endpoint */
+	uint32_t reload_watch_s;       /* file check interval; 0 = off */
 	int log_level;		       /* enum port_log_level */
 	enum tether_log_format log_format;
 	char user[TETHER_NAME_MAX]; /* "" = do not change user */

@@ -14,7 +14,7 @@
 
 static int64_t own_cert_left(const struct tether_node *n, int64_t wall, char *subject, size_t len)
 {
-	const mbedtls_x509_crt *own = &n->tls.slot[n->tls.cur].own;
+	const mbedtls_x509_crt *own = &tls_cur(&n->tls)->own;
 	int64_t t = 0;
 
 	subject[0] = '\0';

@@ -101,8 +101,26 @@ static int verify_cb(void *ctx, mbedtls_x509_crt *crt, int depth, uint32_t *flag
 	return 0;
 }
 
-static int setup_conf(struct tls_ctx *t, mbedtls_ssl_config *c, int endpoint,
-		      const struct tether_config *cfg)
+/* Point c at m with cfg's settings; handshakes only read these. */
+static int conf_point(struct tls_ctx *t, mbedtls_ssl_config *c, struct tls_material *m)
+{
+	int ret;
+
+	mbedtls_ssl_conf_ca_chain(c, &m->ca, m->has_crl ? &m->crl : NULL);
+	/* NULL first: the list of own certificates is replaced, not appended to. */
+	ret = mbedtls_ssl_conf_own_cert(c, NULL, NULL);
+	if (ret == 0)
+		ret = mbedtls_ssl_conf_own_cert(c, &m->own, &m->key);
+	if (ret != 0)
+		return ret;
+	mbedtls_ssl_conf_min_tls_version(c, t->min_version == TETHER_TLS_1_2
+						    ? MBEDTLS_SSL_VERSION_TLS1_2
+						    : MBEDTLS_SSL_VERSION_TLS1_3);
+	mbedtls_ssl_conf_ciphersuites(c, t->suites);
+	return 0;
+}
+
+static int setup_conf(struct tls_ctx *t, mbedtls_ssl_config *c, int endpoint)
 {
 	int ret = mbedtls_ssl_config_defaults(c, endpoint, MBEDTLS_SSL_TRANSPORT_STREAM,
 					      MBEDTLS_SSL_PRESET_DEFAULT);
@@ -111,15 +129,7 @@ static int setup_conf(struct tls_ctx *t, mbedtls_ssl_config *c, int endpoint,
 		return ret;
 	mbedtls_ssl_conf_authmode(c, MBEDTLS_SSL_VERIFY_REQUIRED);
 	mbedtls_ssl_conf_rng(c, mbedtls_psa_get_random, MBEDTLS_PSA_RANDOM_STATE);
-	mbedtls_ssl_conf_ca_chain(c, &t->ca, t->has_crl ? &t->crl : NULL);
-	ret = mbedtls_ssl_conf_own_cert(c, &t->own, &t->key);
-	if (ret != 0)
-		return ret;
-	mbedtls_ssl_conf_min_tls_version(c, cfg->tls.min_version == TETHER_TLS_1_2
-						    ? MBEDTLS_SSL_VERSION_TLS1_2
-						    : MBEDTLS_SSL_VERSION_TLS1_3);
 	mbedtls_ssl_conf_max_tls_version(c, MBEDTLS_SSL_VERSION_TLS1_3);
-	mbedtls_ssl_conf_ciphersuites(c, t->suites);
 	mbedtls_ssl_conf_groups(c, t->groups);
 	mbedtls_ssl_conf_tls13_key_exchange_modes(c,
 						  MBEDTLS_SSL_TLS1_3_KEY_EXCHANGE_MODE_EPHEMERAL);
@@ -128,30 +138,59 @@ static int setup_conf(struct tls_ctx *t, mbedtls_ssl_config *c, int endpoint,
 	if (endpoint == MBEDTLS_SSL_IS_CLIENT)
 		mbedtls_ssl_conf_session_tickets(c, MBEDTLS_SSL_SESSION_TICKETS_DISABLED);
 #endif
-	return 0;
+	return conf_point(t, c, &t->m[t->cur]);
 }
 
-int tls_ctx_load(struct tls_ctx *t, const struct tether_config *cfg, struct port *port,
-		 unsigned char *scratch, size_t scratch_len, char *err, size_t err_len)
+static void set_suites(struct tls_ctx *t, const struct tether_config *cfg)
 {
-	const struct tether_identity_cfg *id = &cfg->identity;
+	unsigned i;
+
+	t->min_version = cfg->tls.min_version;
+	if (cfg->tls.n_suites == 0) {
+		memcpy(t->suites, default_suites, sizeof(default_suites));
+	} else {
+		for (i = 0; i < cfg->tls.n_suites; i++)
+			t->suites[i] = cfg->tls.suites[i];
+		t->suites[i] = 0;
+	}
+}
+
+static unsigned crl_count(const mbedtls_x509_crl *c)
+{
+	unsigned n = 0;
+
+	for (; c != NULL && c->raw.p != NULL; c = c->next)
+		n++;
+	return n;
+}
+
+static void material_init(struct tls_material *m)
+{
+	mbedtls_x509_crt_init(&m->ca);
+	mbedtls_x509_crt_init(&m->own);
+	mbedtls_x509_crl_init(&m->crl);
+	mbedtls_pk_init(&m->key);
+	m->has_crl = 0;
+	m->loaded = 0;
+	memset(m->crl_file, 0xff, sizeof(m->crl_file));
+	memset(m->crls_in_file, 0, sizeof(m->crls_in_file));
+}
+
+int tls_material_load(struct tls_material *m, const struct tether_identity_cfg *id,
+		      struct port *port, unsigned char *scratch, size_t scratch_len, char *err,
+		      size_t err_len)
+{
 	size_t len = 0;
 	unsigned i;
 	int ret;
 
-	memset(t, 0, sizeof(*t));
-	mbedtls_ssl_config_init(&t->conf_dial);
-	mbedtls_ssl_config_init(&t->conf_accept);
-	mbedtls_x509_crt_init(&t->ca);
-	mbedtls_x509_crt_init(&t->own);
-	mbedtls_x509_crl_init(&t->crl);
-	mbedtls_pk_init(&t->key);
-	t->loaded = 1;
+	material_init(m);
+	m->loaded = 1;
 
 	if ((ret = read_into(port, "identity.ca", id->ca, scratch, scratch_len, &len, err,
 			     err_len)) < 0)
 		goto err0;
-	ret = mbedtls_x509_crt_parse(&t->ca, scratch, len);
+	ret = mbedtls_x509_crt_parse(&m->ca, scratch, len);
 	if (ret != 0) {
 		say_mbedtls(err, err_len, "identity.ca", id->ca, ret);
 		goto err1;
@@ -160,12 +199,12 @@ int tls_ctx_load(struct tls_ctx *t, const struct tether_config *cfg, struct port
 	if ((ret = read_into(port, "identity.cert", id->cert, scratch, scratch_len, &len, err,
 			     err_len)) < 0)
 		goto err0;
-	ret = mbedtls_x509_crt_parse(&t->own, scratch, len);
+	ret = mbedtls_x509_crt_parse(&m->own, scratch, len);
 	if (ret != 0) {
 		say_mbedtls(err, err_len, "identity.cert", id->cert, ret);
 		goto err1;
 	}
-	if (!mbedtls_pk_can_do(&t->own.pk, MBEDTLS_PK_ECKEY)) {
+	if (!mbedtls_pk_can_do(&m->own.pk, MBEDTLS_PK_ECKEY)) {
 		say(err, err_len, "identity.cert", id->cert, "not an ECDSA P-256 certificate");
 		ret = TETHER_ERR_CONFIG;
 		goto err1;
@@ -180,49 +219,37 @@ int tls_ctx_load(struct tls_ctx *t, const struct tether_config *cfg, struct port
 	if ((ret = read_into(port, "identity.key", id->key, scratch, scratch_len, &len, err,
 			     err_len)) < 0)
 		goto err0;
-	ret = mbedtls_pk_parse_key(&t->key, scratch, len, NULL, 0, mbedtls_psa_get_random,
+	ret = mbedtls_pk_parse_key(&m->key, scratch, len, NULL, 0, mbedtls_psa_get_random,
 				   MBEDTLS_PSA_RANDOM_STATE);
 	mbedtls_platform_zeroize(scratch, scratch_len);
 	if (ret != 0) {
 		say_mbedtls(err, err_len, "identity.key", id->key, ret);
 		goto err1;
 	}
-	ret = mbedtls_pk_check_pair(&t->own.pk, &t->key, mbedtls_psa_get_random,
+	ret = mbedtls_pk_check_pair(&m->own.pk, &m->key, mbedtls_psa_get_random,
 				    MBEDTLS_PSA_RANDOM_STATE);
 	if (ret != 0) {
 		say(err, err_len, "identity.key", id->key, "does not match identity.cert");
 		goto err1;
 	}
 
-	if (id->crl[0] != '\0') {
-		if ((ret = read_into(port, "identity.crl", id->crl, scratch, scratch_len, &len, err,
-				     err_len)) < 0)
+	for (i = 0; i < id->n_crl; i++) {
+		unsigned before = crl_count(&m->crl), after, k;
+
+		if ((ret = read_into(port, "identity.crl", id->crl[i], scratch, scratch_len, &len,
+				     err, err_len)) < 0)
 			goto err0;
-		ret = mbedtls_x509_crl_parse(&t->crl, scratch, len);
+		/* Each file adds its CRLs to the chain. */
+		ret = mbedtls_x509_crl_parse(&m->crl, scratch, len);
 		if (ret != 0) {
-			say_mbedtls(err, err_len, "identity.crl", id->crl, ret);
+			say_mbedtls(err, err_len, "identity.crl", id->crl[i], ret);
 			goto err1;
 		}
-		t->has_crl = 1;
-	}
-
-	if (cfg->tls.n_suites == 0) {
-		memcpy(t->suites, default_suites, sizeof(default_suites));
-	} else {
-		for (i = 0; i < cfg->tls.n_suites; i++)
-			t->suites[i] = cfg->tls.suites[i];
-		t->suites[i] = 0;
-	}
-	t->groups[0] = MBEDTLS_SSL_IANA_TLS_GROUP_X25519;
-	t->groups[1] = MBEDTLS_SSL_IANA_TLS_GROUP_SECP256R1;
-	t->groups[2] = MBEDTLS_SSL_IANA_TLS_GROUP_NONE;
-
-	ret = setup_conf(t, &t->conf_dial, MBEDTLS_SSL_IS_CLIENT, cfg);
-	if (ret == 0)
-		ret = setup_conf(t, &t->conf_accept, MBEDTLS_SSL_IS_SERVER, cfg);
-	if (ret != 0) {
-		say_mbedtls(err, err_len, "tls", "configuration", ret);
-		goto err1;
+		m->has_crl = 1;
+		after = crl_count(&m->crl);
+		m->crls_in_file[i] = (uint8_t)(after - before > 255 ? 255 : after - before);
+		for (k = before; k < after && k < TLS_CRLS_MAX; k++)
+			m->crl_file[k] = (uint8_t)i;
 	}
 	return 0;
 
@@ -230,8 +257,129 @@ err1:
 	ret = ret < 0 && ret >= TETHER_ERR_UNREACH ? ret : TETHER_ERR_CONFIG;
 err0:
 	mbedtls_platform_zeroize(scratch, scratch_len);
+	tls_material_free(m);
+	return ret;
+}
+
+void tls_material_free(struct tls_material *m)
+{
+	if (m == NULL || !m->loaded)
+		return;
+	mbedtls_x509_crt_free(&m->ca);
+	mbedtls_x509_crt_free(&m->own);
+	mbedtls_x509_crl_free(&m->crl);
+	mbedtls_pk_free(&m->key);
+	material_init(m);
+}
+
+static unsigned problem(tls_problem_fn *fn, void *ctx, const char *path, const char *what)
+{
+	fn(ctx, path, what);
+	return 1;
+}
+
+unsigned tls_material_check(const struct tls_material *m, int64_t now, tls_problem_fn *fn,
+			    void *ctx)
+{
+	const mbedtls_x509_crt *c;
+	unsigned n = 0, i = 0;
+	uint32_t flags = 0;
+	char buf[160], line[224];
+
+	if (tls_time_unix(&m->own.valid_to) < now)
+		n += problem(fn, ctx, "identity.cert", "certificate expired");
+	else if (tls_time_unix(&m->own.valid_from) > now)
+		n += problem(fn, ctx, "identity.cert", "certificate not yet valid");
+	else if (mbedtls_x509_crt_verify((mbedtls_x509_crt *)&m->own, (mbedtls_x509_crt *)&m->ca,
+					 m->has_crl ? (mbedtls_x509_crl *)&m->crl : NULL, NULL,
+					 &flags, NULL, NULL) != 0) {
+		mbedtls_x509_crt_verify_info(buf, sizeof(buf), "", flags);
+		buf[strcspn(buf, "\n")] = '\0';
+		snprintf(line, sizeof(line), "does not verify against identity.ca: %s", buf);
+		n += problem(fn, ctx, "identity.cert", line);
+	}
+	for (c = &m->ca; c != NULL && c->raw.p != NULL; c = c->next) {
+		i++;
+		if (tls_time_unix(&c->valid_to) < now) {
+			snprintf(line, sizeof(line), "certificate %u expired", i);
+			n += problem(fn, ctx, "identity.ca", line);
+		}
+	}
+	return n;
+}
+
+int tls_ctx_load(struct tls_ctx *t, const struct tether_config *cfg, struct port *port,
+		 unsigned char *scratch, size_t scratch_len, char *err, size_t err_len)
+{
+	int ret;
+
+	memset(t, 0, sizeof(*t));
+	mbedtls_ssl_config_init(&t->conf_dial);
+	mbedtls_ssl_config_init(&t->conf_accept);
+	material_init(&t->m[0]);
+	material_init(&t->m[1]);
+	t->loaded = 1;
+	ret = tls_material_load(&t->m[0], &cfg->identity, port, scratch, scratch_len, err, err_len);
+	if (ret < 0)
+		goto fail;
+	set_suites(t, cfg);
+	t->groups[0] = MBEDTLS_SSL_IANA_TLS_GROUP_X25519;
+	t->groups[1] = MBEDTLS_SSL_IANA_TLS_GROUP_SECP256R1;
+	t->groups[2] = MBEDTLS_SSL_IANA_TLS_GROUP_NONE;
+	t->cur = 0;
+	ret = setup_conf(t, &t->conf_dial, MBEDTLS_SSL_IS_CLIENT);
+	if (ret == 0)
+		ret = setup_conf(t, &t->conf_accept, MBEDTLS_SSL_IS_SERVER);
+	if (ret != 0) {
+		say_mbedtls(err, err_len, "tls", "configuration", ret);
+		ret = TETHER_ERR_CONFIG;
+		goto fail;
+	}
+	t->generation = 1;
+	return 0;
+fail:
 	tls_ctx_free(t);
 	return ret;
+}
+
+struct tls_material *tls_ctx_spare(struct tls_ctx *t)
+{
+	struct tls_material *m = &t->m[t->cur ^ 1u];
+
+	tls_material_free(m);
+	return m;
+}
+
+int tls_ctx_commit(struct tls_ctx *t, const struct tether_config *cfg, char *err, size_t err_len)
+{
+	unsigned next = t->cur ^ 1u;
+	int saved[TETHER_MAX_SUITES + 1];
+	enum tether_tls_version saved_min = t->min_version;
+	int ret;
+
+	if (!t->m[next].loaded) {
+		snprintf(err, err_len, "no identity loaded to switch to");
+		return TETHER_ERR_INVALID;
+	}
+	memcpy(saved, t->suites, sizeof(saved));
+	set_suites(t, cfg);
+	ret = conf_point(t, &t->conf_dial, &t->m[next]);
+	if (ret == 0)
+		ret = conf_point(t, &t->conf_accept, &t->m[next]);
+	if (ret != 0) {
+		/* Back to the identity in use: the memory just freed is enough for that. */
+		memcpy(t->suites, saved, sizeof(saved));
+		t->min_version = saved_min;
+		(void)conf_point(t, &t->conf_dial, &t->m[t->cur]);
+		(void)conf_point(t, &t->conf_accept, &t->m[t->cur]);
+		tls_material_free(&t->m[next]);
+		say_mbedtls(err, err_len, "tls", "configuration", ret);
+		return TETHER_ERR_CONFIG;
+	}
+	tls_material_free(&t->m[t->cur]);
+	t->cur = next;
+	t->generation++;
+	return 0;
 }
 
 void tls_ctx_free(struct tls_ctx *t)
@@ -240,10 +388,8 @@ void tls_ctx_free(struct tls_ctx *t)
 		return;
 	mbedtls_ssl_config_free(&t->conf_dial);
 	mbedtls_ssl_config_free(&t->conf_accept);
-	mbedtls_x509_crt_free(&t->ca);
-	mbedtls_x509_crt_free(&t->own);
-	mbedtls_x509_crl_free(&t->crl);
-	mbedtls_pk_free(&t->key);
+	tls_material_free(&t->m[0]);
+	tls_material_free(&t->m[1]);
 	t->loaded = 0;
 }
 
@@ -367,48 +513,4 @@ void tls_heap_peak_reset(void)
 #if defined(MBEDTLS_MEMORY_DEBUG)
 	mbedtls_memory_buffer_alloc_max_reset();
 #endif
-}
-
-int tls_profiles_load(struct tls_profiles *ps, const struct tether_config *cfg, struct port *port,
-		      unsigned char *scratch, size_t scratch_len, char *err, size_t err_len)
-{
-	/* The very first load goes into slot 0. */
-	unsigned p = ps->generation == 0 ? 0 : ps->cur ^ 1u;
-	int ret;
-
-	if (ps->users[p] != 0) {
-		snprintf(err, err_len,
-			 "the identity before the current one is still used by %u sessions",
-			 ps->users[p]);
-		return TETHER_ERR_INUSE;
-	}
-	tls_ctx_free(&ps->slot[p]);
-	ret = tls_ctx_load(&ps->slot[p], cfg, port, scratch, scratch_len, err, err_len);
-	if (ret < 0)
-		return ret;
-	ps->cur = p;
-	ps->generation++;
-	if (ps->users[p ^ 1u] == 0)
-		tls_ctx_free(&ps->slot[p ^ 1u]);
-	return 0;
-}
-
-unsigned tls_profiles_take(struct tls_profiles *ps)
-{
-	ps->users[ps->cur]++;
-	return ps->cur;
-}
-
-void tls_profiles_release(struct tls_profiles *ps, unsigned slot)
-{
-	if (ps->users[slot] > 0)
-		ps->users[slot]--;
-	if (ps->users[slot] == 0 && slot != ps->cur)
-		tls_ctx_free(&ps->slot[slot]);
-}
-
-void tls_profiles_free(struct tls_profiles *ps)
-{
-	tls_ctx_free(&ps->slot[0]);
-	tls_ctx_free(&ps->slot[1]);
 }

@@ -2,7 +2,7 @@
  * tls.h: mbedTLS glue shared by every session of a node.
  *
  * A struct tls_ctx holds the node's identity (certificate, key), trust (CA
- * bundle, optional CRL) and the two mbedTLS configurations (dialing and
+ * bundle, optional CRLs) and the two mbedTLS configurations (dialing and
  * accepting) built from the tether config with secure settings only: mutual
  * authentication required, TLS 1.3 preferred, 1.2 only with ECDHE-ECDSA AEAD
  * suites, X25519 and P-256, no renegotiation. Files are read through the port.
@@ -20,18 +20,47 @@
 #include "core/settings.h"
 #include "port/port.h"
 
+#define TLS_CRLS_MAX 8
+
+/* What a node proves itself with and trusts: one loaded identity. */
+struct tls_material {
+	mbedtls_x509_crt ca;
+	mbedtls_x509_crt own;
+	mbedtls_x509_crl crl; /* every identity.crl file, chained */
+	mbedtls_pk_context key;
+	int has_crl;
+	int loaded;
+	/* Which identity.crl file each of the first TLS_CRLS_MAX CRLs came from, and counts. */
+	uint8_t crl_file[TLS_CRLS_MAX];
+	uint8_t crls_in_file[TETHER_MAX_CRLS];
+};
+
+/*
+ * The node's TLS context: one pair of mbedTLS configurations for its whole
+ * life, and two identity slots. Configurations are what established sessions
+ * point at, and after the handshake mbedTLS reads nothing in them that a
+ * reload changes (certificates, key, CA, CRL, suites are handshake-only), so
+ * a reload loads the new identity into the free slot, then re-points the
+ * configurations at it and frees the old one. Handshakes in progress point
+ * into the old slot: the caller ends them first (tls_ctx_commit()).
+ */
 struct tls_ctx {
 	mbedtls_ssl_config conf_dial;
 	mbedtls_ssl_config conf_accept;
-	mbedtls_x509_crt ca;
-	mbedtls_x509_crt own;
-	mbedtls_x509_crl crl;
-	mbedtls_pk_context key;
-	int has_crl;
+	struct tls_material m[2];
+	unsigned cur;	     /* the slot the configurations use */
+	unsigned generation; /* identities loaded so far; the first is 1 */
+	enum tether_tls_version min_version;
 	int suites[TETHER_MAX_SUITES + 1];
 	uint16_t groups[3];
 	int loaded;
 };
+
+/* The identity in use. */
+static inline const struct tls_material *tls_cur(const struct tls_ctx *t)
+{
+	return &t->m[t->cur];
+}
 
 /*
  * What the verify callback learned about the peer's certificate. A session
@@ -50,43 +79,52 @@ struct tls_verify {
 };
 
 /*
- * tls_ctx_load: read and check cert, key, CA and CRL named by cfg, and build
- * both configurations. scratch (len bytes) holds one file at a time and is
- * wiped after use. On failure returns <0 and writes a sentence naming the
- * file and the reason into err. The key file must be private (port_file_private).
- * Requires psa_crypto_init() and the mbedTLS heap to be set up.
+ * tls_material_load: read and check cert, key, CA and CRLs named by id into m
+ * (which MUST be unloaded). scratch (len bytes) holds one file at a time and
+ * is wiped after use. On failure returns <0, m stays unloaded, and a sentence
+ * naming the file and the reason is in err. The key file must be private
+ * (port_file_private), the key must match the certificate, and the
+ * certificate must be ECDSA P-256. Requires psa_crypto_init() and the mbedTLS
+ * heap to be set up.
+ */
+int tls_material_load(struct tls_material *m, const struct tether_identity_cfg *id,
+		      struct port *port, unsigned char *scratch, size_t scratch_len, char *err,
+		      size_t err_len);
+/* Release (keys are wiped by mbedTLS). NULL and unloaded are harmless. */
+void tls_material_free(struct tls_material *m);
+
+/* One problem tls_material_check() found: the config key it concerns, and what. */
+typedef void tls_problem_fn(void *ctx, const char *path, const char *what);
+
+/*
+ * tls_material_check: what `tether check`, `tether run` and a reload refuse:
+ * the node's certificate expired, not yet valid, or not chaining to the CA
+ * (under the CRLs); a CA certificate expired. Each problem goes to
+ * problem(ctx, ...); returns how many there were. now: Unix seconds.
+ */
+unsigned tls_material_check(const struct tls_material *m, int64_t now, tls_problem_fn *problem,
+			    void *ctx);
+
+/*
+ * tls_ctx_load: the first identity (tls_material_load into slot 0) and both
+ * configurations. On failure t is unloaded and err says why.
  */
 int tls_ctx_load(struct tls_ctx *t, const struct tether_config *cfg, struct port *port,
 		 unsigned char *scratch, size_t scratch_len, char *err, size_t err_len);
 
+/* The slot a reload loads into (tls_material_load()); unloaded first, so it is ready. */
+struct tls_material *tls_ctx_spare(struct tls_ctx *t);
+
+/*
+ * tls_ctx_commit: make the spare slot (loaded) the identity in use, with cfg's
+ * TLS settings (version, suites), and free the one before. Every handshake in
+ * progress MUST have ended: they point into the old slot. Returns 0, or <0
+ * with t unchanged (the spare is freed) and err saying why.
+ */
+int tls_ctx_commit(struct tls_ctx *t, const struct tether_config *cfg, char *err, size_t err_len);
+
 /* Release everything (keys are wiped by mbedTLS). NULL and unloaded are harmless. */
 void tls_ctx_free(struct tls_ctx *t);
-
-/*
- * The identities sessions are set up with, two slots deep. A session keeps
- * the profile it was set up with for its whole life (mbedTLS points into
- * it), so a new one is loaded into the other slot and becomes current for
- * new handshakes; the replaced one is freed by its last session.
- */
-struct tls_profiles {
-	struct tls_ctx slot[2];
-	unsigned users[2];
-	unsigned cur;	     /* the slot new sessions use */
-	unsigned generation; /* loads so far; the first load is generation 1 */
-};
-
-/*
- * tls_profiles_load: load cfg's identity (as tls_ctx_load) into the free slot
- * and make it current. Fails, changing nothing, with TETHER_ERR_INUSE and a
- * sentence in err while sessions still use the slot's previous profile, or
- * with the loader's error.
- */
-int tls_profiles_load(struct tls_profiles *ps, const struct tether_config *cfg, struct port *port,
-		      unsigned char *scratch, size_t scratch_len, char *err, size_t err_len);
-/* A session takes the current profile: its slot, for tls_profiles_release(). */
-unsigned tls_profiles_take(struct tls_profiles *ps);
-void tls_profiles_release(struct tls_profiles *ps, unsigned slot);
-void tls_profiles_free(struct tls_profiles *ps);
 
 /*
  * tls_session_setup: prepare ssl (already mbedtls_ssl_init'ed) for one

@@ -142,6 +142,14 @@ int port_read_file(struct port *p, const char *path, unsigned char *buf, size_t 
  */
 int port_file_private(struct port *p, const char *path);
 
+/*
+ * port_write_file: replace the file at path with data (len bytes), atomically:
+ * a reader sees the old file or the new one, never a mix, and after a crash
+ * one of the two (written beside it as path + ".tmp", flushed, renamed, the
+ * folder flushed). mode for a new file. 0, or TETHER_ERR_FILE.
+ */
+int port_write_file(struct port *p, const char *path, const void *data, size_t len, unsigned mode);
+
 /* Write one log line (no trailing newline in line); the port adds it. */
 void port_log_write(struct port *p, const char *line, size_t len);
 

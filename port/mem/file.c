@@ -33,6 +33,10 @@ int port_mem_file_add(const char *path, const void *data, size_t len, unsigned m
 			f = &port_mem_world.files[i];
 	if (f == NULL)
 		return TETHER_ERR_NOMEM;
+	if (f->path[0] == '\0') {
+		f->wbuf = NULL;
+		f->wcap = 0;
+	}
 	memcpy(f->path, path, strlen(path) + 1);
 	f->data = data;
 	f->len = len;
@@ -73,4 +77,30 @@ int port_file_private(struct port *p, const char *path)
 	if (f == NULL)
 		return TETHER_ERR_FILE;
 	return (f->mode & 077u) != 0 ? TETHER_ERR_PERM : 0;
+}
+
+int port_mem_file_writable(const char *path, unsigned char *buf, size_t cap)
+{
+	struct mem_file *f = path != NULL ? find(path) : NULL;
+
+	if (f == NULL || buf == NULL)
+		return TETHER_ERR_INVALID;
+	f->wbuf = buf;
+	f->wcap = cap;
+	return 0;
+}
+
+int port_write_file(struct port *p, const char *path, const void *data, size_t len, unsigned mode)
+{
+	struct mem_file *f = path != NULL ? find(path) : NULL;
+
+	(void)p;
+	(void)mode;
+	if (f == NULL || f->wbuf == NULL || len > f->wcap || (data == NULL && len > 0))
+		return TETHER_ERR_FILE;
+	if (len > 0)
+		memmove(f->wbuf, data, len);
+	f->data = f->wbuf;
+	f->len = len;
+	return 0;
 }

@@ -67,6 +67,8 @@ struct mem_file {
 	const void *data;
 	size_t len;
 	unsigned mode;
+	unsigned char *wbuf; /* port_mem_file_writable(): writes land here */
+	size_t wcap;
 };
 
 struct mem_world {

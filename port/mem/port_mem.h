@@ -121,6 +121,13 @@ void port_mem_advance(uint64_t ms);
  */
 int port_mem_file_add(const char *path, const void *data, size_t len, unsigned mode);
 
+/*
+ * port_mem_file_writable: let port_write_file() replace the file at path
+ * (added first), into buf (cap bytes, borrowed); without it the file is
+ * read-only and a write fails with TETHER_ERR_FILE.
+ */
+int port_mem_file_writable(const char *path, unsigned char *buf, size_t cap);
+
 /* Where log lines go; NULL drops them. ctx is passed back. */
 void port_mem_set_log(port_mem_log_fn *fn, void *ctx);
 

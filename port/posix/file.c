@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -83,5 +84,56 @@ int port_file_private(struct port *p, const char *path)
 		return TETHER_ERR_FILE;
 	if (st.st_mode & (S_IRWXG | S_IRWXO))
 		return TETHER_ERR_PERM;
+	return 0;
+}
+
+static int write_full(int fd, const unsigned char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, buf, len);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int port_write_file(struct port *p, const char *path, const void *data, size_t len, unsigned mode)
+{
+	char tmp[4096], dir[4096];
+	const char *slash;
+	int fd, ok;
+
+	(void)p;
+	if (path == NULL || (data == NULL && len > 0) ||
+	    (size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
+		return TETHER_ERR_INVALID;
+	do
+		fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+	while (fd < 0 && errno == EINTR);
+	if (fd < 0)
+		return TETHER_ERR_FILE;
+	ok = write_full(fd, data, len) == 0 && fsync(fd) == 0;
+	ok = close(fd) == 0 && ok;
+	if (!ok || rename(tmp, path) != 0) {
+		(void)unlink(tmp);
+		return TETHER_ERR_FILE;
+	}
+	/* The rename itself must reach the disk: flush the folder. */
+	slash = strrchr(path, '/');
+	if (slash == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else
+		snprintf(dir, sizeof(dir), "%.*s", slash == path ? 1 : (int)(slash - path), path);
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0) {
+		(void)fsync(fd);
+		close(fd);
+	}
 	return 0;
 }

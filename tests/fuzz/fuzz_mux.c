@@ -324,7 +324,7 @@ static size_t prefix_hello(uint8_t *out)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct mux_params p = {"self", "peer", WINDOW, MAX_PAYLOAD, false};
+	struct mux_params p = {"self", "peer", WINDOW, MAX_PAYLOAD, false, FRAME_CAP_CRL};
 	uint8_t hello[128], flags;
 	size_t off = 0;
 	unsigned idle = 0;

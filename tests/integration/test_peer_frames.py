@@ -53,7 +53,8 @@ def main():
     ca = env.pki.ca("ca")
     mal = env.pki.node(ca, "mal")
     # keepalive slower than the cases below: a session must not end by timeout here
-    a = env.node("A", ca=ca, extra={"keepalive": {"interval_ms": 5000, "timeout_ms": 15000}})
+    a = env.node("A", ca=ca, extra={"keepalive": {"interval_ms": 5000, "timeout_ms": 15000},
+                                    "tls": {"drain_s": 5}})
     a.add_peer("mal")
     echo = env.server(h.EchoServer())
     source = env.server(SourceServer())

@@ -16,6 +16,7 @@ import signal
 import socket
 import subprocess
 import time
+import types
 
 import harness as h
 from harness import check, check_eq
@@ -188,7 +189,14 @@ def main():
 
     # a real tether node as the refused client: it keeps retrying; A keeps refusing
     def tether_client():
-        x = env.node("foreign", cert=cert["foreign"], ca=ca, listen=False)
+        # Its own CA and A's: it would start with its certificate and trusts A; A does not trust it.
+        bundle = os.path.join(env.dir, "foreign-bundle.crt")
+        with open(bundle, "w") as out:
+            for src in (evil.cert, ca.cert):
+                with open(src) as f:
+                    out.write(f.read())
+        x = env.node("foreign", cert=cert["foreign"], ca=types.SimpleNamespace(cert=bundle),
+                     listen=False)
         x.add_peer(a, dial=True)
         m = a.mark()
         x.start()

@@ -107,12 +107,28 @@ def main():
     def reload():
         m = a.mark()
         rc, out, err = h.run_tether(["reload", "-c", a.cfg_path])
-        check_eq(rc, 2, "tether reload exit code")
-        check("not supported" in err, "reload's words: %r" % err)
-        a.wait_for("reload", 5, m)
+        check_eq(rc, 0, "tether reload exit code (%r %r)" % (out, err))
+        check("nothing changed" in out, "reload's words: %r" % out)
+        a.wait_for("reload", 5, m, result="ok")
+        # A broken config: refused with its place, the agent keeps running.
+        with open(a.cfg_path) as f:
+            good = f.read()
+        try:
+            with open(a.cfg_path, "w") as f:
+                f.write(good.replace('"node"', '"nod"', 1))
+            m = a.mark()
+            rc, out, err = h.run_tether(["reload", "-c", a.cfg_path])
+            check_eq(rc, 2, "tether reload exit code for a bad config")
+            check("nod: unknown key" in err + out, "reload's words: %r %r" % (out, err))
+            a.wait_for("reload", 5, m, result="failed")
+        finally:
+            with open(a.cfg_path, "w") as f:
+                f.write(good)
+        check(a.running(), "A stopped after a refused reload")
         rc, out, _ = h.run_tether(["status", "-s", sock, "--json"])
-        check_eq(json.loads(out)["reloads"], {"ok": 0, "failed": 1}, "reloads counted")
-    env.case("tether reload: refused (not supported yet), exit 2", reload)
+        check_eq(json.loads(out)["reloads"], {"ok": 1, "failed": 1}, "reloads counted")
+    env.case("tether reload: ok with nothing changed, exit 0; a broken config refused, exit 2",
+             reload)
 
     def hostile():
         idle = [socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) for _ in range(10)]

@@ -1,19 +1,20 @@
 /*
- * Sim: session lifetime (docs/PROTOCOL.md section 7). When b's session
- * reaches tls.session_lifetime_s (2 s) b sends GOAWAY LIFETIME and dials a
- * new session in the same millisecond, while the old one drains:
+ * Sim: session lifetime (docs/PROTOCOL.md section 7), make before break.
+ * When b's session reaches tls.session_lifetime_s (2 s), b (the dialer)
+ * dials a new session while the old one carries on; once the new one is up
+ * the old one gets GOAWAY LIFETIME and drains:
  * - the new session is up at exactly t_up + lifetime, with a stream open on
  *   the old one, and a new stream goes to it at once;
- * - a stream still open when the drain deadline (5 s) passes is reset then,
- *   exactly, with the old session ("drain deadline passed"): never ended as
- *   if it had completed.
+ * - a stream still open when the drain deadline (tls.drain_s, 5 s here)
+ *   passes is reset then, exactly, with the old session ("drain deadline
+ *   passed"): never ended as if it had completed.
  */
 #include "tests/sim/sim_test.h"
 
 #define ECHO "10.0.9.1:7"
 #define FWD "10.0.9.2:9000"
 #define LIFETIME_MS 2000
-#define DRAIN_MS 5000 /* TETHER_DRAIN_MS */
+#define DRAIN_MS 5000 /* tls.drain_s */
 
 static int a, b;
 static struct sim_server echo;
@@ -29,6 +30,8 @@ static void setup_pair(void)
 {
 	sim_echo_pair(&a, &b, ECHO, FWD);
 	sim_cfg(b)->tls.session_lifetime_s = LIFETIME_MS / 1000;
+	sim_cfg(a)->tls.drain_s = DRAIN_MS / 1000;
+	sim_cfg(b)->tls.drain_s = DRAIN_MS / 1000;
 	sim_check(sim_server_open(&echo, ECHO, SIM_ECHO, 0, 0) == 0);
 	sim_app_server(&echo);
 	sim_check(sim_start(a) == 0 && sim_start(b) == 0);

@@ -12,7 +12,7 @@
 
 #define ECHO "10.0.9.1:7"
 #define FWD "10.0.9.2:9000"
-#define DRAIN_MS 5000 /* TETHER_DRAIN_MS */
+#define DRAIN_MS 5000 /* TETHER_DRAIN_MS, and tls.drain_s here */
 
 static int a, b;
 static struct sim_server echo;
@@ -22,6 +22,9 @@ static void setup_pair(void)
 	sim_echo_pair(&a, &b, ECHO, FWD);
 	sim_cfg(b)->reconnect_min_ms = 100;
 	sim_cfg(b)->reconnect_max_ms = 1000;
+	/* A session's own drain deadline (tls.drain_s) as long as the shutdown's. */
+	sim_cfg(a)->tls.drain_s = DRAIN_MS / 1000;
+	sim_cfg(b)->tls.drain_s = DRAIN_MS / 1000;
 	sim_check(sim_server_open(&echo, ECHO, SIM_ECHO, 0, 0) == 0);
 	sim_app_server(&echo);
 	sim_check(sim_start(a) == 0 && sim_start(b) == 0);

@@ -130,7 +130,28 @@ static const struct bad_case bad_cases[] = {
 	 "identity.key", "expected a string"},
 	{"{'node':'a','identity':{'cert':'a.crt','key':'a.key','ca':'ca.crt','crl':false},"
 	 "'listen':'1.2.3.4:1'}",
-	 "identity.crl", "expected a string"},
+	 "identity.crl", "expected a path or an array of paths"},
+	{"{'node':'a','identity':{'cert':'a.crt','key':'a.key','ca':'ca.crt','crl':[]},"
+	 "'listen':'1.2.3.4:1'}",
+	 "identity.crl", "at least one path"},
+	{"{'node':'a','identity':{'cert':'a.crt','key':'a.key','ca':'ca.crt','crl':['a','']},"
+	 "'listen':'1.2.3.4:1'}",
+	 "identity.crl[1]", "non-empty"},
+	{"{'node':'a','identity':{'cert':'a.crt','key':'a.key','ca':'ca.crt',"
+	 "'crl':['1','2','3','4','5']},'listen':'1.2.3.4:1'}",
+	 "identity.crl", "at most 4 files"},
+	{"{'node':'a','identity':{'cert':'a.crt','key':'a.key','ca':'ca.crt','warn_days':0},"
+	 "'listen':'1.2.3.4:1'}",
+	 "identity.warn_days", ""},
+	{"{'node':'a','identity':{'cert':'a.crt','key':'a.key','ca':'ca.crt'},"
+	 "'listen':'1.2.3.4:1','tls':{'drain_s':0}}",
+	 "tls.drain_s", ""},
+	{"{'node':'a','identity':{'cert':'a.crt','key':'a.key','ca':'ca.crt'},"
+	 "'listen':'1.2.3.4:1','reload':{'watch_s':-1}}",
+	 "reload.watch_s", ""},
+	{"{'node':'a','identity':{'cert':'a.crt','key':'a.key','ca':'ca.crt'},"
+	 "'listen':'1.2.3.4:1','reload':{'every':1}}",
+	 "reload.every", "unknown key"},
 	{"{'node':'a','identity':{'cert':'a.crt','key':'a.key','ca':'ca.crt','pass':'x'},"
 	 "'listen':'1.2.3.4:1'}",
 	 "identity.pass", "unknown key"},
@@ -401,7 +422,10 @@ static void test_defaults(void **state)
 	assert_string_equal(cfg.node, "a");
 	assert_string_equal(cfg.listen, "127.0.0.1:7443");
 	assert_string_equal(cfg.identity.cert, "a.crt");
-	assert_string_equal(cfg.identity.crl, "");
+	assert_int_equal(cfg.identity.n_crl, 0);
+	assert_int_equal(cfg.identity.warn_days, TETHER_DEFAULT_WARN_DAYS);
+	assert_int_equal(cfg.tls.drain_s, TETHER_DEFAULT_DRAIN_S);
+	assert_int_equal(cfg.reload_watch_s, TETHER_DEFAULT_RELOAD_WATCH_S);
 	assert_int_equal(cfg.n_peers, 0);
 	assert_int_equal(cfg.n_services, 0);
 	assert_int_equal(cfg.n_forwards, 0);
@@ -450,8 +474,22 @@ static void test_paths_joined(void **state)
 	assert_string_equal(cfg.identity.cert, "/etc/tether/a.crt");
 	assert_string_equal(cfg.identity.key, "/etc/tether/keys/a.key");
 	assert_string_equal(cfg.identity.ca, "/pki/ca.crt");
-	assert_string_equal(cfg.identity.crl, "/etc/tether/../ca.crl");
+	assert_int_equal(cfg.identity.n_crl, 1);
+	assert_string_equal(cfg.identity.crl[0], "/etc/tether/../ca.crl");
 	assert_string_equal(cfg.status, "/etc/tether/run/status.sock");
+
+	assert_int_equal(
+		parse_q("{'node':'a','identity':{'cert':'a.crt','key':'a.key',"
+			"'ca':'ca.crt','crl':['one.crl','/two.crl'],'warn_days':7},"
+			"'listen':'1.2.3.4:5','tls':{'drain_s':60},'reload':{'watch_s':0}}",
+			"/etc/tether"),
+		0);
+	assert_int_equal(cfg.identity.n_crl, 2);
+	assert_string_equal(cfg.identity.crl[0], "/etc/tether/one.crl");
+	assert_string_equal(cfg.identity.crl[1], "/two.crl");
+	assert_int_equal(cfg.identity.warn_days, 7);
+	assert_int_equal(cfg.tls.drain_s, 60);
+	assert_int_equal(cfg.reload_watch_s, 0);
 
 	assert_int_equal(parse_q(MINIMAL, "/etc/tether/"), 0);
 	assert_string_equal(cfg.identity.cert, "/etc/tether/a.crt");

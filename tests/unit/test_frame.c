@@ -181,11 +181,11 @@ static void test_header_byte_order(void **state)
 static void test_header_unknown_type(void **state)
 {
 	(void)state;
-	for (unsigned t = 0x9; t <= 0xff; t++)
+	for (unsigned t = 0xc; t <= 0xff; t++)
 		expect_header_bad((uint8_t)t, 0, 0, 0, MAX_PAYLOAD, FRAME_GOAWAY_PROTOCOL,
 				  "unknown frame type");
 	/* The type is checked first, before flags, size and stream. */
-	expect_header_bad(0x9, 0xff, 0xffff, 1, MAX_PAYLOAD, FRAME_GOAWAY_PROTOCOL,
+	expect_header_bad(0xc, 0xff, 0xffff, 1, MAX_PAYLOAD, FRAME_GOAWAY_PROTOCOL,
 			  "unknown frame type");
 }
 
@@ -360,8 +360,17 @@ static void test_header_exhaustive(void **state)
 						case 8:
 							lo = 4, hi = 204, zero = 1;
 							break;
+						case 9: /* CRL_HAVE: count + 4 x 29 */
+							lo = 1, hi = 117, zero = 1;
+							break;
+						case 10: /* CRL_GET: an issuer id */
+							lo = hi = 8, zero = 1;
+							break;
+						case 11: /* CRL: total, offset, bytes */
+							lo = 9, hi = 0xffff, zero = 1;
+							break;
 						}
-						if (t > 8 || f)
+						if (t > 11 || f)
 							want = FRAME_GOAWAY_PROTOCOL;
 						else if (len > max)
 							want = FRAME_GOAWAY_FRAME_SIZE;
@@ -872,7 +881,10 @@ static void test_names(void **state)
 
 	for (unsigned i = 0; i < 9; i++)
 		assert_string_equal(frame_type_name(i), types[i]);
-	assert_string_equal(frame_type_name(9), "UNKNOWN");
+	assert_string_equal(frame_type_name(9), "CRL_HAVE");
+	assert_string_equal(frame_type_name(10), "CRL_GET");
+	assert_string_equal(frame_type_name(11), "CRL");
+	assert_string_equal(frame_type_name(12), "UNKNOWN");
 	assert_string_equal(frame_type_name(0xffffffffu), "UNKNOWN");
 
 	for (uint32_t c = 1; c <= 7; c++)
@@ -886,7 +898,8 @@ static void test_names(void **state)
 	for (uint32_t c = 0; c <= 9; c++)
 		assert_string_equal(frame_goaway_name(c), goaways[c]);
 	assert_string_equal(frame_goaway_name(FRAME_GOAWAY_LIFETIME), "lifetime reached");
-	assert_string_equal(frame_goaway_name(10), "unknown");
+	assert_string_equal(frame_goaway_name(FRAME_GOAWAY_POLICY), "no longer trusted or allowed");
+	assert_string_equal(frame_goaway_name(11), "unknown");
 }
 
 /* ---------- the example exchange of docs/PROTOCOL.md, section 13 ---------- */

@@ -63,7 +63,7 @@ static long pull(void *user, struct mux_stream *ms, uint8_t *dst, size_t room)
 
 static void side_init(struct side *s, const char *name, const char *peer, bool odd)
 {
-	struct mux_params p = {name, peer, WINDOW, MAX_PAYLOAD, odd};
+	struct mux_params p = {name, peer, WINDOW, MAX_PAYLOAD, odd, FRAME_CAP_CRL};
 
 	memset(s, 0, sizeof(*s));
 	mux_init(&s->mux, &p, pull, s);

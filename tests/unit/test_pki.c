@@ -13,12 +13,15 @@
 #include "mbedtls/pk.h"
 #include "mbedtls/platform_util.h"
 #include "mbedtls/psa_util.h"
+#include "mbedtls/x509_crl.h"
 #include "mbedtls/x509_crt.h"
 #include "psa/crypto.h"
 
 #include "base/err.h"
+#include "core/crlnum.h"
 #include "core/x509_time.h"
 #include "pki/pki.h"
+#include "pki/pki_crl.h"
 #include "pki/pki_set.h"
 
 static mbedtls_pk_context ca_key, leaf_key, other_key;
@@ -759,6 +762,320 @@ static void test_set_rejects(void **state)
 	assert_int_equal(puts_seen.n, 0);
 }
 
+/* ---- CRLs (pki/pki_crl.c), checked against mbedTLS's own CRL parser */
+
+static unsigned char crl_pem[PKI_CRL_PEM_SIZE(8)];
+
+static struct pki_crl_spec crl_spec(const struct pki_crl_entry *e, size_t n,
+				    const unsigned char *num, size_t num_len)
+{
+	struct pki_crl_spec s;
+
+	memset(&s, 0, sizeof(s));
+	s.this_update = now - 60;
+	s.next_update = now + 30 * 86400;
+	s.number = num;
+	s.number_len = num_len;
+	s.entries = e;
+	s.n_entries = n;
+	return s;
+}
+
+/* Writes the CRL and parses it back into out (initialised here). */
+static void make_crl(const struct pki_crl_spec *s, mbedtls_x509_crl *out)
+{
+	assert_int_equal(pki_crl_write_pem(s, &ca_crt, &ca_key, crl_pem, sizeof(crl_pem)), 0);
+	assert_non_null(strstr((char *)crl_pem, "-----BEGIN X509 CRL-----\n"));
+	mbedtls_x509_crl_init(out);
+	assert_int_equal(mbedtls_x509_crl_parse(out, crl_pem, strlen((char *)crl_pem) + 1), 0);
+	assert_null(out->next);
+}
+
+/* The differential check: mbedTLS parses it, and the CA's key verifies the signature over the TBS. */
+static void assert_crl_signed(const mbedtls_x509_crl *crl, const mbedtls_x509_crt *ca, int want)
+{
+	unsigned char hash[32];
+	size_t hash_len;
+
+	assert_int_equal(crl->MBEDTLS_PRIVATE(sig_md), MBEDTLS_MD_SHA256);
+	assert_int_equal(crl->MBEDTLS_PRIVATE(sig_pk), MBEDTLS_PK_ECDSA);
+	assert_int_equal(psa_hash_compute(PSA_ALG_SHA_256, crl->tbs.p, crl->tbs.len, hash,
+					  sizeof(hash), &hash_len),
+			 PSA_SUCCESS);
+	assert_int_equal(mbedtls_pk_verify((mbedtls_pk_context *)&ca->pk, MBEDTLS_MD_SHA256, hash,
+					   hash_len, crl->MBEDTLS_PRIVATE(sig).p,
+					   crl->MBEDTLS_PRIVATE(sig).len) == 0,
+			 want);
+	assert_int_equal(pki_crl_signed_by(crl, ca) == 0, want);
+}
+
+static void assert_time(const mbedtls_x509_time *t, int64_t want)
+{
+	int64_t got;
+
+	assert_int_equal(x509_time_to_unix(t, &got), 0);
+	assert_true(got == want);
+}
+
+static void test_crl_written(void **state)
+{
+	static const unsigned char s1[] = {0x01, 0x02, 0x03}, s2[] = {0x00, 0x80},
+				   s3[] = {0x7f, 1,  2,	 3,  4,	 5,  6,	 7,  8,	 9,
+					   10,	 11, 12, 13, 14, 15, 16, 17, 18, 19},
+				   num[] = {0x00, 0x01, 0x00};
+	struct pki_crl_entry e[3] = {{s1, sizeof(s1), 0}, {s2, sizeof(s2), 0}, {s3, sizeof(s3), 0}};
+	struct pki_crl_spec s;
+	const mbedtls_x509_crl_entry *ent;
+	mbedtls_x509_crl crl;
+	uint8_t n[CRL_NUMBER_MAX];
+	size_t nlen, i;
+
+	(void)state;
+	e[0].revoked_at = now - 86400;
+	e[1].revoked_at = now - 3600;
+	e[2].revoked_at = 2524608000; /* 2050: GeneralizedTime */
+	s = crl_spec(e, 3, num, sizeof(num));
+	make_crl(&s, &crl);
+
+	assert_int_equal(crl.version, 2);
+	assert_int_equal(crl.issuer_raw.len, ca_crt.subject_raw.len);
+	assert_memory_equal(crl.issuer_raw.p, ca_crt.subject_raw.p, ca_crt.subject_raw.len);
+	assert_time(&crl.this_update, s.this_update);
+	assert_time(&crl.next_update, s.next_update);
+	assert_crl_signed(&crl, &ca_crt, 1);
+
+	/* The entries, in order, serials verbatim. */
+	for (i = 0, ent = &crl.entry; i < 3; i++, ent = ent->next) {
+		assert_non_null(ent);
+		assert_int_equal(ent->serial.len, e[i].serial_len);
+		assert_memory_equal(ent->serial.p, e[i].serial, e[i].serial_len);
+		assert_time(&ent->revocation_date, e[i].revoked_at);
+		assert_int_equal(ent->entry_ext.len, 0);
+	}
+	assert_null(ent);
+
+	/* The number, minimal; and the AKI is the CA's SKI (the first extension). */
+	assert_int_equal(crl_number(&crl, n, &nlen), 0);
+	assert_int_equal(nlen, 2);
+	assert_int_equal(n[0], 1);
+	assert_int_equal(n[1], 0);
+	assert_non_null(crl.crl_ext.p);
+	{
+		static const unsigned char aki_oid[] = {0x06, 0x03, 0x55, 0x1d, 0x23};
+		const unsigned char *p = crl.crl_ext.p;
+
+		/* 30 L 30 L 06 03 55 1d 23 04 L 30 L 80 14 <ski> */
+		assert_memory_equal(p + 4, aki_oid, sizeof(aki_oid));
+		assert_int_equal(p[13], 0x80);
+		assert_int_equal(p[14], ca_crt.subject_key_id.len);
+		assert_memory_equal(p + 15, ca_crt.subject_key_id.p, ca_crt.subject_key_id.len);
+	}
+	mbedtls_x509_crl_free(&crl);
+}
+
+static void test_crl_empty(void **state)
+{
+	struct pki_crl_spec s = crl_spec(NULL, 0, NULL, 0);
+	mbedtls_x509_crl crl;
+	uint8_t n[CRL_NUMBER_MAX];
+	size_t nlen = 99;
+	unsigned char der[1024];
+	size_t der_len;
+
+	(void)state;
+	make_crl(&s, &crl);
+	assert_null(crl.entry.serial.p);
+	assert_null(crl.entry.next);
+	assert_int_equal(crl_number(&crl, n, &nlen), 0);
+	assert_int_equal(nlen, 0);
+	assert_crl_signed(&crl, &ca_crt, 1);
+
+	/* No empty revokedCertificates SEQUENCE: nextUpdate's Time is followed by [0]. */
+	der_len = crl.raw.len;
+	assert_true(der_len <= sizeof(der));
+	memcpy(der, crl.raw.p, der_len);
+	{
+		size_t off = (size_t)(crl.issuer_raw.p - crl.raw.p) + crl.issuer_raw.len;
+
+		assert_int_equal(der[off], 0x17); /* thisUpdate */
+		off += 2 + der[off + 1];
+		assert_int_equal(der[off], 0x17); /* nextUpdate */
+		off += 2 + der[off + 1];
+		assert_int_equal(der[off], 0xa0); /* crlExtensions */
+	}
+	mbedtls_x509_crl_free(&crl);
+}
+
+/* A certificate on the CRL is revoked for mbedTLS's verifier; one not on it is not. */
+static void test_crl_revokes(void **state)
+{
+	struct pki_cert_spec cs = spec_of("gw-01", 0);
+	struct pki_crl_entry e;
+	struct pki_crl_spec s;
+	mbedtls_x509_crt bad, good;
+	mbedtls_x509_crl crl;
+	static const unsigned char one[] = {1};
+	uint32_t flags = 0;
+
+	(void)state;
+	make(&cs, &leaf_key, &ca_crt, &ca_key, &bad);
+	make(&cs, &leaf_key, &ca_crt, &ca_key, &good);
+	e.serial = bad.serial.p;
+	e.serial_len = bad.serial.len;
+	e.revoked_at = now - 10;
+	s = crl_spec(&e, 1, one, 1);
+	make_crl(&s, &crl);
+	assert_int_not_equal(mbedtls_x509_crt_verify(&bad, &ca_crt, &crl, NULL, &flags, NULL, NULL),
+			     0);
+	assert_true(flags & MBEDTLS_X509_BADCERT_REVOKED);
+	flags = 0;
+	assert_int_equal(mbedtls_x509_crt_verify(&good, &ca_crt, &crl, NULL, &flags, NULL, NULL),
+			 0);
+	assert_int_equal(flags, 0);
+	assert_int_equal(pki_crt_signed_by(&bad, &ca_crt), 0);
+	mbedtls_x509_crl_free(&crl);
+	mbedtls_x509_crt_free(&bad);
+	mbedtls_x509_crt_free(&good);
+}
+
+/* Another CA's key does not verify the CRL, nor a certificate of this CA. */
+static void test_crl_other_ca(void **state)
+{
+	struct pki_cert_spec cs = spec_of("Other CA", 1);
+	struct pki_crl_spec s = crl_spec(NULL, 0, NULL, 0);
+	mbedtls_x509_crt other, leaf;
+	mbedtls_x509_crl crl;
+
+	(void)state;
+	make(&cs, &other_key, NULL, NULL, &other);
+	make_crl(&s, &crl);
+	assert_crl_signed(&crl, &other, 0);
+	cs = spec_of("gw-02", 0);
+	make(&cs, &leaf_key, &ca_crt, &ca_key, &leaf);
+	assert_int_equal(pki_crt_signed_by(&leaf, &other), TETHER_ERR_INVALID);
+	assert_int_equal(pki_crt_signed_by(&leaf, &ca_crt), 0);
+	/* The other CA's key with this CA's certificate: refused. */
+	assert_int_equal(pki_crl_write_pem(&s, &ca_crt, &other_key, crl_pem, sizeof(crl_pem)),
+			 TETHER_ERR_INVALID);
+	assert_int_equal(crl_pem[0], '\0');
+	mbedtls_x509_crl_free(&crl);
+	mbedtls_x509_crt_free(&leaf);
+	mbedtls_x509_crt_free(&other);
+}
+
+static void test_crl_rejects(void **state)
+{
+	static const unsigned char ok[] = {0x01}, pad0[] = {0x00, 0x05}, padff[] = {0xff, 0x85},
+				   n21[21] = {1};
+	static const unsigned char n20z[21] = {0, 0xff}; /* 20 octets after a leading zero */
+	struct pki_crl_entry e = {ok, 1, 0};
+	struct pki_crl_spec s;
+	struct pki_cert_spec cs = spec_of("leaf", 0);
+	mbedtls_x509_crt leaf;
+	mbedtls_x509_crl crl;
+	unsigned char small[200];
+	size_t i;
+
+	(void)state;
+	e.revoked_at = now;
+#define REJECT(spec)                                                                             \
+	assert_int_equal(pki_crl_write_pem(&(spec), &ca_crt, &ca_key, crl_pem, sizeof(crl_pem)), \
+			 TETHER_ERR_INVALID)
+	s = crl_spec(&e, 1, ok, 1);
+	s.next_update = s.this_update - 1;
+	REJECT(s);
+	s = crl_spec(&e, 1, ok, 1);
+	s.this_update = PKI_TIME_MIN - 1;
+	REJECT(s);
+	s = crl_spec(&e, 1, ok, 1);
+	s.next_update = PKI_TIME_MAX + 1;
+	REJECT(s);
+	s = crl_spec(&e, 1, n21, sizeof(n21));
+	REJECT(s);
+	s = crl_spec(&e, 1, NULL, 1);
+	REJECT(s);
+	s = crl_spec(NULL, 1, ok, 1);
+	REJECT(s);
+	e.serial = pad0;
+	e.serial_len = sizeof(pad0);
+	s = crl_spec(&e, 1, ok, 1);
+	REJECT(s);
+	e.serial = padff;
+	REJECT(s);
+	e.serial = n21;
+	e.serial_len = sizeof(n21);
+	REJECT(s);
+	e.serial_len = 0;
+	REJECT(s);
+	e.serial = ok;
+	e.serial_len = 1;
+	e.revoked_at = PKI_TIME_MAX + 1;
+	REJECT(s);
+	e.revoked_at = now;
+	/* A leaf is no CA. */
+	make(&cs, &leaf_key, &ca_crt, &ca_key, &leaf);
+	assert_int_equal(pki_crl_write_pem(&s, &leaf, &leaf_key, crl_pem, sizeof(crl_pem)),
+			 TETHER_ERR_INVALID);
+	mbedtls_x509_crt_free(&leaf);
+	assert_int_equal(pki_crl_write_pem(NULL, &ca_crt, &ca_key, crl_pem, sizeof(crl_pem)),
+			 TETHER_ERR_INVALID);
+	assert_int_equal(pki_crl_write_pem(&s, NULL, &ca_key, crl_pem, sizeof(crl_pem)),
+			 TETHER_ERR_INVALID);
+	assert_int_equal(pki_crl_write_pem(&s, &ca_crt, NULL, crl_pem, sizeof(crl_pem)),
+			 TETHER_ERR_INVALID);
+#undef REJECT
+
+	/* Too small a buffer, for the DER or only for the PEM: wiped. */
+	memset(small, 'x', sizeof(small));
+	assert_int_equal(pki_crl_write_pem(&s, &ca_crt, &ca_key, small, 100), TETHER_ERR_TOO_BIG);
+	assert_int_equal(pki_crl_write_pem(&s, &ca_crt, &ca_key, small, sizeof(small)),
+			 TETHER_ERR_TOO_BIG);
+	for (i = 0; i < sizeof(small); i++)
+		assert_int_equal(small[i], 0);
+
+	/* 20 octets of number after leading zeros are fine. */
+	s = crl_spec(&e, 1, n20z, sizeof(n20z));
+	make_crl(&s, &crl);
+	{
+		uint8_t n[CRL_NUMBER_MAX];
+		size_t nlen;
+
+		assert_int_equal(crl_number(&crl, n, &nlen), 0);
+		assert_int_equal(nlen, 20);
+		assert_int_equal(n[0], 0xff);
+	}
+	mbedtls_x509_crl_free(&crl);
+}
+
+/* PKI_CRL_PEM_SIZE(n) holds n entries of 20-octet serials. */
+static void test_crl_size_bound(void **state)
+{
+	static unsigned char big[PKI_CRL_PEM_SIZE(64)];
+	static const unsigned char ser[20] = {0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+					      0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+					      0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+	static const unsigned char num[20] = {0xff};
+	struct pki_crl_entry e[64];
+	struct pki_crl_spec s;
+	mbedtls_x509_crl crl;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < 64; i++) {
+		e[i].serial = ser;
+		e[i].serial_len = sizeof(ser);
+		e[i].revoked_at = 2524608000 + (int64_t)i; /* GeneralizedTime: the longer form */
+	}
+	s = crl_spec(e, 64, num, sizeof(num));
+	s.this_update = 2524608000;
+	s.next_update = PKI_TIME_MAX;
+	assert_int_equal(pki_crl_write_pem(&s, &ca_crt, &ca_key, big, sizeof(big)), 0);
+	mbedtls_x509_crl_init(&crl);
+	assert_int_equal(mbedtls_x509_crl_parse(&crl, big, strlen((char *)big) + 1), 0);
+	assert_crl_signed(&crl, &ca_crt, 1);
+	mbedtls_x509_crl_free(&crl);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -785,6 +1102,12 @@ int main(void)
 		cmocka_unit_test(test_set_ca_issues_later),
 		cmocka_unit_test(test_set_longest),
 		cmocka_unit_test(test_set_rejects),
+		cmocka_unit_test(test_crl_written),
+		cmocka_unit_test(test_crl_empty),
+		cmocka_unit_test(test_crl_revokes),
+		cmocka_unit_test(test_crl_other_ca),
+		cmocka_unit_test(test_crl_rejects),
+		cmocka_unit_test(test_crl_size_bound),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
