@@ -55,7 +55,7 @@ struct tether_stats {
 	uint64_t metrics_refused;		   /* dropped or answered with an error there */
 	uint64_t reloads_ok; /* reloads asked for (SIGHUP, `tether reload`), by outcome */
 	uint64_t reloads_failed;
-	uint64_t crls_stale; /* expiry sweeps that found a CRL past its next update */
+	uint64_t crls_stale;	/* expiry sweeps that found a CRL past its next update */
 	uint64_t crls_received; /* CRLs from peers stored and applied */
 	uint64_t crls_refused;	/* CRLs from peers refused (forged, older, too big, ...) */
 };
@@ -117,8 +117,20 @@ int tether_node_step(struct tether_node *n, int max_wait_ms);
  * the node or the next successful reload; or TETHER_ERR_CONFIG: nothing
  * changed (next may be reused).
  */
+#if TETHER_RELOAD
 int tether_node_reload(struct tether_node *n, const struct tether_config *next,
 		       const char *problems);
+#else
+/* Built without it (TETHER_RELOAD=0): nothing changes; restart the agent instead. */
+static inline int tether_node_reload(struct tether_node *n, const struct tether_config *next,
+				     const char *problems)
+{
+	(void)n;
+	(void)next;
+	(void)problems;
+	return TETHER_ERR_CONFIG;
+}
+#endif
 
 /* The words of the last reload: what changed, or every problem (one per line). */
 const char *tether_node_reload_text(const struct tether_node *n);
