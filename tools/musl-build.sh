@@ -18,7 +18,7 @@
 # it so that builds afterwards need neither root nor apt).
 #
 # --soft-float (MIPS only): musl compiled -march=mips32r2 -msoft-float, in
-# DEST/musl-<triple>-sf, for CPUs without an FPU (OpenWrt's ath79 and ramips
+# DEST/musl-<triple>-sfnp, for CPUs without an FPU (OpenWrt's ath79 and ramips
 # routers; their kernels have no FPU emulator, so one FPU instruction kills
 # the process). Debian has no soft-float libgcc for MIPS: its libgcc.a's
 # __adddf3 and friends are single FPU instructions with hard-float argument
@@ -27,6 +27,21 @@
 # soft-float libgcc; LGPL-2.1+ with the libgcc link exception), taken from
 # Debian's glibc source package for this machine's release (apt-verified) and
 # compiled into lib/libsoftfp.a, which the specs file links before libgcc.a.
+# Its C files are also compiled without position-independent code and without
+# abicalls (-fno-pic -mno-abicalls, as boards/common/mips.cmake does for
+# tether): Debian's MIPS GCC otherwise makes SVR4 PIC, every call and global
+# through the GOT, which a static program does not need (4.6 KB smaller). The
+# few objects musl itself compiles -fPIC (rcrt1.o, the dynamic linker's) stay
+# PIC (GCC refuses -fPIC without abicalls), and so do its assembly files
+# (setjmp, syscall_cp, pipe, ...), which set up $gp from $t9 themselves: the
+# linker marks them PIC and puts an $t9-loading stub before them for non-PIC
+# callers. Code that is PIC must not be called through a pointer from non-PIC
+# code (which need not pass the callee's address in $t9): so the specs file
+# starts the program with crt1.o, not the PIC Scrt1.o, and leaves out GCC's
+# crtbeginS.o and crtendS.o (PIC; musl would call their frame_dummy and
+# __do_global_dtors_aux through .init_array and .fini_array; tether has no
+# unwind tables and no C++, which is all they serve). The cache is
+# DEST/musl-<triple>-sfnp. The soft-fp routines are non-PIC too.
 #
 # Source: musl's upstream tarball, from
 #  1. TETHER_DEPS_DIR, when set: musl-<ver>.tar.gz or musl_<ver>.orig.tar.gz
@@ -226,7 +241,7 @@ build_softfp() {
 		#include "../sysdeps/mips/mips32/sfp-machine.h"
 	EOT
 	for f in $SOFTFP_FUNCS; do
-		"$TRIPLE-gcc" $MUSL_CFLAGS -Os -ffunction-sections -fdata-sections \
+		"$TRIPLE-gcc" $MUSL_CFLAGS -fno-pic -mno-abicalls -Os -ffunction-sections -fdata-sections \
 			-fno-asynchronous-unwind-tables -I"$src/stdlib" -w \
 			-c "$src/soft-fp/$f.c" -o "$src/soft-fp/$f.o" ||
 			die "soft-fp/$f.c failed to compile"
@@ -250,7 +265,7 @@ MUSL_CFLAGS=
 NAME=$TRIPLE
 if [ "$SOFT_FLOAT" = 1 ]; then
 	MUSL_CFLAGS="-march=mips32r2 -msoft-float"
-	NAME=$TRIPLE-sf
+	NAME=$TRIPLE-sfnp
 fi
 
 LINK="$DEST/musl-$NAME"
@@ -290,11 +305,28 @@ rm -rf "$PREFIX"
 # musl's configure picks -Os for most files (-O2 for its hot paths) and
 # -ffunction-sections -fdata-sections on its own; the wrapper option makes it
 # install lib/musl-gcc.specs.
+MUSL_CC="$TRIPLE-gcc${MUSL_CFLAGS:+ $MUSL_CFLAGS}"
+BUILT_FLAGS=${MUSL_CFLAGS:+ $MUSL_CFLAGS}
+if [ "$SOFT_FLOAT" = 1 ]; then
+	# Non-PIC except where musl asks for -fPIC.
+	MUSL_CC="$TMP/cc"
+	cat >"$MUSL_CC" <<-EOT
+		#!/bin/sh
+		for a in "\$@"; do
+			case "\$a" in
+			-fPIC | *.s | *.S) exec $TRIPLE-gcc $MUSL_CFLAGS "\$@" ;;
+			esac
+		done
+		exec $TRIPLE-gcc $MUSL_CFLAGS -fno-pic -mno-abicalls "\$@"
+	EOT
+	chmod +x "$MUSL_CC"
+	BUILT_FLAGS="$BUILT_FLAGS -fno-pic -mno-abicalls (not -fPIC files)"
+fi
 (
 	cd "$SRC"
 	./configure --target="$TRIPLE" --prefix="$PREFIX" --syslibdir="$PREFIX/lib" \
 		--disable-shared --enable-wrapper=gcc \
-		CROSS_COMPILE="$TRIPLE-" CC="$TRIPLE-gcc${MUSL_CFLAGS:+ $MUSL_CFLAGS}" \
+		CROSS_COMPILE="$TRIPLE-" CC="$MUSL_CC" \
 		>"$TMP/configure.log" 2>&1 ||
 		{
 			tail -n 30 "$TMP/configure.log" >&2
@@ -310,8 +342,14 @@ rm -rf "$PREFIX"
 	}
 ) || die "musl $VER for $NAME failed to build (logs above)"
 [ -f "$PREFIX/lib/musl-gcc.specs" ] || die "musl's install left no lib/musl-gcc.specs"
-echo "musl $VER $SOURCE $(basename "$TARBALL") $SHA $TRIPLE-gcc $("$TRIPLE-gcc" -dumpfullversion)${MUSL_CFLAGS:+ $MUSL_CFLAGS}" \
+echo "musl $VER $SOURCE $(basename "$TARBALL") $SHA $TRIPLE-gcc $("$TRIPLE-gcc" -dumpfullversion)$BUILT_FLAGS" \
 	>"$PREFIX/BUILT"
 [ "$SOFT_FLOAT" = 1 ] && build_softfp "$PREFIX"
+if [ "$SOFT_FLOAT" = 1 ]; then
+	sed -i 's|/lib/Scrt1.o}|/lib/crt1.o}|; s| crtbeginS.o%s||; s|^crtendS.o%s ||' \
+		"$PREFIX/lib/musl-gcc.specs"
+	! grep -q 'Scrt1.o\|crtbeginS\|crtendS' "$PREFIX/lib/musl-gcc.specs" ||
+		die "could not take Scrt1.o, crtbeginS.o and crtendS.o out of the specs file"
+fi
 ln -sfn "$DIR" "$LINK"
 log "musl $VER for $NAME in $PREFIX ($((SECONDS - t0))s)"

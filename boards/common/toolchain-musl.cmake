@@ -11,7 +11,7 @@
 #                            dependency cache (about a minute, once).
 #   TETHER_MUSL_SOFT_FLOAT   optional, MIPS: musl built -msoft-float with
 #                            glibc's soft-fp routines (tools/musl-build.sh
-#                            --soft-float), in .deps/musl-<triple>-sf
+#                            --soft-float), in .deps/musl-<triple>-sfnp
 #   TETHER_MUSL_CFLAGS       optional: code-generation flags for the board
 #                            (-march=..., -msoft-float), on every compile and
 #                            link line
@@ -29,7 +29,7 @@ if(NOT TETHER_MUSL_SPECS)
 	set(_name "${TETHER_MUSL_TRIPLE}")
 	set(_opt "")
 	if(TETHER_MUSL_SOFT_FLOAT)
-		set(_name "${TETHER_MUSL_TRIPLE}-sf")
+		set(_name "${TETHER_MUSL_TRIPLE}-sfnp")
 		set(_opt "--soft-float")
 	endif()
 	set(_musl "${TETHER_DEPS_CACHE}/musl-${_name}")
@@ -71,3 +71,6 @@ set(CMAKE_C_COMPILER "${_cc}")
 # the link too): musl's headers, crt files and libc.a, no glibc.
 set(CMAKE_C_FLAGS_INIT "-specs=${TETHER_MUSL_SPECS} ${TETHER_MUSL_CFLAGS}")
 
+# Every program is static, CMake's compiler checks included (a non-PIC libc,
+# as the MIPS boards' musl is, cannot go into a dynamic program).
+set(CMAKE_EXE_LINKER_FLAGS_INIT "-static")
