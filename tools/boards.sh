@@ -130,7 +130,9 @@ check_board() {
 	fi
 
 	t0=$SECONDS
-	if ! cmake --preset "$b" "${extra[@]}" >"build/.boards-$b-configure.log" 2>&1; then
+	# --fresh: a build tree configured before keeps CMAKE_C_FLAGS, which names
+	# the musl it was first configured with (its specs file), in its cache.
+	if ! cmake --fresh --preset "$b" "${extra[@]}" >"build/.boards-$b-configure.log" 2>&1; then
 		cat "build/.boards-$b-configure.log" >&2
 		echo "configure failed"
 		return 1

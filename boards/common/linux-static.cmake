@@ -63,6 +63,14 @@ function(tether_board_size_report)
 			target_compile_options(${_t} PRIVATE -mips16 -fno-lto)
 		endif()
 	endforeach()
+	foreach(_f IN LISTS TETHER_MIPS16_SOURCES)
+		set_property(SOURCE "${CMAKE_SOURCE_DIR}/${_f}" TARGET_DIRECTORY tether
+			APPEND PROPERTY COMPILE_OPTIONS -mips16 -fno-lto)
+	endforeach()
+	foreach(_f IN LISTS TETHER_MIPS16_EXCEPT)
+		set_property(SOURCE "${CMAKE_SOURCE_DIR}/${_f}" TARGET_DIRECTORY tether
+			APPEND PROPERTY COMPILE_OPTIONS -mno-mips16)
+	endforeach()
 	foreach(_f IN LISTS TETHER_MIPS16_MBEDTLS)
 		set_property(SOURCE "${TETHER_MBEDTLS_DIR}/library/${_f}" TARGET_DIRECTORY tether_mbedtls
 			APPEND PROPERTY COMPILE_OPTIONS -mips16 -fno-lto)
