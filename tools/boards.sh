@@ -184,11 +184,11 @@ check_board() {
 			echo "the binary is not MIPS32r2: $(grep 'Flags:' <<<"$hdr")"
 			return 1
 		fi
+		m="$m, $out-endian MIPS32r2, soft-float: no FPU instruction"
 		out=$(soft_float "$b" "$bin") || {
 			echo "$out"
 			return 1
 		}
-		m="$m, $out-endian MIPS32r2, soft-float: no FPU instruction"
 		;;
 	esac
 	say "$b: static ($m, no dynamic section, no interpreter)"

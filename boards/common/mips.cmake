@@ -4,7 +4,7 @@
 # expiry):
 #   -fno-pic -mno-abicalls, musl PIC (as before)     ~444,000 B
 #   + musl non-PIC (tools/musl-build.sh)              439,360 B
-#   + MIPS16e for the cold code, as listed below      386,112 B
+#   + MIPS16e for the cold code, as listed below      378,224 B
 #
 # Not position-independent and no abicalls: Debian's MIPS GCC makes SVR4 PIC
 # code by default (every call and global through the GOT and $gp), which a
@@ -16,9 +16,10 @@ add_link_options(-fno-pic -mno-abicalls)
 
 # MIPS16e, the 16-bit encoding (OpenWrt's CONFIG_USE_MIPS16), for the cold
 # code: config, cJSON, the commands, pki, core's cold files and mbedTLS's
-# X.509/ASN.1/PEM and handshake files. The record path (core's session, mux,
-# frame, stream, tls; the port; mbedTLS's ciphers, hashes, bignum, ECP and
-# record layer) stays MIPS32. It needs the non-PIC musl: with musl PIC, every
+# X.509/ASN.1/PEM and handshake files (ssl_tls.c, the key schedule's md.c and
+# hkdf.c, ECDSA's and PSA's glue; their arithmetic stays MIPS32). The record
+# path (core's session, mux, frame, stream, tls; the port; mbedTLS's ciphers,
+# hashes, bignum, ECP and record layer) stays MIPS32. It needs the non-PIC musl: with musl PIC, every
 # indirect call from MIPS16 code into musl crashed (`tether check`, the config
 # and pki unit tests), because a PIC function computes $gp from $t9, which
 # its caller must load with its address, and MIPS16 code cannot name $t9 (it
@@ -42,4 +43,6 @@ set(TETHER_MIPS16_MBEDTLS
 	pkwrite.c x509.c x509_create.c x509_crl.c x509_crt.c x509_csr.c x509write.c
 	x509write_crt.c x509write_csr.c ssl_ciphersuites.c ssl_client.c ssl_tls12_client.c
 	ssl_tls12_server.c ssl_tls13_client.c ssl_tls13_server.c ssl_tls13_generic.c
-	ssl_tls13_keys.c ssl_ticket.c ssl_cookie.c ssl_cache.c version.c version_features.c)
+	ssl_tls13_keys.c ssl_ticket.c ssl_cookie.c ssl_cache.c version.c version_features.c
+	ssl_tls.c md.c hkdf.c ecdsa.c psa_crypto_ecp.c psa_crypto_slot_management.c psa_util.c
+	entropy.c)
