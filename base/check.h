@@ -2,6 +2,9 @@
 #ifndef TETHER_CHECK_H
 #define TETHER_CHECK_H
 
+#if TETHER_CRL_MESH && !TETHER_RELOAD
+#error "TETHER_CRL_MESH needs TETHER_RELOAD (a CRL from a peer is applied as a reload)"
+#endif
 #if TETHER_RECORD_SIZE < 1032 || TETHER_RECORD_SIZE > 16384
 #error "TETHER_RECORD_SIZE must be within 1032..16384 (a HELLO announces at least 1024 + 8)"
 #endif

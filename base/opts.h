@@ -13,6 +13,33 @@
 #define TETHER_BOARD_NAME "unknown"
 #endif
 
+/*
+ * Features a small board may leave out (1: built in, 0: left out). CMake sets
+ * them from its options of the same names (README, "Build-time switches");
+ * without CMake every feature is in.
+ *   TETHER_METRICS   the metrics endpoint and the status socket (`tether
+ *                    status`, `tether reload`): core/metrics.c, statusdoc.c,
+ *                    prom.c, http.c
+ *   TETHER_RELOAD    reloading config and identity (SIGHUP, `tether reload`,
+ *                    reload.watch_s): core/reload.c, cli/watch.c
+ *   TETHER_CRL_MESH  CRLs passed between nodes (HELLO capability CRL):
+ *                    core/crlmesh.c; needs TETHER_RELOAD (a CRL is applied
+ *                    as a reload)
+ *   TETHER_DEMO      `tether demo`: cli/cmd_demo.c
+ */
+#ifndef TETHER_METRICS
+#define TETHER_METRICS 1
+#endif
+#ifndef TETHER_RELOAD
+#define TETHER_RELOAD 1
+#endif
+#ifndef TETHER_CRL_MESH
+#define TETHER_CRL_MESH 1
+#endif
+#ifndef TETHER_DEMO
+#define TETHER_DEMO 1
+#endif
+
 /* TLS record payload between tether nodes, each way (mbedTLS IN/OUT_CONTENT_LEN). */
 #ifndef TETHER_RECORD_SIZE
 #define TETHER_RECORD_SIZE 4096

@@ -85,6 +85,10 @@ static struct tether_config *reload(struct tether_node *node, struct notify *nt,
 	struct timespec ts;
 	char msg[64];
 
+	if (!TETHER_RELOAD) {
+		fprintf(stderr, "tether: this build cannot reload (TETHER_RELOAD=0): restart it\n");
+		return cur;
+	}
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	snprintf(msg, sizeof(msg), "RELOADING=1\nMONOTONIC_USEC=%llu",
 		 (unsigned long long)ts.tv_sec * 1000000ull +

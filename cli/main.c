@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/opts.h"
 #include "cli/cli.h"
 #include "cli/cmd_pki.h"
 
@@ -14,8 +15,10 @@ static void usage(FILE *f)
 	      "  check [-c FILE]   validate the config and certificates, list every problem\n"
 	      "  status [-c FILE]  the running agent's status (--json, --prometheus)\n"
 	      "  reload [-c FILE]  ask the running agent to reload\n"
+#if TETHER_DEMO
 	      "  demo              two nodes on loopback with a throwaway PKI, data through a "
 	      "stream\n"
+#endif
 	      "  pki ...           create a CA, issue node certificates, show a certificate\n"
 	      "  version           versions, dependency sources and TLS features\n"
 	      "\n"
@@ -46,8 +49,10 @@ int main(int argc, char **argv)
 		return cmd_status(argc - 1, argv + 1);
 	if (strcmp(cmd, "reload") == 0)
 		return cmd_reload(argc - 1, argv + 1);
+#if TETHER_DEMO
 	if (strcmp(cmd, "demo") == 0)
 		return cmd_demo(argc - 1, argv + 1);
+#endif
 	if (strcmp(cmd, "pki") == 0)
 		return cmd_pki(argc - 1, argv + 1);
 	fprintf(stderr, "tether: unknown command \"%s\"\n", cmd);

@@ -20,6 +20,7 @@ struct watch {
 	uint64_t next_ms;   /* the `now` of the next check */
 };
 
+#if TETHER_RELOAD
 /*
  * watch_init: remember the files of cfg (loaded from path) as they are now;
  * the first check is every_s from now (0: never). Uses PSA's SHA-256:
@@ -40,5 +41,38 @@ bool watch_check(struct watch *w, const char *path, const struct tether_config *
 /* After a reload: the files as they are now, checked every every_s from now. */
 void watch_rearm(struct watch *w, const char *path, const struct tether_config *cfg,
 		 uint32_t every_s, uint64_t now);
+
+#else
+/* Built without reloading (TETHER_RELOAD=0): nothing to watch. */
+static inline void watch_init(struct watch *w, const char *path, const struct tether_config *cfg,
+			      uint32_t every_s, uint64_t now)
+{
+	(void)path;
+	(void)cfg;
+	(void)every_s;
+	(void)now;
+	w->every_ms = 0;
+}
+static inline int watch_wait_ms(const struct watch *w, uint64_t now)
+{
+	(void)w;
+	(void)now;
+	return -1;
+}
+static inline bool watch_check(struct watch *w, const char *path, const struct tether_config *cfg,
+			       uint64_t now)
+{
+	(void)w;
+	(void)path;
+	(void)cfg;
+	(void)now;
+	return false;
+}
+static inline void watch_rearm(struct watch *w, const char *path, const struct tether_config *cfg,
+			       uint32_t every_s, uint64_t now)
+{
+	watch_init(w, path, cfg, every_s, now);
+}
+#endif
 
 #endif

@@ -75,6 +75,13 @@ int listeners_open(struct tether_node *n, char *err, size_t err_len)
 		port_watch(n->port, ls->h, PORT_READ, ls);
 		log_listen(n, "forward", cfg->forwards[i].listen, ls->h);
 	}
+	if (!TETHER_METRICS && (cfg->metrics[0] != '\0' || cfg->status[0] != '\0')) {
+		snprintf(err, err_len,
+			 "%s: this build has no metrics endpoint nor status socket "
+			 "(TETHER_METRICS=0)",
+			 cfg->metrics[0] != '\0' ? "metrics" : "status");
+		return TETHER_ERR_CONFIG;
+	}
 	if (cfg->metrics[0] != '\0') {
 		struct listener *ls = &n->listeners[n->n_listeners - 2];
 

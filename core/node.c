@@ -44,7 +44,7 @@ static void layout(const struct tether_config *cfg, size_t sz[P_COUNT])
 {
 	sz[P_NODE] = sizeof(struct tether_node);
 	/* Room for every peer a reload may add, twice: remapped into the spare, then swapped. */
-	sz[P_PEERS] = sizeof(struct peer_state) * (TETHER_MAX_PEERS + 1) * 2;
+	sz[P_PEERS] = sizeof(struct peer_state) * (TETHER_MAX_PEERS + 1) * (TETHER_RELOAD ? 2 : 1);
 	sz[P_LISTENERS] = sizeof(struct listener) * (cfg->n_forwards + 3);
 	sz[P_EVENTS] = sizeof(struct port_event) * EVENTS_PER_WAIT;
 	sz[P_SCRATCH] = TETHER_FILE_MAX;
@@ -52,7 +52,7 @@ static void layout(const struct tether_config *cfg, size_t sz[P_COUNT])
 	sz[P_STREAMS] = pool_bytes(stream_slot_size(cfg), cfg->limits.streams);
 	sz[P_METRICS] = metrics_buffer_size(cfg);
 	/* Only a node that keeps CRL files takes newer ones from its peers. */
-	sz[P_CRL] = cfg->identity.n_crl > 0 ? TETHER_CRL_MAX : 0;
+	sz[P_CRL] = TETHER_CRL_MESH && cfg->identity.n_crl > 0 ? TETHER_CRL_MAX : 0;
 	/* Twice the live arrivals: slots freed in a step are reused only after it (admit.c). */
 	sz[P_ARRIVALS] =
 		cfg->listen[0] != '\0' ? 2u * sizeof(struct arrival) * admit_capacity(cfg) : 0;
@@ -105,7 +105,7 @@ int tether_node_init(struct tether_node **out, void *mem, size_t mem_len,
 	n->log.level = cfg->log_level;
 	n->log.json = cfg->log_format == TETHER_LOG_JSON;
 	n->peers = arena_take(&a, sz[P_PEERS]);
-	n->peers_spare = n->peers != NULL ? n->peers + TETHER_MAX_PEERS + 1 : NULL;
+	n->peers_spare = n->peers != NULL && TETHER_RELOAD ? n->peers + TETHER_MAX_PEERS + 1 : NULL;
 	n->n_listeners = cfg->n_forwards + 3;
 	n->listeners = arena_take(&a, sz[P_LISTENERS]);
 	n->n_events = EVENTS_PER_WAIT;

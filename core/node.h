@@ -118,8 +118,20 @@ int tether_node_step(struct tether_node *n, int max_wait_ms);
  * the node or the next successful reload; or TETHER_ERR_CONFIG: nothing
  * changed (next may be reused).
  */
+#if TETHER_RELOAD
 int tether_node_reload(struct tether_node *n, const struct tether_config *next,
 		       const char *problems);
+#else
+/* Built without it (TETHER_RELOAD=0): nothing changes; restart the agent instead. */
+static inline int tether_node_reload(struct tether_node *n, const struct tether_config *next,
+				     const char *problems)
+{
+	(void)n;
+	(void)next;
+	(void)problems;
+	return TETHER_ERR_CONFIG;
+}
+#endif
 
 /* The words of the last reload: what changed, or every problem (one per line). */
 const char *tether_node_reload_text(const struct tether_node *n);

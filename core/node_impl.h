@@ -171,14 +171,12 @@ void admit_close_all(struct tether_node *n);
 /* The slots whose connections went in this step are free again. */
 void admit_step_end(struct tether_node *n);
 
-/* metrics.c: count the reload, and answer the `tether reload` clients waiting (unless quiet). */
-void node_reload_answer(struct tether_node *n, bool ok);
-
 /* expiry.c: log what expires within identity.warn_days, or has. */
 void expiry_sweep(struct tether_node *n);
 void expiry_peer(struct tether_node *n, const struct session *s);
 
 /* crlmesh.c */
+#if TETHER_CRL_MESH
 void crl_announce(struct tether_node *n, struct session *s);
 void crl_announce_all(struct tether_node *n);
 void crl_consider(struct tether_node *n);
@@ -193,6 +191,26 @@ void crl_resend(struct tether_node *n);
 /* The peer announced its CRLs (CRL_HAVE). */
 void crl_on_have(struct tether_node *n, struct session *s);
 void crl_timers(struct tether_node *n, uint64_t *next);
+#else
+/* Built without it (TETHER_CRL_MESH=0): HELLO does not announce FRAME_CAP_CRL,
+ * so no CRL frame comes or goes; nothing to do. */
+static inline void crl_nothing(struct tether_node *n, const void *x)
+{
+	(void)n;
+	(void)x;
+}
+#define crl_announce(n, s) crl_nothing(n, s)
+#define crl_announce_all(n) crl_nothing(n, NULL)
+#define crl_consider(n) crl_nothing(n, NULL)
+#define crl_on_get(n, s) crl_nothing(n, s)
+#define crl_on_bad(n, s, why) crl_nothing(n, why)
+#define crl_on_complete(n, s, len) crl_nothing(n, s)
+#define crl_session_gone(n, s) crl_nothing(n, s)
+#define crl_cancel_sends(n) crl_nothing(n, NULL)
+#define crl_resend(n) crl_nothing(n, NULL)
+#define crl_on_have(n, s) crl_nothing(n, s)
+#define crl_timers(n, next) crl_nothing(n, next)
+#endif
 
 /* listener.c */
 int listeners_open(struct tether_node *n, char *err, size_t err_len);
@@ -202,6 +220,7 @@ void listeners_resume(struct tether_node *n, uint64_t *next);
 void listener_event(struct tether_node *n, struct listener *ls);
 
 /* metrics.c */
+#if TETHER_METRICS
 /* Bytes of the response buffer the endpoint needs for cfg (0 without one). */
 size_t metrics_buffer_size(const struct tether_config *cfg);
 /* A connection to the metrics endpoint (local: to the status socket). */
@@ -210,6 +229,23 @@ void metrics_event(struct tether_node *n, struct mconn *c, unsigned events);
 /* Close exchanges past their deadline; *next: the earliest deadline left. */
 void metrics_timers(struct tether_node *n, uint64_t *next);
 void metrics_close_all(struct tether_node *n);
+/* Count the reload, and answer the `tether reload` clients waiting (unless quiet). */
+void node_reload_answer(struct tether_node *n, bool ok);
+#else
+/* Built without them (TETHER_METRICS=0): listeners_open() refuses a config
+ * with metrics or status, so no connection of theirs ever comes. */
+static inline void metrics_nothing(struct tether_node *n, const void *x)
+{
+	(void)n;
+	(void)x;
+}
+#define metrics_buffer_size(cfg) ((void)(cfg), (size_t)0)
+#define metrics_accept(n, h, local) metrics_nothing(n, NULL)
+#define metrics_event(n, c, events) metrics_nothing(n, c)
+#define metrics_timers(n, next) metrics_nothing(n, next)
+#define metrics_close_all(n) metrics_nothing(n, NULL)
+#define node_reload_answer(n, ok) metrics_nothing(n, NULL)
+#endif
 
 /* peer.c */
 /* s exchanged HELLO: apply the one-session-per-pair rule. */

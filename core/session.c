@@ -271,7 +271,7 @@ static void handshake_step(struct session *s)
 	p.window = n->cfg->limits.stream_window;
 	p.max_payload = TETHER_RECORD_SIZE - FRAME_HEADER_LEN;
 	p.odd_ids = s->dialed;
-	p.caps = FRAME_CAP_CRL | FRAME_CAP_ROLL;
+	p.caps = (TETHER_CRL_MESH ? FRAME_CAP_CRL : 0u) | FRAME_CAP_ROLL;
 	mux_init(&s->mux, &p, stream_pull, s);
 	s->state = SS_MUX;
 	session_pump(s);

@@ -6,6 +6,8 @@
 #   1. cmake --preset cortex-m4 && cmake --build --preset cortex-m4:
 #      build/cortex-m4/tether-selftest.elf (core + port/mem, bare metal,
 #      newlib-nano) and its size report (build/cortex-m4/size-report.txt);
+#      the board fails if the image's flash is over its budget
+#      (TETHER_FLASH_BUDGET in boards/cortex-m4/board.cmake, 192 KiB);
 #   2. qemu-system-arm -M mps2-an386 (a Cortex-M4 board) runs the image with
 #      semihosting; the image's exit status is the verdict: 0 pass, 1 set-up,
 #      2 handshake, 3 transfer, 4 shutdown, 5 CPU fault. Its output must end
@@ -44,6 +46,10 @@ if ! cmake --build --preset cortex-m4 -j "$JOBS" >build/.boards-cortex-m4-build.
 fi
 cat "$DIR/size-report.txt" >&2
 say "built in $((SECONDS - t0))s"
+if ! grep -q "flash budget .*: ok" "$DIR/size-report.txt"; then
+	say "FAILED: $(grep -o 'flash budget .*' "$DIR/size-report.txt" || echo 'no flash budget in the report')"
+	exit 1
+fi
 say "WARNING: this image uses TEST-ONLY ENTROPY (port/mem/entropy_test.c, fixed seed): NOT SECURE"
 
 t0=$SECONDS

@@ -4,6 +4,8 @@
 # Sourced, not run. The caller defines log MESSAGE and die MESSAGE, and TMP,
 # a scratch directory.
 #
+# APT_RELEASE_SRC_FILE, APT_RELEASE_SRC_PURPOSE
+#   The deb-src file for the machine's own release, which both scripts use.
 # deb_src_setup FILE "SUITES" PURPOSE
 #   Writes FILE (an apt .sources file) with one deb-src entry for SUITES,
 #   derived from this machine's own Debian archive entry (same URI, same
@@ -16,6 +18,9 @@
 #   Downloads source package NAME from SUITE into DIR (apt-get source
 #   --download-only), checks that FILE (its .orig tarball) arrived and, when
 #   WANT is a SHA-256, that it matches the archive index. Prints the SHA-256.
+
+APT_RELEASE_SRC_FILE=/etc/apt/sources.list.d/tether-musl-src.sources
+APT_RELEASE_SRC_PURPOSE="source packages of this release (musl, glibc's soft-fp, cmocka), for the boards"
 
 as_root() {
 	if [ "$(id -u)" = 0 ]; then
@@ -114,7 +119,7 @@ deb_src_setup() {
 		signed=/usr/share/keyrings/debian-archive-keyring.gpg
 		[ -f "$signed" ] || signed=
 	fi
-	content="# Written by tether's tools/$(basename "$0"): $purpose.
+	content="# Written by tether's tools: $purpose.
 # Derived from this machine's Debian archive entry; safe to delete.
 Types: deb-src
 URIs: $uri

@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
 # fetch-deps.sh: fetch the sources of mbedTLS (3.6 LTS, >= 3.6.6) and cJSON (1.7.x).
 #
-# usage: tools/fetch-deps.sh [--force] [DEST]      (DEST defaults to <repo>/.deps)
+# usage: tools/fetch-deps.sh [--force] [--cmocka] [DEST]  (DEST defaults to <repo>/.deps)
 #
 # Result: DEST/mbedtls and DEST/cjson (symlinks to versioned source trees) and
 # DEST/deps.txt, one line per dependency: "<name> <version> <source> <file> <sha256>".
 # Running it again when everything is present does nothing.
+#
+# --cmocka also fetches cmocka's source (1.1.x) into DEST/cmocka, recorded in
+# DEST/cmocka.txt (same format; not in deps.txt, which the program's build
+# reads): a board's test build compiles it for the target (cmake/TetherCmocka.cmake),
+# where no packaged cmocka exists. The host build uses the system's.
 #
 # Sources, in order:
 #  1. TETHER_DEPS_DIR set: upstream release tarballs from that directory
@@ -27,10 +32,15 @@ SUITES=${TETHER_DEB_SUITES:-"trixie sid"}
 APT_SRC_FILE=/etc/apt/sources.list.d/tether-src.sources
 
 FORCE=0
-if [ "${1:-}" = "--force" ]; then
-	FORCE=1
+CMOCKA=0
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--force) FORCE=1 ;;
+	--cmocka) CMOCKA=1 ;;
+	*) break ;;
+	esac
 	shift
-fi
+done
 DEST=${1:-$ROOT/.deps}
 
 log() { echo "fetch-deps: $*" >&2; }
@@ -69,6 +79,7 @@ want_version() {
 	case "$1" in
 	mbedtls) [[ "$2" =~ ^3\.6\.[0-9]+$ ]] && ver_ge "$2" "$MBEDTLS_MIN" ;;
 	cjson) [[ "$2" =~ ^1\.7\.[0-9]+$ ]] ;;
+	cmocka) [[ "$2" =~ ^1\.1\.[0-9]+$ ]] ;;
 	*) return 1 ;;
 	esac
 }
@@ -78,6 +89,7 @@ marker() {
 	case "$1" in
 	mbedtls) echo "include/mbedtls/build_info.h" ;;
 	cjson) echo "cJSON.h" ;;
+	cmocka) echo "src/cmocka.c" ;;
 	esac
 }
 
@@ -99,6 +111,11 @@ header_version() {
 		awk '$1 == "#define" && $2 ~ /^CJSON_VERSION_(MAJOR|MINOR|PATCH)$/ { v[$2] = $3 }
 		     END { print v["CJSON_VERSION_MAJOR"] "." v["CJSON_VERSION_MINOR"] "." v["CJSON_VERSION_PATCH"] }' "$f"
 		;;
+	cmocka)
+		f="$2/CMakeLists.txt"
+		[ -f "$f" ] || die "$f missing: not a cmocka source tree"
+		sed -n 's/^project(cmocka VERSION \([0-9.]*\).*/\1/p' "$f" | head -n1
+		;;
 	esac
 }
 
@@ -116,6 +133,7 @@ install_tarball() {
 		case "$name" in
 		mbedtls) die "$tarball holds mbedTLS $ver; need 3.6.x with x >= ${MBEDTLS_MIN##*.} (3.6 LTS, >= $MBEDTLS_MIN)" ;;
 		cjson) die "$tarball holds cJSON $ver; need 1.7.x" ;;
+		cmocka) die "$tarball holds cmocka $ver; need 1.1.x" ;;
 		esac
 	fi
 	dir="$name-$ver"
@@ -154,6 +172,10 @@ dir_candidates() {
 			[[ "$b" =~ ^v([0-9.]+)\.tar\.gz$ ]] && v=${BASH_REMATCH[1]}
 			[[ "$b" =~ ^cjson_([0-9.]+)\.orig\.tar\.(gz|bz2|xz)$ ]] && v=${BASH_REMATCH[1]}
 			;;
+		cmocka)
+			[[ "$b" =~ ^cmocka-([0-9.]+)\.tar\.(xz|gz)$ ]] && v=${BASH_REMATCH[1]}
+			[[ "$b" =~ ^cmocka_([0-9.]+)\.orig\.tar\.(xz|gz)$ ]] && v=${BASH_REMATCH[1]}
+			;;
 		esac
 		if [ -n "$v" ] && want_version "$1" "$v"; then
 			echo "$v $f"
@@ -169,6 +191,7 @@ fetch_from_dir() {
 		case "$name" in
 		mbedtls) die "no mbedtls-3.6.x.tar.bz2 (x >= ${MBEDTLS_MIN##*.}) in TETHER_DEPS_DIR=$TETHER_DEPS_DIR" ;;
 		cjson) die "no cJSON-1.7.x.tar.gz or v1.7.x.tar.gz in TETHER_DEPS_DIR=$TETHER_DEPS_DIR" ;;
+		cmocka) die "no cmocka-1.1.x.tar.xz in TETHER_DEPS_DIR=$TETHER_DEPS_DIR" ;;
 		esac
 	fi
 	f=${best#* }
@@ -189,13 +212,17 @@ fetch_from_dir() {
 
 DEB_READY=0
 fetch_from_debian() {
-	local name=$1 suite uris line file ver sha want got listed
+	local name=$1 suites=$SUITES suite uris line file ver sha want got listed
 	command -v apt-get >/dev/null 2>&1 || die "no apt-get: set TETHER_DEPS_DIR to a directory of tarballs"
-	if [ "$DEB_READY" = 0 ]; then
+	if [ "$name" = cmocka ]; then
+		# The machine's own release: the cmocka the host tests use.
+		suites=$(deb_codename)
+		deb_src_setup "$APT_RELEASE_SRC_FILE" "$suites" "$APT_RELEASE_SRC_PURPOSE"
+	elif [ "$DEB_READY" = 0 ]; then
 		deb_src_setup "$APT_SRC_FILE" "$SUITES" "source packages of mbedTLS and cJSON"
 		DEB_READY=1
 	fi
-	for suite in $SUITES; do
+	for suite in $suites; do
 		uris=$(apt-get source --print-uris -qq "$name/$suite" 2>/dev/null || true)
 		line=$(printf '%s\n' "$uris" | awk -v n="$name" '$2 ~ ("^" n "_[0-9.]+\\.orig\\.tar\\.(gz|bz2|xz)$") { print; exit }')
 		[ -n "$line" ] || continue
@@ -226,12 +253,15 @@ fetch_from_debian() {
 	case "$name" in
 	mbedtls) die "no Debian suite of '$SUITES' has mbedtls 3.6.x >= $MBEDTLS_MIN; set TETHER_DEB_SUITES or TETHER_DEPS_DIR" ;;
 	cjson) die "no Debian suite of '$SUITES' has cjson 1.7.x; set TETHER_DEB_SUITES or TETHER_DEPS_DIR" ;;
+	cmocka) die "Debian $suites has no cmocka 1.1.x; set TETHER_DEPS_DIR" ;;
 	esac
 }
 
 # ---------------------------------------------------------------- main
 
-for name in mbedtls cjson; do
+NAMES="mbedtls cjson"
+[ "$CMOCKA" = 1 ] && NAMES="$NAMES cmocka"
+for name in $NAMES; do
 	if have "$name"; then
 		continue
 	fi
@@ -250,4 +280,7 @@ done
 if ! cmp -s "$TMP/deps.txt" "$DEST/deps.txt" 2>/dev/null; then
 	mv "$TMP/deps.txt" "$DEST/deps.txt"
 	cat "$DEST/deps.txt" >&2
+fi
+if [ "$CMOCKA" = 1 ] && ! cmp -s "$DEST/.cmocka.rec" "$DEST/cmocka.txt" 2>/dev/null; then
+	cp -f "$DEST/.cmocka.rec" "$DEST/cmocka.txt"
 fi

@@ -24,6 +24,11 @@ PACKAGES=(
 # binaries, Debian's x86-64 musl (musl-tools), and musl's source package, which
 # tools/musl-build.sh compiles for each board into .deps on first use.
 PACKAGES+=(musl-tools gcc-arm-linux-gnueabihf gcc-aarch64-linux-gnu qemu-user-static)
+# linux-mips and linux-mipsel: GCC for big- and little-endian MIPS (their
+# binutils' objdump checks that the binaries hold no FPU instruction); musl is
+# built soft-float for them, with glibc's soft-fp routines (its source package,
+# fetched below); qemu-mips-static and qemu-mipsel-static are in qemu-user-static.
+PACKAGES+=(gcc-mips-linux-gnu gcc-mipsel-linux-gnu)
 # cortex-m4 (tools/cortex-m4.sh): bare-metal GCC, newlib, qemu's system emulator.
 PACKAGES+=(gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm)
 # -------------------------------------------------------------------------------
@@ -54,6 +59,7 @@ if [ "${#missing[@]}" -ne 0 ]; then
 	echo "setup: done" >&2
 fi
 
-# musl's source for the static boards, after the packages (and any sudo prompt).
-bash "$(dirname "${BASH_SOURCE[0]}")/musl-build.sh" --fetch-only ||
-	echo "setup: musl's source was not fetched; the board builds will try again" >&2
+# musl's source for the static boards, and glibc's for the MIPS boards'
+# soft-fp, after the packages (and any sudo prompt).
+bash "$(dirname "${BASH_SOURCE[0]}")/musl-build.sh" --fetch-only --soft-float ||
+	echo "setup: musl's or glibc's source was not fetched; the board builds will try again" >&2

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """size-mcu.py: flash and RAM of a bare-metal tether image (board cortex-m4).
 
-usage: size-mcu.py --readelf PROG [--map FILE] [--out FILE] [--top N] ELF
+usage: size-mcu.py --readelf PROG [--map FILE] [--budget BYTES] [--out FILE] [--top N] ELF
 
 Flash is what the image stores: the vector table, code (.text), read-only
 data (.rodata, unwind index) and the initial values of .data, which the reset
@@ -15,6 +15,10 @@ With the link map (-Wl,-Map=FILE; default ELF.map) the report also splits
 flash by part: mbedTLS, tether core, pki (certificate issuing, for the
 self-test's certificates), base, the port, the board's own code (self-test,
 start-up), newlib (libc) and libgcc.
+
+With --budget (flash bytes), the last line says whether the image fits:
+"budget N bytes (K KiB): ok" or "...: OVER by N bytes" (tools/cortex-m4.sh
+fails the board on the latter).
 
 Exit status: 0, or 1 if the image cannot be read.
 """
@@ -196,6 +200,9 @@ def report(args):
         add("  largest flash inputs (KiB):")
         for (p, name), n in sorted(inputs.items(), key=lambda x: -x[1])[:args.top]:
             add("    %6s  %-8s %s" % (kib(n), p, name))
+    if args.budget:
+        verdict = "ok" if flash <= args.budget else "OVER by %d bytes" % (flash - args.budget)
+        add("  flash budget %d bytes (%s KiB): %s" % (args.budget, kib(args.budget), verdict))
     return "\n".join(lines) + "\n"
 
 
@@ -205,6 +212,7 @@ def main():
     ap.add_argument("--map")
     ap.add_argument("--out")
     ap.add_argument("--top", type=int, default=10)
+    ap.add_argument("--budget", type=int, default=0, help="flash bytes (0: none)")
     ap.add_argument("elf")
     args = ap.parse_args()
     if args.map is None:

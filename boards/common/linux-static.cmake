@@ -4,7 +4,8 @@
 #
 # Options (cache variables):
 #   TETHER_LTO         link-time optimization (default ON: about 5% smaller)
-#   TETHER_STRIP       strip the program (default ON; OFF keeps its symbols)
+#   TETHER_STRIP       strip the program (default ON; OFF keeps its symbols);
+#                      the linked program is kept as <build>/tether.debug
 #   TETHER_SIZE_BUDGET bytes the stripped program may take; the report says
 #                      whether it fits (0: no budget). Set by the board.
 
@@ -20,9 +21,6 @@ set(_tether_codegen -ffunction-sections -fdata-sections
 	-fno-asynchronous-unwind-tables -fno-unwind-tables)
 add_compile_options(${_tether_codegen})
 add_link_options(-Wl,--gc-sections -Wl,--build-id=none)
-if(TETHER_STRIP)
-	add_link_options(-s)
-endif()
 # No PT_GNU_RELRO: only musl's dynamic linker applies it, a static program
 # never does; the segment alignment it asks for costs up to a page (64 KiB on
 # aarch64) of padding in the file. No separate code segment (the default of
@@ -54,12 +52,58 @@ endif()
 # After the top-level CMakeLists.txt has defined the program: link maps and
 # the size report.
 function(tether_board_size_report)
+	# MIPS16e (boards/common/mips.cmake): the libraries in TETHER_MIPS16 and
+	# the mbedTLS files in TETHER_MIPS16_MBEDTLS in the 16-bit encoding, the
+	# rest in MIPS32 (calls between the two go through jalx, which
+	# -minterlink-mips16 on every file allows).
+	# Those files are compiled without LTO: an LTO link takes its code
+	# generation mode from the link line, not from each file.
+	foreach(_t IN LISTS TETHER_MIPS16)
+		if(TARGET ${_t})
+			target_compile_options(${_t} PRIVATE -mips16 -fno-lto)
+		endif()
+	endforeach()
+	foreach(_f IN LISTS TETHER_MIPS16_SOURCES)
+		set_property(SOURCE "${CMAKE_SOURCE_DIR}/${_f}" TARGET_DIRECTORY tether
+			APPEND PROPERTY COMPILE_OPTIONS -mips16 -fno-lto)
+	endforeach()
+	foreach(_f IN LISTS TETHER_MIPS16_EXCEPT)
+		set_property(SOURCE "${CMAKE_SOURCE_DIR}/${_f}" TARGET_DIRECTORY tether
+			APPEND PROPERTY COMPILE_OPTIONS -mno-mips16)
+	endforeach()
+	foreach(_f IN LISTS TETHER_MIPS16_MBEDTLS)
+		set_property(SOURCE "${TETHER_MBEDTLS_DIR}/library/${_f}" TARGET_DIRECTORY tether_mbedtls
+			APPEND PROPERTY COMPILE_OPTIONS -mips16 -fno-lto)
+	endforeach()
+	# A board's test build (tools/boards.sh, TETHER_TESTS=ON) shares the
+	# libraries; its test programs link the ordinary code of the fat objects
+	# (an LTO link of mbedTLS for each of them would take minutes).
+	if(TETHER_TESTS AND TETHER_LTO)
+		get_property(_tests DIRECTORY "${CMAKE_SOURCE_DIR}/tests" PROPERTY BUILDSYSTEM_TARGETS)
+		foreach(_t IN LISTS _tests)
+			get_target_property(_type ${_t} TYPE)
+			if(_type STREQUAL "EXECUTABLE")
+				target_link_options(${_t} PRIVATE -fno-lto)
+			endif()
+		endforeach()
+	endif()
 	if(NOT TARGET tether)
 		return()
 	endif()
 	find_program(TETHER_PYTHON3 python3 REQUIRED)
 	get_target_property(_libs tether LINK_LIBRARIES)
 	get_target_property(_opts tether LINK_OPTIONS)
+	# Stripped after the link, the program with its symbols kept beside it
+	# (tether.debug: for a debugger, and for tools/boards.sh, which
+	# disassembles the MIPS boards' code, MIPS16e functions included, to prove
+	# it holds no FPU instruction).
+	if(TETHER_STRIP)
+		add_custom_command(TARGET tether POST_BUILD
+			COMMAND "${CMAKE_COMMAND}" -E copy "$<TARGET_FILE:tether>" "$<TARGET_FILE:tether>.debug"
+			COMMAND "${CMAKE_STRIP}" --strip-all "$<TARGET_FILE:tether>"
+			VERBATIM)
+		list(APPEND _opts -s)
+	endif()
 	target_link_options(tether PRIVATE "-Wl,-Map=$<TARGET_FILE:tether>.map")
 	set(_args --board "${TETHER_BOARD}" --budget "${TETHER_SIZE_BUDGET}"
 		--out "${CMAKE_BINARY_DIR}/size-report.txt")

@@ -1,3 +1,7 @@
 # linux-armhf: a static musl binary (boards/common/linux-static.cmake).
-set(TETHER_SIZE_BUDGET 204800) # 200 KiB, stripped
+# Without `tether demo` (README, "Build-time switches"): about 6 KB, which
+# keeps the board within its budget since the reload, CRL exchange and expiry
+# code came in.
+set(TETHER_DEMO OFF)
+set(TETHER_SIZE_BUDGET 262144) # 256 KiB, stripped; tools/boards.sh fails the board above it
 include("${CMAKE_CURRENT_LIST_DIR}/../common/linux-static.cmake")

@@ -1,3 +1,3 @@
 # linux-x86_64: a static musl binary (boards/common/linux-static.cmake).
-set(TETHER_SIZE_BUDGET 307200) # 300 KiB, stripped
+set(TETHER_SIZE_BUDGET 393216) # 384 KiB, stripped; tools/boards.sh fails the board above it
 include("${CMAKE_CURRENT_LIST_DIR}/../common/linux-static.cmake")

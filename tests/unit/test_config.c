@@ -76,6 +76,9 @@ static const char *src_dir(void)
 #define MINIMAL "{" BASE ",'listen':'127.0.0.1:7443'}"
 /* A valid config plus x. */
 #define CFG(x) "{" BASE ",'listen':'127.0.0.1:7443'," x "}"
+/* A number knob as text (the board's defaults differ: "from 1 to " SESSIONS). */
+#define STR_(x) #x
+#define STR(x) STR_(x)
 /* A valid config with peers b (dialed) and c (accept only), plus x. */
 #define PEERS "'peers':{'b':{'connect':'127.0.0.1:7444'},'c':{}}"
 #define CFGP(x) "{" BASE "," PEERS "," x "}"
@@ -324,7 +327,8 @@ static const struct bad_case bad_cases[] = {
 	{CFG("'limits':{'streams':0}"), "limits.streams", "from 1 to"},
 	{CFG("'limits':{'stream_window':1024}"), "limits.stream_window", "expected a whole number"},
 	{CFG("'limits':{'stream_window':1e9}"), "limits.stream_window", "expected a whole number"},
-	{CFG("'limits':{'handshakes':0}"), "limits.handshakes", "from 1 to 16"},
+	{CFG("'limits':{'handshakes':0}"), "limits.handshakes",
+	 "from 1 to " STR(TETHER_DEFAULT_SESSIONS)}, /* at most limits.sessions */
 	{CFG("'limits':{'sessions':2,'handshakes':3}"), "limits.handshakes", "from 1 to 2"},
 	{CFG("'limits':{'buffers':3}"), "limits.buffers", "unknown key"},
 	/* A C1 control from the file is quoted escaped (tb_text), never raw (issue 11, item 5). */

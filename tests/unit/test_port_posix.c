@@ -349,6 +349,18 @@ static void test_connect_refused(void **state)
 	char addr[64];
 	int lh, h, rc;
 
+	/*
+	 * qemu-user (7.2) hands a guest the SO_ERROR value of the host kernel
+	 * untranslated: a refused connect reads the host's ECONNREFUSED (111 on
+	 * x86 and Arm), not the guest's (146 on MIPS), while errno itself is
+	 * translated. tools/boards.sh sets TETHER_QEMU_USER for its emulated runs.
+	 */
+	if (getenv("TETHER_QEMU_USER") != NULL && ECONNREFUSED != 111) {
+		print_message("skipped: under qemu-user SO_ERROR is the host's errno number "
+			      "(ECONNREFUSED is %d here, 111 on the host)\n",
+			      ECONNREFUSED);
+		skip();
+	}
 	/* A port that was just free: nobody listens there now. */
 	assert_int_equal(port_tcp_listen(p, "127.0.0.1:0", &lh), 0);
 	assert_int_equal(port_local_addr(p, lh, addr, sizeof(addr)), 0);
