@@ -127,7 +127,11 @@
 #define TETHER_CRL_HEAP (TETHER_CRL_MAX * 5)
 #endif
 #ifndef TETHER_RELOAD_TEXT
+#if TETHER_RELOAD
 #define TETHER_RELOAD_TEXT 2048 /* what a reload changed, or its problems */
+#else
+#define TETHER_RELOAD_TEXT 64
+#endif
 #endif
 #ifndef TETHER_METRICS_REQUEST
 #define TETHER_METRICS_REQUEST 1024

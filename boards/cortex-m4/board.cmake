@@ -32,7 +32,7 @@ function(tether_cortex_m4_image)
 	# The simulation driver sized for two nodes in this board's RAM: node
 	# regions (about 35 KB each) and the mbedTLS heap share a 152 KB pool.
 	target_compile_definitions(tether-selftest PRIVATE SIM_MAX_NODES=2
-		"SIM_POOL=(152u * 1024u)" SIM_LOG_LINES=48 SIM_LINE_MAX=256 SIM_APP_CONNS=2
+		"SIM_POOL=(160u * 1024u)" SIM_LOG_LINES=48 SIM_LINE_MAX=256 SIM_APP_CONNS=2
 		SIM_APP_MAX=4)
 	set_target_properties(tether-selftest PROPERTIES SUFFIX ".elf"
 		LINK_DEPENDS "${_dir}/mps2-an386.ld")

@@ -45,6 +45,9 @@
  * leave room for fragmentation and larger certificate chains.
  */
 #define TETHER_HEAP_BASE (8u * 1024u)
+/* Admission (core/admit.c): a few waiting connections are plenty for one handshake slot. */
+#define TETHER_ARRIVALS_PER_HANDSHAKE 2
+#define TETHER_ARRIVALS_MAX 8
 #define TETHER_HEAP_PER_SESSION (14u * 1024u)
 #define TETHER_HEAP_PER_HANDSHAKE (4u * 1024u)
 
