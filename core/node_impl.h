@@ -162,6 +162,8 @@ void peer_view(const struct tether_node *n, unsigned i, int64_t wall, struct pee
 
 /* admit.c: the session listener's connections before their first bytes. */
 unsigned admit_capacity(const struct tether_config *cfg);
+/* Two "host:port" from one source: the same IPv4 address, or the same IPv6 /64. */
+bool admit_same_source(const char *a, const char *b);
 void admit_accept(struct tether_node *n, int h, const char *addr);
 void admit_event(struct tether_node *n, struct arrival *v, unsigned events);
 /* Handshake slots may have freed: start the waiting arrivals that may. */
