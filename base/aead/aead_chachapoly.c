@@ -1,0 +1,298 @@
+/*
+ * aead_chachapoly.c: ChaCha20-Poly1305 (RFC 8439) for x86_64.
+ *
+ * ChaCha20 runs four blocks at once, one 32-bit state word per SSE2 register
+ * lane (SSE2 is part of x86-64, no CPUID needed); the last partial group uses
+ * the same code on a zero-padded buffer. Poly1305 keeps the accumulator in
+ * three limbs of 44, 44 and 42 bits so that each product fits a 128-bit
+ * integer (as in poly1305-donna-64). Additions, rotations and multiplications
+ * only: constant time, no tables.
+ */
+#include "base/aead/aead_impl.h"
+
+#if TETHER_AEAD_X86
+
+#include <emmintrin.h>
+#include <string.h>
+
+typedef unsigned __int128 u128;
+
+static inline uint32_t load32_le(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static inline uint64_t load64_le(const uint8_t *p)
+{
+	return (uint64_t)load32_le(p) | (uint64_t)load32_le(p + 4) << 32;
+}
+
+static inline void store64_le(uint8_t *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* ---- ChaCha20, four blocks per call ---- */
+
+#define ROTV(x, n) _mm_or_si128(_mm_slli_epi32(x, n), _mm_srli_epi32(x, 32 - (n)))
+#define QR(a, b, c, d)           \
+	a = _mm_add_epi32(a, b); \
+	d = _mm_xor_si128(d, a); \
+	d = ROTV(d, 16);         \
+	c = _mm_add_epi32(c, d); \
+	b = _mm_xor_si128(b, c); \
+	b = ROTV(b, 12);         \
+	a = _mm_add_epi32(a, b); \
+	d = _mm_xor_si128(d, a); \
+	d = ROTV(d, 8);          \
+	c = _mm_add_epi32(c, d); \
+	b = _mm_xor_si128(b, c); \
+	b = ROTV(b, 7)
+
+/* 256 bytes of key stream for block counters ctr..ctr+3 (mod 2^32, as RFC 8439). */
+static void chacha20_x4(const uint32_t st[16], uint32_t ctr, uint8_t out[256])
+{
+	__m128i x[16], o[16];
+	for (int i = 0; i < 16; i++)
+		x[i] = _mm_set1_epi32((int)st[i]);
+	x[12] = _mm_add_epi32(_mm_set1_epi32((int)ctr), _mm_set_epi32(3, 2, 1, 0));
+	for (int i = 0; i < 16; i++)
+		o[i] = x[i];
+	for (int r = 0; r < 10; r++) {
+		QR(x[0], x[4], x[8], x[12]);
+		QR(x[1], x[5], x[9], x[13]);
+		QR(x[2], x[6], x[10], x[14]);
+		QR(x[3], x[7], x[11], x[15]);
+		QR(x[0], x[5], x[10], x[15]);
+		QR(x[1], x[6], x[11], x[12]);
+		QR(x[2], x[7], x[8], x[13]);
+		QR(x[3], x[4], x[9], x[14]);
+	}
+	for (int i = 0; i < 16; i++)
+		x[i] = _mm_add_epi32(x[i], o[i]);
+	/* Transpose: lane j of words 4g..4g+3 is bytes 16g..16g+15 of block j. */
+	for (int g = 0; g < 4; g++) {
+		__m128i a = x[4 * g], b = x[4 * g + 1], c = x[4 * g + 2], d = x[4 * g + 3];
+		__m128i ab_lo = _mm_unpacklo_epi32(a, b), ab_hi = _mm_unpackhi_epi32(a, b);
+		__m128i cd_lo = _mm_unpacklo_epi32(c, d), cd_hi = _mm_unpackhi_epi32(c, d);
+		_mm_storeu_si128((__m128i *)(out + 0 * 64 + 16 * g),
+				 _mm_unpacklo_epi64(ab_lo, cd_lo));
+		_mm_storeu_si128((__m128i *)(out + 1 * 64 + 16 * g),
+				 _mm_unpackhi_epi64(ab_lo, cd_lo));
+		_mm_storeu_si128((__m128i *)(out + 2 * 64 + 16 * g),
+				 _mm_unpacklo_epi64(ab_hi, cd_hi));
+		_mm_storeu_si128((__m128i *)(out + 3 * 64 + 16 * g),
+				 _mm_unpackhi_epi64(ab_hi, cd_hi));
+	}
+}
+
+static void chacha20_setup(uint32_t st[16], const uint8_t key[32], const uint8_t nonce[12])
+{
+	st[0] = 0x61707865;
+	st[1] = 0x3320646e;
+	st[2] = 0x79622d32;
+	st[3] = 0x6b206574;
+	for (int i = 0; i < 8; i++)
+		st[4 + i] = load32_le(key + 4 * i);
+	st[12] = 0;
+	for (int i = 0; i < 3; i++)
+		st[13 + i] = load32_le(nonce + 4 * i);
+}
+
+/* XOR the key stream from block counter 1 over in[0..n) into out. */
+static void chacha20_xor(const uint32_t st[16], const uint8_t *in, uint8_t *out, size_t n)
+{
+	uint8_t ks[256];
+	uint32_t ctr = 1;
+	while (n >= 256) {
+		chacha20_x4(st, ctr, ks);
+		for (int i = 0; i < 256; i += 16) {
+			__m128i d = _mm_loadu_si128((const __m128i *)(in + i));
+			__m128i k = _mm_loadu_si128((const __m128i *)(ks + i));
+			_mm_storeu_si128((__m128i *)(out + i), _mm_xor_si128(d, k));
+		}
+		ctr += 4;
+		in += 256;
+		out += 256;
+		n -= 256;
+	}
+	if (n > 0) {
+		chacha20_x4(st, ctr, ks);
+		for (size_t i = 0; i < n; i++)
+			out[i] = in[i] ^ ks[i];
+	}
+	volatile uint8_t *w = ks;
+	for (size_t i = 0; i < sizeof(ks); i++)
+		w[i] = 0;
+}
+
+/* ---- Poly1305 ---- */
+
+#define M44 0xfffffffffffULL
+#define M42 0x3ffffffffffULL
+
+struct poly {
+	uint64_t r0, r1, r2, s1, s2;
+	uint64_t h0, h1, h2;
+	uint64_t pad0, pad1;
+};
+
+static void poly_init(struct poly *p, const uint8_t key[32])
+{
+	uint64_t t0 = load64_le(key), t1 = load64_le(key + 8);
+	p->r0 = t0 & 0xffc0fffffffULL;
+	p->r1 = ((t0 >> 44) | (t1 << 20)) & 0xfffffc0ffffULL;
+	p->r2 = (t1 >> 24) & 0x00ffffffc0fULL;
+	p->s1 = p->r1 * (5 << 2);
+	p->s2 = p->r2 * (5 << 2);
+	p->h0 = p->h1 = p->h2 = 0;
+	p->pad0 = load64_le(key + 16);
+	p->pad1 = load64_le(key + 24);
+}
+
+/* Whole 16-byte blocks, each with the 2^128 bit. */
+static void poly_blocks(struct poly *p, const uint8_t *m, size_t nblocks)
+{
+	const uint64_t r0 = p->r0, r1 = p->r1, r2 = p->r2, s1 = p->s1, s2 = p->s2;
+	uint64_t h0 = p->h0, h1 = p->h1, h2 = p->h2;
+	while (nblocks--) {
+		uint64_t t0 = load64_le(m), t1 = load64_le(m + 8);
+		h0 += t0 & M44;
+		h1 += ((t0 >> 44) | (t1 << 20)) & M44;
+		h2 += ((t1 >> 24) & M42) | (1ULL << 40);
+		u128 d0 = (u128)h0 * r0 + (u128)h1 * s2 + (u128)h2 * s1;
+		u128 d1 = (u128)h0 * r1 + (u128)h1 * r0 + (u128)h2 * s2;
+		u128 d2 = (u128)h0 * r2 + (u128)h1 * r1 + (u128)h2 * r0;
+		uint64_t c = (uint64_t)(d0 >> 44);
+		h0 = (uint64_t)d0 & M44;
+		d1 += c;
+		c = (uint64_t)(d1 >> 44);
+		h1 = (uint64_t)d1 & M44;
+		d2 += c;
+		c = (uint64_t)(d2 >> 42);
+		h2 = (uint64_t)d2 & M42;
+		h0 += c * 5;
+		c = h0 >> 44;
+		h0 &= M44;
+		h1 += c;
+		m += 16;
+	}
+	p->h0 = h0;
+	p->h1 = h1;
+	p->h2 = h2;
+}
+
+/* A byte string zero-padded to whole blocks (RFC 8439 section 2.8). */
+static void poly_padded(struct poly *p, const uint8_t *m, size_t n)
+{
+	poly_blocks(p, m, n / 16);
+	if (n % 16) {
+		uint8_t last[16] = {0};
+		memcpy(last, m + n - n % 16, n % 16);
+		poly_blocks(p, last, 1);
+	}
+}
+
+static void poly_finish(struct poly *p, uint8_t tag[16])
+{
+	uint64_t h0 = p->h0, h1 = p->h1, h2 = p->h2, c;
+	c = h1 >> 44;
+	h1 &= M44;
+	h2 += c;
+	c = h2 >> 42;
+	h2 &= M42;
+	h0 += c * 5;
+	c = h0 >> 44;
+	h0 &= M44;
+	h1 += c;
+	c = h1 >> 44;
+	h1 &= M44;
+	h2 += c;
+	c = h2 >> 42;
+	h2 &= M42;
+	h0 += c * 5;
+	c = h0 >> 44;
+	h0 &= M44;
+	h1 += c;
+
+	/* h - p = h + 5 - 2^130: take it when it does not go negative, without a branch. */
+	uint64_t g0 = h0 + 5;
+	c = g0 >> 44;
+	g0 &= M44;
+	uint64_t g1 = h1 + c;
+	c = g1 >> 44;
+	g1 &= M44;
+	uint64_t g2 = h2 + c - (1ULL << 42);
+	uint64_t mask = (g2 >> 63) - 1;
+	g0 &= mask;
+	g1 &= mask;
+	g2 &= mask;
+	mask = ~mask;
+	h0 = (h0 & mask) | g0;
+	h1 = (h1 & mask) | g1;
+	h2 = (h2 & mask) | g2;
+
+	uint64_t t0 = p->pad0, t1 = p->pad1;
+	h0 += t0 & M44;
+	c = h0 >> 44;
+	h0 &= M44;
+	h1 += (((t0 >> 44) | (t1 << 20)) & M44) + c;
+	c = h1 >> 44;
+	h1 &= M44;
+	h2 += ((t1 >> 24) & M42) + c;
+	h2 &= M42;
+	store64_le(tag, h0 | (h1 << 44));
+	store64_le(tag + 8, (h1 >> 20) | (h2 << 24));
+}
+
+/* ---- the AEAD ---- */
+
+static void chachapoly(const uint8_t key[32], const uint8_t nonce[12], const uint8_t *ad,
+		       size_t alen, const uint8_t *in, size_t n, uint8_t *out, uint8_t tag[16],
+		       int encrypt)
+{
+	uint32_t st[16];
+	uint8_t block0[256];
+	struct poly p;
+	chacha20_setup(st, key, nonce);
+	chacha20_x4(st, 0, block0); /* the first 32 bytes of block 0: the one-time key */
+	poly_init(&p, block0);
+	poly_padded(&p, ad, alen);
+	if (encrypt) {
+		chacha20_xor(st, in, out, n);
+		poly_padded(&p, out, n);
+	} else {
+		poly_padded(&p, in, n);
+		chacha20_xor(st, in, out, n);
+	}
+	uint8_t lens[16];
+	store64_le(lens, (uint64_t)alen);
+	store64_le(lens + 8, (uint64_t)n);
+	poly_blocks(&p, lens, 1);
+	poly_finish(&p, tag);
+
+	volatile uint8_t *w = block0;
+	for (size_t i = 0; i < sizeof(block0); i++)
+		w[i] = 0;
+	w = (volatile uint8_t *)st;
+	for (size_t i = 0; i < sizeof(st); i++)
+		w[i] = 0;
+	w = (volatile uint8_t *)&p;
+	for (size_t i = 0; i < sizeof(p); i++)
+		w[i] = 0;
+}
+
+void aead_chachapoly_seal(const uint8_t key[32], const uint8_t nonce[12], const uint8_t *ad,
+			  size_t alen, const uint8_t *in, size_t n, uint8_t *out, uint8_t tag[16])
+{
+	chachapoly(key, nonce, ad, alen, in, n, out, tag, 1);
+}
+
+void aead_chachapoly_open(const uint8_t key[32], const uint8_t nonce[12], const uint8_t *ad,
+			  size_t alen, const uint8_t *in, size_t n, uint8_t *out, uint8_t tag[16])
+{
+	chachapoly(key, nonce, ad, alen, in, n, out, tag, 0);
+}
+
+#endif /* TETHER_AEAD_X86 */
