@@ -1,9 +1,9 @@
 /*
  * aead_chachapoly.c: ChaCha20-Poly1305 (RFC 8439) for x86_64.
  *
- * ChaCha20 runs four blocks at once, one 32-bit state word per SSE2 register
- * lane (SSE2 is part of x86-64, no CPUID needed); the last partial group uses
- * the same code on a zero-padded buffer. Poly1305 keeps the accumulator in
+ * ChaCha20 runs four blocks at once in SSSE3 registers or eight in AVX2
+ * registers, one 32-bit state word per lane (the driver checked CPUID); a
+ * partial last group takes a whole group of key stream and uses what it needs. Poly1305 keeps the accumulator in
  * three limbs of 44, 44 and 42 bits so that each product fits a 128-bit
  * integer (as in poly1305-donna-64). Additions, rotations and multiplications
  * only: constant time, no tables.
@@ -12,7 +12,7 @@
 
 #if TETHER_AEAD_X86
 
-#include <emmintrin.h>
+#include <immintrin.h>
 #include <string.h>
 
 typedef unsigned __int128 u128;
@@ -33,44 +33,61 @@ static inline void store64_le(uint8_t *p, uint64_t v)
 		p[i] = (uint8_t)(v >> (8 * i));
 }
 
-/* ---- ChaCha20, four blocks per call ---- */
+/* ---- ChaCha20, four (SSSE3) or eight (AVX2) blocks per call ---- */
 
-#define ROTV(x, n) _mm_or_si128(_mm_slli_epi32(x, n), _mm_srli_epi32(x, 32 - (n)))
-#define QR(a, b, c, d)           \
-	a = _mm_add_epi32(a, b); \
-	d = _mm_xor_si128(d, a); \
-	d = ROTV(d, 16);         \
-	c = _mm_add_epi32(c, d); \
-	b = _mm_xor_si128(b, c); \
-	b = ROTV(b, 12);         \
-	a = _mm_add_epi32(a, b); \
-	d = _mm_xor_si128(d, a); \
-	d = ROTV(d, 8);          \
-	c = _mm_add_epi32(c, d); \
-	b = _mm_xor_si128(b, c); \
-	b = ROTV(b, 7)
+/*
+ * One 32-bit state word per lane, a block per lane. Rotations by 16 and 8 are
+ * byte shuffles, the others two shifts and an OR. The input words are
+ * broadcast again from st for the final addition rather than kept in
+ * registers: sixteen working vectors already fill the register file.
+ */
+#define CC_BODY                                           \
+	CC_V x[16];                                       \
+	for (int i = 0; i < 16; i++)                      \
+		x[i] = CC_SET1((int)st[i]);               \
+	x[12] = CC_ADD(x[12], ctr_add);                   \
+	for (int r = 0; r < 10; r++) {                    \
+		CC_QR(x[0], x[4], x[8], x[12]);           \
+		CC_QR(x[1], x[5], x[9], x[13]);           \
+		CC_QR(x[2], x[6], x[10], x[14]);          \
+		CC_QR(x[3], x[7], x[11], x[15]);          \
+		CC_QR(x[0], x[5], x[10], x[15]);          \
+		CC_QR(x[1], x[6], x[11], x[12]);          \
+		CC_QR(x[2], x[7], x[8], x[13]);           \
+		CC_QR(x[3], x[4], x[9], x[14]);           \
+	}                                                 \
+	for (int i = 0; i < 16; i++)                      \
+		x[i] = CC_ADD(x[i], CC_SET1((int)st[i])); \
+	x[12] = CC_ADD(x[12], ctr_add)
+
+#define CC_QR(a, b, c, d)                        \
+	a = CC_ADD(a, b);                        \
+	d = CC_SHUF(CC_XOR(d, a), CC_R16);       \
+	c = CC_ADD(c, d);                        \
+	b = CC_XOR(b, c);                        \
+	b = CC_OR(CC_SHL(b, 12), CC_SHR(b, 20)); \
+	a = CC_ADD(a, b);                        \
+	d = CC_SHUF(CC_XOR(d, a), CC_R8);        \
+	c = CC_ADD(c, d);                        \
+	b = CC_XOR(b, c);                        \
+	b = CC_OR(CC_SHL(b, 7), CC_SHR(b, 25))
 
 /* 256 bytes of key stream for block counters ctr..ctr+3 (mod 2^32, as RFC 8439). */
-static void chacha20_x4(const uint32_t st[16], uint32_t ctr, uint8_t out[256])
+__attribute__((target("ssse3"))) static void chacha20_x4(const uint32_t st[16], uint32_t ctr,
+							 uint8_t out[256])
 {
-	__m128i x[16], o[16];
-	for (int i = 0; i < 16; i++)
-		x[i] = _mm_set1_epi32((int)st[i]);
-	x[12] = _mm_add_epi32(_mm_set1_epi32((int)ctr), _mm_set_epi32(3, 2, 1, 0));
-	for (int i = 0; i < 16; i++)
-		o[i] = x[i];
-	for (int r = 0; r < 10; r++) {
-		QR(x[0], x[4], x[8], x[12]);
-		QR(x[1], x[5], x[9], x[13]);
-		QR(x[2], x[6], x[10], x[14]);
-		QR(x[3], x[7], x[11], x[15]);
-		QR(x[0], x[5], x[10], x[15]);
-		QR(x[1], x[6], x[11], x[12]);
-		QR(x[2], x[7], x[8], x[13]);
-		QR(x[3], x[4], x[9], x[14]);
-	}
-	for (int i = 0; i < 16; i++)
-		x[i] = _mm_add_epi32(x[i], o[i]);
+#define CC_ADD _mm_add_epi32
+#define CC_XOR _mm_xor_si128
+#define CC_OR _mm_or_si128
+#define CC_SHL _mm_slli_epi32
+#define CC_SHR _mm_srli_epi32
+#define CC_SHUF _mm_shuffle_epi8
+#define CC_V __m128i
+#define CC_SET1 _mm_set1_epi32
+	const __m128i CC_R16 = _mm_set_epi8(13, 12, 15, 14, 9, 8, 11, 10, 5, 4, 7, 6, 1, 0, 3, 2);
+	const __m128i CC_R8 = _mm_set_epi8(14, 13, 12, 15, 10, 9, 8, 11, 6, 5, 4, 7, 2, 1, 0, 3);
+	const __m128i ctr_add = _mm_add_epi32(_mm_set1_epi32((int)ctr), _mm_set_epi32(3, 2, 1, 0));
+	CC_BODY;
 	/* Transpose: lane j of words 4g..4g+3 is bytes 16g..16g+15 of block j. */
 	for (int g = 0; g < 4; g++) {
 		__m128i a = x[4 * g], b = x[4 * g + 1], c = x[4 * g + 2], d = x[4 * g + 3];
@@ -85,6 +102,62 @@ static void chacha20_x4(const uint32_t st[16], uint32_t ctr, uint8_t out[256])
 		_mm_storeu_si128((__m128i *)(out + 3 * 64 + 16 * g),
 				 _mm_unpackhi_epi64(ab_hi, cd_hi));
 	}
+#undef CC_ADD
+#undef CC_XOR
+#undef CC_OR
+#undef CC_SHL
+#undef CC_SHR
+#undef CC_SHUF
+#undef CC_V
+#undef CC_SET1
+}
+
+/* 512 bytes of key stream for block counters ctr..ctr+7. */
+__attribute__((target("avx2"))) static void chacha20_x8(const uint32_t st[16], uint32_t ctr,
+							uint8_t out[512])
+{
+#define CC_ADD _mm256_add_epi32
+#define CC_XOR _mm256_xor_si256
+#define CC_OR _mm256_or_si256
+#define CC_SHL _mm256_slli_epi32
+#define CC_SHR _mm256_srli_epi32
+#define CC_SHUF _mm256_shuffle_epi8
+#define CC_V __m256i
+#define CC_SET1 _mm256_set1_epi32
+	const __m256i CC_R16 =
+		_mm256_set_epi8(13, 12, 15, 14, 9, 8, 11, 10, 5, 4, 7, 6, 1, 0, 3, 2, 13, 12, 15,
+				14, 9, 8, 11, 10, 5, 4, 7, 6, 1, 0, 3, 2);
+	const __m256i CC_R8 = _mm256_set_epi8(14, 13, 12, 15, 10, 9, 8, 11, 6, 5, 4, 7, 2, 1, 0, 3,
+					      14, 13, 12, 15, 10, 9, 8, 11, 6, 5, 4, 7, 2, 1, 0, 3);
+	const __m256i ctr_add = _mm256_add_epi32(_mm256_set1_epi32((int)ctr),
+						 _mm256_set_epi32(7, 6, 5, 4, 3, 2, 1, 0));
+	CC_BODY;
+	/*
+	 * Transpose 8x8 words in two halves: the 128-bit lane l of words 4g..4g+3
+	 * after the 4x4 transpose holds 16 bytes of blocks 4l..4l+3.
+	 */
+	for (int g = 0; g < 4; g++) {
+		__m256i a = x[4 * g], b = x[4 * g + 1], c = x[4 * g + 2], d = x[4 * g + 3];
+		__m256i ab_lo = _mm256_unpacklo_epi32(a, b), ab_hi = _mm256_unpackhi_epi32(a, b);
+		__m256i cd_lo = _mm256_unpacklo_epi32(c, d), cd_hi = _mm256_unpackhi_epi32(c, d);
+		__m256i r[4] = {
+			_mm256_unpacklo_epi64(ab_lo, cd_lo), _mm256_unpackhi_epi64(ab_lo, cd_lo),
+			_mm256_unpacklo_epi64(ab_hi, cd_hi), _mm256_unpackhi_epi64(ab_hi, cd_hi)};
+		for (int j = 0; j < 4; j++) {
+			_mm_storeu_si128((__m128i *)(out + j * 64 + 16 * g),
+					 _mm256_castsi256_si128(r[j]));
+			_mm_storeu_si128((__m128i *)(out + (j + 4) * 64 + 16 * g),
+					 _mm256_extracti128_si256(r[j], 1));
+		}
+	}
+#undef CC_ADD
+#undef CC_XOR
+#undef CC_OR
+#undef CC_SHL
+#undef CC_SHR
+#undef CC_SHUF
+#undef CC_V
+#undef CC_SET1
 }
 
 static void chacha20_setup(uint32_t st[16], const uint8_t key[32], const uint8_t nonce[12])
@@ -100,27 +173,30 @@ static void chacha20_setup(uint32_t st[16], const uint8_t key[32], const uint8_t
 		st[13 + i] = load32_le(nonce + 4 * i);
 }
 
-/* XOR the key stream from block counter 1 over in[0..n) into out. */
-static void chacha20_xor(const uint32_t st[16], const uint8_t *in, uint8_t *out, size_t n)
+/* XOR the key stream from block counter 1 over in[0..n) into out; wide: AVX2. */
+static void chacha20_xor(const uint32_t st[16], const uint8_t *in, uint8_t *out, size_t n, int wide)
 {
-	uint8_t ks[256];
+	uint8_t ks[512];
+	const size_t step = wide ? 512 : 256;
 	uint32_t ctr = 1;
-	while (n >= 256) {
-		chacha20_x4(st, ctr, ks);
-		for (int i = 0; i < 256; i += 16) {
+	while (n > 0) {
+		if (wide)
+			chacha20_x8(st, ctr, ks);
+		else
+			chacha20_x4(st, ctr, ks);
+		size_t len = n < step ? n : step;
+		size_t i = 0;
+		for (; i + 16 <= len; i += 16) {
 			__m128i d = _mm_loadu_si128((const __m128i *)(in + i));
 			__m128i k = _mm_loadu_si128((const __m128i *)(ks + i));
 			_mm_storeu_si128((__m128i *)(out + i), _mm_xor_si128(d, k));
 		}
-		ctr += 4;
-		in += 256;
-		out += 256;
-		n -= 256;
-	}
-	if (n > 0) {
-		chacha20_x4(st, ctr, ks);
-		for (size_t i = 0; i < n; i++)
+		for (; i < len; i++)
 			out[i] = in[i] ^ ks[i];
+		ctr += (uint32_t)(step / 64);
+		in += len;
+		out += len;
+		n -= len;
 	}
 	volatile uint8_t *w = ks;
 	for (size_t i = 0; i < sizeof(ks); i++)
@@ -250,7 +326,7 @@ static void poly_finish(struct poly *p, uint8_t tag[16])
 
 static void chachapoly(const uint8_t key[32], const uint8_t nonce[12], const uint8_t *ad,
 		       size_t alen, const uint8_t *in, size_t n, uint8_t *out, uint8_t tag[16],
-		       int encrypt)
+		       int encrypt, int wide)
 {
 	uint32_t st[16];
 	uint8_t block0[256];
@@ -260,11 +336,11 @@ static void chachapoly(const uint8_t key[32], const uint8_t nonce[12], const uin
 	poly_init(&p, block0);
 	poly_padded(&p, ad, alen);
 	if (encrypt) {
-		chacha20_xor(st, in, out, n);
+		chacha20_xor(st, in, out, n, wide);
 		poly_padded(&p, out, n);
 	} else {
 		poly_padded(&p, in, n);
-		chacha20_xor(st, in, out, n);
+		chacha20_xor(st, in, out, n, wide);
 	}
 	uint8_t lens[16];
 	store64_le(lens, (uint64_t)alen);
@@ -284,15 +360,17 @@ static void chachapoly(const uint8_t key[32], const uint8_t nonce[12], const uin
 }
 
 void aead_chachapoly_seal(const uint8_t key[32], const uint8_t nonce[12], const uint8_t *ad,
-			  size_t alen, const uint8_t *in, size_t n, uint8_t *out, uint8_t tag[16])
+			  size_t alen, const uint8_t *in, size_t n, uint8_t *out, uint8_t tag[16],
+			  int wide)
 {
-	chachapoly(key, nonce, ad, alen, in, n, out, tag, 1);
+	chachapoly(key, nonce, ad, alen, in, n, out, tag, 1, wide);
 }
 
 void aead_chachapoly_open(const uint8_t key[32], const uint8_t nonce[12], const uint8_t *ad,
-			  size_t alen, const uint8_t *in, size_t n, uint8_t *out, uint8_t tag[16])
+			  size_t alen, const uint8_t *in, size_t n, uint8_t *out, uint8_t tag[16],
+			  int wide)
 {
-	chachapoly(key, nonce, ad, alen, in, n, out, tag, 0);
+	chachapoly(key, nonce, ad, alen, in, n, out, tag, 0, wide);
 }
 
 #endif /* TETHER_AEAD_X86 */

@@ -11,11 +11,11 @@
 #include <cpuid.h>
 #endif
 
-static int driver_enabled = 1;
+static enum aead_driver_mode driver_mode = AEAD_DRIVER_ON;
 
-void aead_driver_set_enabled(int on)
+void aead_driver_set_mode(enum aead_driver_mode mode)
 {
-	driver_enabled = on != 0;
+	driver_mode = mode;
 }
 
 enum suite {
@@ -25,31 +25,50 @@ enum suite {
 };
 
 #if TETHER_AEAD_X86
-/* CPUID leaf 1, ECX: PCLMULQDQ (bit 1), SSSE3 (9), SSE4.1 (19), AES (25). */
-static int cpu_has_aes_clmul(void)
+/*
+ * CPUID, read once. Leaf 1 ECX: PCLMULQDQ (bit 1), SSSE3 (9), SSE4.1 (19),
+ * OSXSAVE (27), AES (25); leaf 7 EBX: AVX2 (5), usable only when XCR0 says
+ * the OS saves the XMM and YMM registers (bits 1 and 2).
+ */
+static int cpu_known, cpu_aes_clmul, cpu_ssse3, cpu_avx2;
+
+static void cpu_detect(void)
 {
-	static int known, has;
-	if (!known) {
-		unsigned a, b, c, d;
-		const unsigned need = 1u << 1 | 1u << 9 | 1u << 19 | 1u << 25;
-		has = __get_cpuid(1, &a, &b, &c, &d) && (c & need) == need;
-		known = 1;
+	unsigned a, b, c, d;
+	if (cpu_known)
+		return;
+	if (__get_cpuid(1, &a, &b, &c, &d)) {
+		const unsigned gcm = 1u << 1 | 1u << 9 | 1u << 19 | 1u << 25;
+		cpu_aes_clmul = (c & gcm) == gcm;
+		cpu_ssse3 = (c & 1u << 9) != 0;
+		if ((c & 1u << 27) && __get_cpuid_count(7, 0, &a, &b, &c, &d) && (b & 1u << 5)) {
+			unsigned lo, hi;
+			__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+			cpu_avx2 = (lo & 6) == 6;
+		}
 	}
-	return has;
+	cpu_known = 1;
+}
+
+static int use_avx2(void)
+{
+	return cpu_avx2 && driver_mode != AEAD_DRIVER_NARROW;
 }
 #endif
 
 /* The suite this driver runs for the request, or SUITE_NONE. */
 static enum suite driver_suite(psa_key_type_t type, size_t key_len, psa_algorithm_t alg)
 {
-	if (!driver_enabled)
+	if (driver_mode == AEAD_DRIVER_OFF)
 		return SUITE_NONE;
 #if TETHER_AEAD_X86
 	psa_algorithm_t base = PSA_ALG_AEAD_WITH_DEFAULT_LENGTH_TAG(alg);
+	cpu_detect();
 	if (base == PSA_ALG_GCM && type == PSA_KEY_TYPE_AES && (key_len == 16 || key_len == 32) &&
-	    cpu_has_aes_clmul())
+	    cpu_aes_clmul)
 		return SUITE_GCM;
-	if (base == PSA_ALG_CHACHA20_POLY1305 && type == PSA_KEY_TYPE_CHACHA20 && key_len == 32)
+	if (base == PSA_ALG_CHACHA20_POLY1305 && type == PSA_KEY_TYPE_CHACHA20 && key_len == 32 &&
+	    cpu_ssse3)
 		return SUITE_CHACHAPOLY;
 #else
 	(void)type;
@@ -65,7 +84,11 @@ const char *aead_driver_impl(psa_key_type_t type, size_t bits, psa_algorithm_t a
 	case SUITE_GCM:
 		return "aesni-pclmul-8x";
 	case SUITE_CHACHAPOLY:
-		return "sse2-4x/poly1305-44";
+#if TETHER_AEAD_X86
+		return use_avx2() ? "avx2-8x/poly1305-44" : "ssse3-4x/poly1305-44";
+#else
+		return NULL;
+#endif
 	default:
 		return NULL;
 	}
@@ -123,7 +146,7 @@ psa_status_t aead_driver_encrypt(const psa_key_attributes_t *attributes, const u
 				  tag);
 	else
 		aead_chachapoly_seal(key_buffer, nonce, additional_data, additional_data_length,
-				     plaintext, plaintext_length, ciphertext, tag);
+				     plaintext, plaintext_length, ciphertext, tag, use_avx2());
 	memcpy(ciphertext + plaintext_length, tag, tag_len);
 	wipe(tag, sizeof(tag));
 	*ciphertext_length = plaintext_length + tag_len;
@@ -161,7 +184,7 @@ psa_status_t aead_driver_decrypt(const psa_key_attributes_t *attributes, const u
 				  additional_data_length, ciphertext, n, plaintext, got);
 	else
 		aead_chachapoly_open(key_buffer, nonce, additional_data, additional_data_length,
-				     ciphertext, n, plaintext, got);
+				     ciphertext, n, plaintext, got, use_avx2());
 	uint8_t diff = 0;
 	for (size_t i = 0; i < tag_len; i++)
 		diff |= (uint8_t)(want[i] ^ got[i]);

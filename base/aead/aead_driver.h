@@ -46,16 +46,25 @@ psa_status_t aead_driver_decrypt(const psa_key_attributes_t *attributes, const u
 
 /*
  * The name of the code that would serve (key type, key bits, alg) on this CPU:
- * "aesni-pclmul-8x", "sse2-4x/poly1305-44" or NULL when mbedTLS's own code does
+ * "aesni-pclmul-8x", "avx2-8x/poly1305-44", "ssse3-4x/poly1305-44" or NULL when mbedTLS's own code does
  * (not covered, no CPU support, or disabled). For logs, tests and the bench.
  */
 const char *aead_driver_impl(psa_key_type_t type, size_t bits, psa_algorithm_t alg);
 
 /*
- * Turn the driver off (0) or on (1, the default): off, every call returns
- * PSA_ERROR_NOT_SUPPORTED, so mbedTLS's own code runs. For the differential
- * tests and the benchmark only; the agent never calls it. Not thread-safe.
+ * For the differential tests and the benchmark only; the agent never calls
+ * it. Not thread-safe.
+ *   AEAD_DRIVER_OFF     every call returns PSA_ERROR_NOT_SUPPORTED, so
+ *                       mbedTLS's own code runs
+ *   AEAD_DRIVER_ON      the default: the widest code the CPU allows
+ *   AEAD_DRIVER_NARROW  on, without the AVX2 code (so that a test on an AVX2
+ *                       machine also checks the 4-lane ChaCha20)
  */
-void aead_driver_set_enabled(int on);
+enum aead_driver_mode {
+	AEAD_DRIVER_OFF,
+	AEAD_DRIVER_ON,
+	AEAD_DRIVER_NARROW,
+};
+void aead_driver_set_mode(enum aead_driver_mode mode);
 
 #endif /* TETHER_AEAD_DRIVER_H */

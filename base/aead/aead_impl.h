@@ -26,12 +26,16 @@ void aead_gcm_x86_seal(const uint8_t *key, size_t klen, const uint8_t nonce[12],
 void aead_gcm_x86_open(const uint8_t *key, size_t klen, const uint8_t nonce[12], const uint8_t *ad,
 		       size_t alen, const uint8_t *in, size_t n, uint8_t *out, uint8_t tag[16]);
 
-/* ChaCha20-Poly1305 (RFC 8439): ChaCha20 four blocks at a time in SSE2 lanes,
- * Poly1305 with 44-bit limbs and 128-bit products. */
+/* ChaCha20-Poly1305 (RFC 8439): ChaCha20 four blocks at a time in SSSE3 lanes,
+ * or eight in AVX2 lanes when wide is set (the caller checked CPUID for
+ * SSSE3, and for AVX2 with the OS saving the YMM registers); Poly1305 with
+ * 44-bit limbs and 128-bit products. */
 void aead_chachapoly_seal(const uint8_t key[32], const uint8_t nonce[12], const uint8_t *ad,
-			  size_t alen, const uint8_t *in, size_t n, uint8_t *out, uint8_t tag[16]);
+			  size_t alen, const uint8_t *in, size_t n, uint8_t *out, uint8_t tag[16],
+			  int wide);
 void aead_chachapoly_open(const uint8_t key[32], const uint8_t nonce[12], const uint8_t *ad,
-			  size_t alen, const uint8_t *in, size_t n, uint8_t *out, uint8_t tag[16]);
+			  size_t alen, const uint8_t *in, size_t n, uint8_t *out, uint8_t tag[16],
+			  int wide);
 #endif
 
 #endif /* TETHER_AEAD_IMPL_H */

@@ -30,10 +30,14 @@
 #include "base/aead/aead_driver.h"
 #endif
 
+/* The driver's mode under test: 1 the widest code, 2 without AVX2 (the 4-lane ChaCha20). */
+static int drv_mode = 1;
+
 static void driver_on(int on)
 {
 #if TETHER_FAST_AEAD
-	aead_driver_set_enabled(on);
+	aead_driver_set_mode(on ? (drv_mode == 2 ? AEAD_DRIVER_NARROW : AEAD_DRIVER_ON)
+				: AEAD_DRIVER_OFF);
 #else
 	(void)on;
 #endif
@@ -138,9 +142,8 @@ static void kat(psa_key_type_t type, const char *key, const char *iv, const char
 	psa_destroy_key(id);
 }
 
-static void test_known_answers(void **state)
+static void test_known_answers_body(void)
 {
-	(void)state;
 	/* RFC 8439 section 2.8.2. */
 	kat(PSA_KEY_TYPE_CHACHA20,
 	    "808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f",
@@ -308,15 +311,13 @@ static void wycheproof(const char *file, psa_key_type_t type, psa_algorithm_t al
 	free(text);
 }
 
-static void test_wycheproof_gcm(void **state)
+static void test_wycheproof_gcm_body(void)
 {
-	(void)state;
 	wycheproof("aes_gcm_test.json", PSA_KEY_TYPE_AES, PSA_ALG_GCM);
 }
 
-static void test_wycheproof_chachapoly(void **state)
+static void test_wycheproof_chachapoly_body(void)
 {
-	(void)state;
 	wycheproof("chacha20_poly1305_test.json", PSA_KEY_TYPE_CHACHA20, PSA_ALG_CHACHA20_POLY1305);
 }
 
@@ -427,9 +428,8 @@ static void diff_case(const struct suite *s, size_t tag_len, size_t len, size_t 
 	psa_destroy_key(id);
 }
 
-static void test_differential(void **state)
+static void test_differential_body(void)
 {
-	(void)state;
 	for (size_t si = 0; si < sizeof(suites) / sizeof(suites[0]); si++) {
 		const struct suite *s = &suites[si];
 		long before = cases;
@@ -464,6 +464,50 @@ static void test_differential(void **state)
 	}
 	printf("differential: %ld cases, %ld forgeries and %ld truncations rejected\n", cases,
 	       forgeries, 2 * cases);
+}
+
+static void test_known_answers(void **state)
+{
+	(void)state;
+	for (drv_mode = 1; drv_mode <= 2; drv_mode++) {
+		printf("driver mode %s\n", drv_mode == 1 ? "widest" : "narrow (no AVX2)");
+		test_known_answers_body();
+	}
+	drv_mode = 1;
+	driver_on(1);
+}
+
+static void test_wycheproof_gcm(void **state)
+{
+	(void)state;
+	for (drv_mode = 1; drv_mode <= 2; drv_mode++) {
+		printf("driver mode %s\n", drv_mode == 1 ? "widest" : "narrow (no AVX2)");
+		test_wycheproof_gcm_body();
+	}
+	drv_mode = 1;
+	driver_on(1);
+}
+
+static void test_wycheproof_chachapoly(void **state)
+{
+	(void)state;
+	for (drv_mode = 1; drv_mode <= 2; drv_mode++) {
+		printf("driver mode %s\n", drv_mode == 1 ? "widest" : "narrow (no AVX2)");
+		test_wycheproof_chachapoly_body();
+	}
+	drv_mode = 1;
+	driver_on(1);
+}
+
+static void test_differential(void **state)
+{
+	(void)state;
+	for (drv_mode = 1; drv_mode <= 2; drv_mode++) {
+		printf("driver mode %s\n", drv_mode == 1 ? "widest" : "narrow (no AVX2)");
+		test_differential_body();
+	}
+	drv_mode = 1;
+	driver_on(1);
 }
 
 /* The driver serves what it says it serves on this CPU, and nothing else. */
