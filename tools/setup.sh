@@ -15,6 +15,7 @@ PACKAGES=(
 	dpkg-dev ca-certificates xz-utils bzip2 tar
 	debian-archive-keyring
 	systemd # systemd-analyze: integration.service_files verifies tools/systemd/tether.service
+	libssl-dev # OpenSSL's libcrypto: the AEAD reference test (ref.aead_openssl) and bench/aead_bench
 )
 
 # ---- board toolchains (cross compilers, qemu) --------------------------------
