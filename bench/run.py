@@ -614,7 +614,10 @@ def main():
                     help="TLS 1.3 suite both tunnels must use (default %(default)s)")
     ap.add_argument("--window", type=int, help="tether limits.stream_window in bytes "
                     "(default: tether's own default)")
-    ap.add_argument("--only", default="tcp,stunnel,tether", help="setups to run")
+    ap.add_argument("--only", default="aead,tcp,stunnel,tether", help="parts to run: aead "
+                    "(the AEAD micro-benchmark) and the setups")
+    ap.add_argument("--aead-bench", default="", help="aead_bench binary (default: bench/"
+                    "aead_bench beside the tether binary's build)")
     ap.add_argument("--keep", action="store_true", help="keep the work folder (configs, logs)")
     ap.add_argument("--timeout", type=float, help="whole-run limit, seconds (default 900; "
                     "quick 120)")
@@ -667,6 +670,12 @@ def main():
     ok = False
     notes = []
     figures = {"load_start": load0, "mib": o.mib, "streams": o.streams}
+    if "aead" in only:
+        figures["aead"] = aead_table(o.aead_bench or os.path.join(
+            os.path.dirname(tether), "bench", "aead_bench"))
+        if only == {"aead"}:
+            shutil.rmtree(d, ignore_errors=True)
+            return 0
     try:
         pki = make_pki(tether, d)
         sink = Sink()
@@ -785,6 +794,55 @@ def main():
         else:
             shutil.rmtree(d, ignore_errors=True)
     return 0 if ok else 1
+
+
+def aead_table(exe, seconds=0.3):
+    """The AEAD micro-benchmark (bench/aead_bench.c), printed as a table.
+
+    Per suite and record size: MB per CPU-second of sealing and of opening one
+    record at a time (fresh nonce, 13 bytes of associated data, in place) with
+    tether's AEAD driver, mbedTLS's own code and OpenSSL's EVP, all in one
+    process; CPU time, so other load slows the run more than it moves the
+    figures. Returns {"suite/size": {"tether": (seal, open), ...}} or None
+    when there is no aead_bench binary.
+    """
+    if not os.access(exe, os.X_OK):
+        print("  AEAD: no %s (bench/run.sh builds it; needs libssl-dev)" % exe, flush=True)
+        return None
+    out = subprocess.run([exe, str(seconds)], capture_output=True, text=True, timeout=600)
+    if out.returncode != 0:
+        raise BenchError("aead_bench failed: %s" % out.stderr.strip()[-300:])
+    table, notes, codes = {}, [], {}
+    for line in out.stdout.splitlines():
+        kv = parse_kv(line)
+        if "note" in kv:
+            notes.append(line.split("note=", 1)[1])
+            continue
+        if "suite" not in kv:
+            continue
+        key = "%s/%s" % (kv["suite"], kv["size"])
+        cell = table.setdefault(key, {}).setdefault(kv["impl"], [None, None])
+        cell[0 if kv["op"] == "seal" else 1] = float(kv["mbps"])
+        if "code" in kv:
+            codes[kv["suite"]] = kv["code"]
+    print("  AEAD, MB per CPU-second, seal / open, one record at a time (bench/aead_bench):")
+    print("    %-18s %6s  %-13s  %-13s  %-13s  %s" % (
+        "suite", "record", "tether", "mbedTLS", "OpenSSL", "tether/mbedTLS"))
+
+    def cell(c):
+        return "%5.0f / %5.0f" % tuple(c) if c and None not in c else "%13s" % "-"
+    for key, impls in table.items():
+        suite, size = key.split("/")
+        t, m = impls.get("tether"), impls.get("mbedtls")
+        ratio = "%.1fx" % ((t[0] + t[1]) / (m[0] + m[1])) if t and m else "-"
+        print("    %-18s %6s  %s  %s  %s  %s" % (suite, size, cell(t), cell(m),
+                                                cell(impls.get("openssl")), ratio))
+    for suite, code in codes.items():
+        print("    tether's code for %s: %s" % (suite, code))
+    for n in notes:
+        print("    note: %s" % n)
+    sys.stdout.flush()
+    return {k: {i: tuple(c) for i, c in v.items()} for k, v in table.items()}
 
 
 def on_term(signum, frame):

@@ -15,7 +15,7 @@ if [ -z "${TETHER:-}" ]; then
 			-DCMAKE_C_FLAGS=-Wno-error=maybe-uninitialized >/dev/null
 	fi
 	echo "run.sh: building $build/tether (Release)" >&2
-	cmake --build "$build" --target tether -j2 >/dev/null
+	cmake --build "$build" --target tether aead_bench -j2 >/dev/null
 	TETHER="$PWD/$build/tether"
 fi
 exec python3 bench/run.py --tether "$TETHER" "$@"
