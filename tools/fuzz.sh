@@ -7,6 +7,7 @@
 #        kept corpus; prints libFuzzer's final stats (executions, cov, ft).
 #        A crash, leak, sanitizer report or failed CHECK stops it, leaving
 #        crash-*/leak-*/timeout-* in build/host-fuzz/tests/fuzz-work/.
+#        FUZZ_SECONDS=N in the environment stops it after N seconds instead.
 #   tools/fuzz.sh merge TARGET              minimize the work corpus and the kept
 #        one into tests/fuzz/corpus/TARGET (libFuzzer -merge=1).
 #
@@ -33,7 +34,7 @@ case $cmd in
 run)
 	runs=${3:-10000000}
 	jobs=${4:-1}
-	args=(-max_len=4096 -timeout=10 -print_final_stats=1
+	args=(-max_total_time="${FUZZ_SECONDS:-0}" -max_len=4096 -timeout=120 -print_final_stats=1
 		-artifact_prefix="$(dirname "$work")/$target-" "$work" "$kept")
 	if [ "$jobs" -gt 1 ]; then
 		# Each job runs RUNS/JOBS; they share the work corpus.

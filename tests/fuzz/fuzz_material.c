@@ -17,8 +17,9 @@
  * config key and file it concerns; a key readable by others is always
  * refused; a success has a P-256 certificate with a key that matches it, a
  * CRL chain exactly when CRL files were given, and each CRL's file index
- * among them; every problem the check reports names identity.cert or
- * identity.ca with words.
+ * among them; the scratch buffer that held the key file is wiped (all of it
+ * on failure; on success past the CRL file read after the key); every
+ * problem the check reports names identity.cert or identity.ca with words.
  */
 #include <stdbool.h>
 #include <stdint.h>
