@@ -49,7 +49,7 @@ merge)
 	mkdir -p "$kept"
 	cp "$new"/* "$kept"/ 2>/dev/null || true
 	rm -rf "$new"
-	echo "fuzz: $kept: $(ls "$kept" | wc -l) inputs, $(du -sk "$kept" | cut -f1) KB" >&2
+	echo "fuzz: $kept: $(ls "$kept" | wc -l) inputs, $(cat "$kept"/* | wc -c) bytes" >&2
 	;;
 *)
 	echo "fuzz: unknown command $cmd (run, merge)" >&2
