@@ -1,5 +1,6 @@
 /*
- * http.c: the metrics endpoint's request parser (http.h).
+ * http.c: the metrics endpoint's and the status socket's request parsers
+ * (http.h).
  */
 #include "core/http.h"
 
@@ -130,4 +131,25 @@ const char *http_status(enum http_verdict v)
 	default:
 		return "400 Bad Request";
 	}
+}
+
+enum status_req status_parse(const char *buf, size_t len)
+{
+	const char *nl = memchr(buf, '\n', len);
+	size_t n;
+
+	if (nl == NULL)
+		return len >= STATUS_LINE_MAX ? STATUS_REQ_BAD : STATUS_REQ_MORE;
+	n = (size_t)(nl - buf);
+	if (n > 0 && buf[n - 1] == '\r')
+		n--;
+	if (n == 6 && memcmp(buf, "status", 6) == 0)
+		return STATUS_REQ_STATUS;
+	if (n == 5 && memcmp(buf, "table", 5) == 0)
+		return STATUS_REQ_TABLE;
+	if (n == 7 && memcmp(buf, "metrics", 7) == 0)
+		return STATUS_REQ_METRICS;
+	if (n == 6 && memcmp(buf, "reload", 6) == 0)
+		return STATUS_REQ_RELOAD;
+	return STATUS_REQ_BAD;
 }

@@ -34,4 +34,25 @@ enum http_verdict http_parse(const char *buf, size_t len, size_t cap);
 /* The status line's code and words for a verdict ("404 Not Found"). */
 const char *http_status(enum http_verdict v);
 
+/* What a request on the status socket asks. */
+enum status_req {
+	STATUS_REQ_MORE = 0, /* no whole line yet */
+	STATUS_REQ_STATUS,
+	STATUS_REQ_TABLE,
+	STATUS_REQ_METRICS,
+	STATUS_REQ_RELOAD,
+	STATUS_REQ_BAD, /* another line, or none within STATUS_LINE_MAX bytes */
+};
+
+/* The longest request line the status socket waits for: the words are short. */
+#define STATUS_LINE_MAX 64u
+
+/*
+ * status_parse: judge the status socket request in buf (len bytes received
+ * so far): one line (LF or CRLF) holding exactly one of the words status,
+ * table, metrics, reload. Like http_parse() it keeps no state and never reads
+ * past len; bytes after the line are not looked at.
+ */
+enum status_req status_parse(const char *buf, size_t len);
+
 #endif

@@ -221,28 +221,22 @@ enum local_req {
 	LQ_BAD,
 };
 
-/* The longest request line: the words are short. */
-#define LOCAL_LINE_MAX 64u
-
 static int local_parse(const struct mconn *c)
 {
-	const char *nl = memchr(c->req, '\n', c->have);
-	size_t n;
-
-	if (nl == NULL)
-		return c->have >= LOCAL_LINE_MAX ? LQ_BAD : HTTP_MORE;
-	n = (size_t)(nl - c->req);
-	if (n > 0 && c->req[n - 1] == '\r')
-		n--;
-	if (n == 6 && memcmp(c->req, "status", 6) == 0)
+	switch (status_parse(c->req, c->have)) {
+	case STATUS_REQ_MORE:
+		return HTTP_MORE;
+	case STATUS_REQ_STATUS:
 		return LQ_STATUS;
-	if (n == 5 && memcmp(c->req, "table", 5) == 0)
+	case STATUS_REQ_TABLE:
 		return LQ_TABLE;
-	if (n == 7 && memcmp(c->req, "metrics", 7) == 0)
+	case STATUS_REQ_METRICS:
 		return LQ_METRICS;
-	if (n == 6 && memcmp(c->req, "reload", 6) == 0)
+	case STATUS_REQ_RELOAD:
 		return LQ_RELOAD;
-	return LQ_BAD;
+	default:
+		return LQ_BAD;
+	}
 }
 
 /* The status socket's answer: a first line ok|refused|error, then the body. */

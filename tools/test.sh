@@ -3,8 +3,9 @@
 #   1. install the tools (tools/setup.sh)
 #   2. build preset host, run its tests
 #   3. build preset host-asan (ASan + UBSan), run its tests
-#   4. build preset host-fuzz (clang, ASan, libFuzzer), run its tests: the suite
-#      once more built by clang, and each fuzz target for 15 seconds
+#   4. build preset host-fuzz (clang, ASan, UBSan, libFuzzer), run its tests:
+#      the suite once more built by clang, and each fuzz target for 8 seconds
+#      from its corpus (tests/fuzz/corpus)
 #   5. board checks (tools/boards.sh), when that script exists
 # Exits non-zero if any step fails; every step runs, and a summary is printed.
 #

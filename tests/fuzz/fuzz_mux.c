@@ -2,6 +2,10 @@
  * fuzz_mux.c: libFuzzer target for the session's frame engine, the real one
  * (core/mux.c), as a session drives it.
  *
+ * Input goes in as session_read() (core/session.c) puts it: mux_input_buf()
+ * says where and how much, the bytes are written there, mux_input_ack() takes
+ * them and returns at most one event.
+ *
  * The input is a script: the first byte chooses the side (dialer or not) and
  * whether a valid HELLO from the expected peer comes first (so the fuzzer
  * reaches streams without guessing the name); the rest is what the peer
@@ -26,6 +30,11 @@
  *    nothing after a fatal one;
  *  - a stream's receive accounting holds: granted + held + owed (+ the rest
  *    of a DATA frame still arriving) = its ring;
+ *  - every byte the mux hands a stream (MUX_EV_DATA) is, by an independent
+ *    reading of the same bytes (8-byte headers, then each frame's payload),
+ *    payload of a DATA frame addressed to that stream's id: a stream never
+ *    gets more than the peer sent it, nor another stream's bytes or frame
+ *    headers;
  *  - a FATAL event carries a GOAWAY code and words, and input stops after it;
  *  - CRL_HAVE, CRL_GET and CRL leave only when both HELLOs announced CRL,
  *    ROLL only when both announced ROLL; the pieces of a CRL leave in order,
@@ -71,6 +80,80 @@ static bool crl_sending;	  /* pieces are still owed */
 static uint32_t crl_len, crl_off; /* of the CRL leaving: its length, next offset */
 static uint8_t *sink;		  /* where the CRL we asked for lands (heap, exact size) */
 static uint32_t sink_cap;
+
+/* The independent reading of the peer's bytes: frame by frame, which bytes are DATA payload. */
+static struct {
+	uint8_t hdr[FRAME_HEADER_LEN];
+	unsigned have; /* header bytes so far */
+	uint32_t left; /* payload bytes of the current frame still to come */
+	bool data;     /* the current frame is DATA */
+	uint32_t id;   /* its stream id */
+	size_t n_data; /* of the bytes last fed: DATA payload bytes ... */
+	uint32_t n_id; /* ... of this stream id */
+	bool mixed;    /* the bytes last fed were not all payload of one DATA frame */
+} shadow;
+
+static void shadow_feed(const uint8_t *p, size_t n)
+{
+	shadow.n_data = 0;
+	shadow.mixed = false;
+	for (size_t i = 0; i < n; i++) {
+		if (shadow.left == 0 && shadow.have < FRAME_HEADER_LEN) {
+			shadow.hdr[shadow.have++] = p[i];
+			shadow.mixed = true;
+			if (shadow.have == FRAME_HEADER_LEN) {
+				shadow.have = 0;
+				shadow.left = (uint32_t)shadow.hdr[2] << 8 | shadow.hdr[3];
+				shadow.data = shadow.hdr[0] == FRAME_DATA;
+				shadow.id = (uint32_t)shadow.hdr[4] << 24 |
+					    (uint32_t)shadow.hdr[5] << 16 |
+					    (uint32_t)shadow.hdr[6] << 8 | shadow.hdr[7];
+			}
+			continue;
+		}
+		shadow.left--;
+		if (!shadow.data || (shadow.n_data > 0 && shadow.n_id != shadow.id)) {
+			shadow.mixed = true;
+			continue;
+		}
+		shadow.n_id = shadow.id;
+		shadow.n_data++;
+	}
+}
+
+/*
+ * What session_read() does with len bytes the TLS layer gave: ask the mux
+ * where they go, write them there, ack them, stop at the first event.
+ * Returns the bytes taken.
+ */
+static size_t feed(const uint8_t *p, size_t len, struct mux_event *ev)
+{
+	size_t off = 0;
+
+	memset(ev, 0, sizeof(*ev));
+	while (off < len) {
+		size_t want;
+		uint8_t *dst = mux_input_buf(&M, &want);
+
+		if (dst == NULL)
+			break;
+		CHECK(want > 0);
+		if (want > len - off)
+			want = len - off;
+		memcpy(dst, p + off, want);
+		shadow_feed(p + off, want);
+		off += want;
+		mux_input_ack(&M, want, ev);
+		if (ev->type == MUX_EV_DATA) {
+			/* Only DATA payload for this very stream, all of what was written. */
+			CHECK(!shadow.mixed && ev->len == want);
+			CHECK(shadow.n_data == want && shadow.n_id == ev->st->id);
+		}
+		if (ev->type != MUX_EV_NONE)
+			break;
+	}
+	return off;
+}
 
 static uint8_t next_byte(void)
 {
@@ -480,6 +563,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	sink = NULL;
 	sink_cap = 0;
 	fatal_sent = false;
+	memset(&shadow, 0, sizeof(shadow));
 	goaways_sent = 0;
 	last_open_sent = 0;
 	mux_init(&M, &p, pull, NULL);
@@ -494,7 +578,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct mux_event ev;
 		size_t n = prefix_hello(hello, (flags >> 4) & 3u);
 
-		CHECK(mux_input(&M, hello, n, &ev) == n);
+		CHECK(feed(hello, n, &ev) == n);
 		CHECK(ev.type == MUX_EV_UP);
 		on_event(&ev);
 	}
@@ -504,7 +588,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		if (chunk > size - off)
 			chunk = size - off;
-		used = mux_input(&M, data + off, chunk, &ev);
+		used = feed(data + off, chunk, &ev);
 		off += used;
 		on_event(&ev);
 		check_accounting();

@@ -92,12 +92,39 @@ static void test_http(void **state)
 	assert_string_equal(http_status(HTTP_TOO_LARGE), "431 Request Header Fields Too Large");
 }
 
+#define S(s) status_parse(s, strlen(s))
+
+/* The status socket's one-line requests (status_parse). */
+static void test_status_request(void **state)
+{
+	char line[STATUS_LINE_MAX];
+
+	(void)state;
+	assert_int_equal(S("status\n"), STATUS_REQ_STATUS);
+	assert_int_equal(S("table\r\n"), STATUS_REQ_TABLE);
+	assert_int_equal(S("metrics\nextra"), STATUS_REQ_METRICS);
+	assert_int_equal(S("reload\n"), STATUS_REQ_RELOAD);
+	assert_int_equal(S(""), STATUS_REQ_MORE);
+	assert_int_equal(S("stat"), STATUS_REQ_MORE);
+	assert_int_equal(S("status"), STATUS_REQ_MORE);
+	assert_int_equal(S("status \n"), STATUS_REQ_BAD);
+	assert_int_equal(S("statu\n"), STATUS_REQ_BAD);
+	assert_int_equal(S("STATUS\n"), STATUS_REQ_BAD);
+	assert_int_equal(S("\r\n"), STATUS_REQ_BAD);
+	assert_int_equal(S("status\r\r\n"), STATUS_REQ_BAD);
+	/* No line within STATUS_LINE_MAX bytes: refused without waiting for more. */
+	memset(line, 's', sizeof(line));
+	assert_int_equal(status_parse(line, sizeof(line) - 1), STATUS_REQ_MORE);
+	assert_int_equal(status_parse(line, sizeof(line)), STATUS_REQ_BAD);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_escape),
 		cmocka_unit_test(test_writer),
 		cmocka_unit_test(test_http),
+		cmocka_unit_test(test_status_request),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
