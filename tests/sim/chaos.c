@@ -27,6 +27,8 @@
  *
  *   sim_chaos [first_seed [count]]   seeds first_seed .. first_seed+count-1
  *   TETHER_SIM_SEED=n sim_chaos      seed n alone, with its log on stderr
+ *   TETHER_CHAOS_PROGRESS=n          a summary line every n seeds
+ *   TETHER_CHAOS_MAX_FAILED=n        stop after n failed seeds (5)
  *
  * A violation prints the seed, what broke, the log around it, and the
  * command that replays it; the exit status is then 1. The summary says
@@ -208,8 +210,8 @@ static void watch_line(const char *line, size_t len)
 		else if (strcmp(dir, "out") == 0 && strcmp(addr, sim_node((unsigned)j)->addr) != 0)
 			say("dialed session names another peer's address: %s: %s", name, text);
 		c.live[i]++;
-	} else if (strstr(text, "event=session_down ") != NULL) {
-		c.live[i]--;
+	} else if (strstr(text, "event=session_down ") != NULL && strstr(text, " up_s=") != NULL) {
+		c.live[i]--; /* one that was up (a TLS session refused at HELLO has no up_s) */
 	} else if (strstr(text, "level=error") != NULL && strstr(text, "event=entropy") == NULL) {
 		/* Errors are judged by the invariants; a few are expected of faults. */
 	}
@@ -512,13 +514,26 @@ static void heal_all(void)
 	}
 }
 
+/* Node i's sessions up, by its own count; it must agree with its log's. */
+static int sessions_up(unsigned i)
+{
+	struct tether_stats st;
+
+	if (sim_node(i)->node == NULL)
+		return 0;
+	tether_node_stats(sim_node(i)->node, &st);
+	if ((int)st.sessions_up != c.live[i])
+		say("n%u counts %u sessions up, its log %d", i, st.sessions_up, c.live[i]);
+	return (int)st.sessions_up;
+}
+
 static bool all_up(void *ctx)
 {
 	unsigned i;
 
 	(void)ctx;
 	for (i = 0; i < c.n; i++)
-		if (c.live[i] != (int)sim_cfg(i)->n_peers)
+		if (sessions_up(i) != (int)sim_cfg(i)->n_peers)
 			return false;
 	return true;
 }
@@ -635,8 +650,15 @@ static int run_seed(uint64_t seed)
 	heal_all();
 	t_heal = sim_now();
 	if (c.violation[0] == '\0' && sim_run_until(all_up, NULL, t_heal + RECOVERY) != 0) {
-		say("sessions did not recover within %lu ms after the heal: %s",
-		    (unsigned long)RECOVERY, sim_err);
+		char who[128] = "";
+		size_t at = 0;
+
+		for (i = 0; i < c.n && at < sizeof(who) - 24; i++)
+			if (sessions_up(i) != (int)sim_cfg(i)->n_peers)
+				at += (size_t)snprintf(who + at, sizeof(who) - at, " n%u %d/%u", i,
+						       sessions_up(i), sim_cfg(i)->n_peers);
+		say("sessions did not recover within %lu ms after the heal (up/peers:%s)",
+		    (unsigned long)RECOVERY, who);
 	}
 	if (c.violation[0] == '\0' &&
 	    sim_run_until(streams_over, NULL, sim_now() + 4 * RECOVERY) != 0)
@@ -683,13 +705,25 @@ static int run_seed(uint64_t seed)
 	return c.violation[0] != '\0' ? 1 : 0;
 }
 
+static void summary(uint64_t first, unsigned failed, clock_t t0, const char *note)
+{
+	double cpu = (double)(clock() - t0) / CLOCKS_PER_SEC;
+
+	printf("chaos: %u seeds from %" PRIu64 ", %u failed; %u steps, %u faults "
+	       "(%u kills), %u reloads, %u streams; %.1f s CPU, %.2f seeds/s CPU%s%s\n",
+	       total_seeds, first, failed, total_steps, total_faults, total_kills, total_reloads,
+	       total_streams, cpu, cpu > 0 ? total_seeds / cpu : 0.0, note[0] != '\0' ? "; " : "",
+	       note);
+	fflush(stdout);
+}
+
 int main(int argc, char **argv)
 {
 	const char *one = getenv("TETHER_SIM_SEED");
 	uint64_t first = 1, count = 200, k;
+	unsigned long max_failed = 5, progress = 0;
 	unsigned failed = 0;
 	clock_t t0 = clock();
-	double cpu;
 
 	if (one != NULL) {
 		first = strtoull(one, NULL, 0);
@@ -700,16 +734,18 @@ int main(int argc, char **argv)
 		if (argc > 2)
 			count = strtoull(argv[2], NULL, 0);
 	}
+	if (getenv("TETHER_CHAOS_MAX_FAILED") != NULL)
+		max_failed = strtoul(getenv("TETHER_CHAOS_MAX_FAILED"), NULL, 0);
+	if (getenv("TETHER_CHAOS_PROGRESS") != NULL)
+		progress = strtoul(getenv("TETHER_CHAOS_PROGRESS"), NULL, 0);
 	for (k = 0; k < count; k++) {
 		if (run_seed(first + k) != 0)
 			failed++;
-		if (failed >= 5)
+		if (failed >= max_failed)
 			break;
+		if (progress > 0 && (k + 1) % progress == 0 && k + 1 < count)
+			summary(first, failed, t0, "so far");
 	}
-	cpu = (double)(clock() - t0) / CLOCKS_PER_SEC;
-	printf("chaos: %u seeds from %" PRIu64 ", %u failed; %u steps, %u faults "
-	       "(%u kills), %u reloads, %u streams; %.1f s CPU, %.1f seeds/s CPU\n",
-	       total_seeds, first, failed, total_steps, total_faults, total_kills, total_reloads,
-	       total_streams, cpu, cpu > 0 ? total_seeds / cpu : 0.0);
+	summary(first, failed, t0, "");
 	return failed != 0 ? 1 : 0;
 }
