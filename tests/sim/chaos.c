@@ -126,6 +126,7 @@ static struct {
 	bool verbose;
 } c;
 
+static unsigned total_whole, total_reset; /* streams that carried every byte, or were reset */
 static unsigned total_seeds, total_steps, total_faults, total_streams, total_kills, total_reloads;
 
 /* The first violation of the seed, in words; later ones are its consequences. */
@@ -685,6 +686,10 @@ static int run_seed(uint64_t seed)
 	if (c.violation[0] == '\0' && allocs != allocs0)
 		say("the C allocator was called %lu times after start-up", allocs - allocs0);
 
+	for (i = 0; i < c.n_cl; i++) {
+		total_whole += !c.conn[i].reset && c.conn[i].received == c.conn[i].to_send;
+		total_reset += c.conn[i].reset;
+	}
 	total_seeds++;
 	total_steps += c.steps;
 	total_faults += c.faults;
@@ -710,10 +715,11 @@ static void summary(uint64_t first, unsigned failed, clock_t t0, const char *not
 	double cpu = (double)(clock() - t0) / CLOCKS_PER_SEC;
 
 	printf("chaos: %u seeds from %" PRIu64 ", %u failed; %u steps, %u faults "
-	       "(%u kills), %u reloads, %u streams; %.1f s CPU, %.2f seeds/s CPU%s%s\n",
+	       "(%u kills), %u reloads, %u streams (%u whole, %u reset); %.1f s CPU, "
+	       "%.2f seeds/s CPU%s%s\n",
 	       total_seeds, first, failed, total_steps, total_faults, total_kills, total_reloads,
-	       total_streams, cpu, cpu > 0 ? total_seeds / cpu : 0.0, note[0] != '\0' ? "; " : "",
-	       note);
+	       total_streams, total_whole, total_reset, cpu, cpu > 0 ? total_seeds / cpu : 0.0,
+	       note[0] != '\0' ? "; " : "", note);
 	fflush(stdout);
 }
 
