@@ -29,6 +29,7 @@
  *   TETHER_SIM_SEED=n sim_chaos      seed n alone, with its log on stderr
  *   TETHER_CHAOS_PROGRESS=n          a summary line every n seeds
  *   TETHER_CHAOS_MAX_FAILED=n        stop after n failed seeds (5)
+ *   TETHER_CHAOS_UNTIL=t             start no seed after Unix time t (tools/soak.sh)
  *
  * A violation prints the seed, what broke, the log around it, and the
  * command that replays it; the exit status is then 1. The summary says
@@ -728,6 +729,7 @@ int main(int argc, char **argv)
 	const char *one = getenv("TETHER_SIM_SEED");
 	uint64_t first = 1, count = 200, k;
 	unsigned long max_failed = 5, progress = 0;
+	time_t until = 0;
 	unsigned failed = 0;
 	clock_t t0 = clock();
 
@@ -744,7 +746,9 @@ int main(int argc, char **argv)
 		max_failed = strtoul(getenv("TETHER_CHAOS_MAX_FAILED"), NULL, 0);
 	if (getenv("TETHER_CHAOS_PROGRESS") != NULL)
 		progress = strtoul(getenv("TETHER_CHAOS_PROGRESS"), NULL, 0);
-	for (k = 0; k < count; k++) {
+	if (getenv("TETHER_CHAOS_UNTIL") != NULL)
+		until = (time_t)strtoll(getenv("TETHER_CHAOS_UNTIL"), NULL, 0);
+	for (k = 0; k < count && (until == 0 || time(NULL) < until); k++) {
 		if (run_seed(first + k) != 0)
 			failed++;
 		if (failed >= max_failed)
