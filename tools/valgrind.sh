@@ -22,7 +22,7 @@
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-VALGRIND_TESTS=${TETHER_VALGRIND_TESTS:-"check transfer reload shutdown status reconnect policy pki_cli"}
+VALGRIND_TESTS=${TETHER_VALGRIND_TESTS:-"check reload shutdown status reconnect policy pki_cli"}
 if [ "$#" -gt 0 ]; then
 	VALGRIND_TESTS="$*"
 fi
