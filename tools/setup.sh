@@ -32,6 +32,8 @@ PACKAGES+=(musl-tools gcc-arm-linux-gnueabihf gcc-aarch64-linux-gnu qemu-user-st
 PACKAGES+=(gcc-mips-linux-gnu gcc-mipsel-linux-gnu)
 # cortex-m4 (tools/cortex-m4.sh): bare-metal GCC, newlib, qemu's system emulator.
 PACKAGES+=(gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm)
+# memcheck over the integration tests (tools/valgrind.sh).
+PACKAGES+=(valgrind)
 # -------------------------------------------------------------------------------
 
 as_root() {

@@ -3,6 +3,8 @@
 #   1. install the tools (tools/setup.sh)
 #   2. build preset host, run its tests
 #   3. build preset host-asan (ASan + UBSan), run its tests
+#   3b. valgrind memcheck over integration tests of the host build
+#      (tools/valgrind.sh): zero errors
 #   4. build preset host-fuzz (clang, ASan, UBSan, libFuzzer), run its tests:
 #      the suite once more built by clang, and each fuzz target for 8 seconds
 #      from its corpus (tests/fuzz/corpus)
@@ -53,6 +55,7 @@ fi
 step deps bash tools/fetch-deps.sh
 step host build_and_test host
 step host-asan build_and_test host-asan
+step valgrind bash tools/valgrind.sh
 step host-fuzz build_and_test host-fuzz
 if [ -f tools/boards.sh ]; then
 	step boards boards

@@ -28,10 +28,16 @@ int mbedtls_hardware_poll(void *data, unsigned char *output, size_t len, size_t 
 
 static uint64_t state = TEST_SEED;
 static int warned;
+static int failing; /* port_mem_fault_entropy() */
 
 void port_mem_seed(uint64_t seed)
 {
 	state = seed;
+}
+
+void port_mem_fault_entropy(int fail)
+{
+	failing = fail != 0;
 }
 
 /* splitmix64: well mixed, and trivially predictable, which is the point here. */
@@ -55,6 +61,8 @@ static int entropy_fill(unsigned char *buf, size_t len)
 		warned = 1;
 		port_log_write(NULL, line, sizeof(line) - 1);
 	}
+	if (failing)
+		return TETHER_ERR_IO; /* the source is broken: nothing is drawn */
 	while (len > 0) {
 		uint64_t v = next64();
 		size_t i;

@@ -16,16 +16,22 @@ enum mem_sock_state {
 	SK_FREE = 0,
 	SK_OPEN,    /* connected (a dialer's end, or a queued or accepted far end) */
 	SK_REFUSED, /* a dial nobody answered: connect_result says so */
+	SK_SYN,	    /* a black-holed dial: never completes (the dialer's timeout ends it) */
 };
 
 /* One end of a connection; buf holds what the other end sent and we did not read. */
 struct mem_sock {
-	uint8_t state;	 /* enum mem_sock_state */
-	uint8_t closed;	 /* its owner released it; freed once the other end is too */
-	uint8_t tx_shut; /* we sent FIN */
-	uint8_t fin_in;	 /* the other end sent FIN: EOF once buf is empty */
-	uint8_t rst_in;	 /* the other end reset: every call reports it */
-	int16_t peer;	 /* the other end, -1 if none (refused, or it was never accepted) */
+	uint8_t state;	  /* enum mem_sock_state */
+	uint8_t closed;	  /* its owner released it; freed once the other end is too */
+	uint8_t tx_shut;  /* we sent FIN */
+	uint8_t fin_in;	  /* the other end sent FIN: EOF once buf is empty */
+	uint8_t rst_in;	  /* the other end reset: every call reports it */
+	uint8_t held_fin; /* the other end sent FIN across a cut link: delivered at the heal */
+	uint8_t held_rst; /* the same for a reset */
+	int8_t port;	  /* index of the port that holds it, or will once it is accepted */
+	int16_t peer;	  /* the other end, -1 if none (refused, or it was never accepted) */
+	uint32_t held;	  /* the newest held bytes of buf: readable from ready_at (a delay) */
+	uint64_t ready_at;
 	char local[PORT_MEM_ADDR_MAX];
 	char remote[PORT_MEM_ADDR_MAX];
 	uint32_t head, len;
@@ -34,6 +40,7 @@ struct mem_sock {
 
 struct mem_listener {
 	char addr[PORT_MEM_ADDR_MAX]; /* "" = free */
+	int8_t port;		      /* index of the port that listens */
 	uint8_t n_pending;
 	int16_t pending[PORT_MEM_BACKLOG]; /* accepted in this order */
 };
@@ -59,6 +66,12 @@ struct port {
 	unsigned sig;	  /* PORT_SIG_* raised, not yet taken */
 	uint8_t frozen;	  /* port_mem_freeze(): ignored by the idle rule */
 	uint64_t wake_at; /* ms the last empty wait asked to sleep until; MEM_NEVER */
+	/* Faults (port_mem.h), all cleared by port_open(). */
+	int64_t wall_off;    /* port_mem_fault_wall(): added to its wall clock */
+	uint8_t dial_fault;  /* enum port_mem_dial_fault for dials to its listeners */
+	uint32_t read_quota; /* port_mem_fault_slow_reader(): bytes per epoch, 0 = no limit */
+	uint32_t tokens;     /* what it may still read in epoch tok_epoch */
+	uint64_t tok_epoch;
 	struct mem_handle h[PORT_MEM_MAX_HANDLES];
 };
 
@@ -70,6 +83,17 @@ struct mem_file {
 	unsigned char *wbuf; /* port_mem_file_writable(): writes land here */
 	size_t wcap;
 };
+
+/* Faults on the way from one port to another (port_mem.h). */
+struct mem_link {
+	uint8_t cut;	   /* partitioned (both ways) */
+	uint8_t rst_armed; /* reset after rst_left more bytes */
+	uint32_t delay_ms;
+	uint64_t rst_left;
+};
+
+/* A slow reader's quota is per epoch of this many ms. */
+#define MEM_READ_EPOCH_MS 10u
 
 struct mem_world {
 	uint64_t now_ms;
@@ -83,6 +107,7 @@ struct mem_world {
 	struct mem_listener listeners[PORT_MEM_MAX_LISTENERS];
 	struct mem_sock socks[PORT_MEM_MAX_SOCKETS];
 	struct mem_file files[PORT_MEM_MAX_FILES];
+	struct mem_link links[PORT_MEM_MAX_PORTS][PORT_MEM_MAX_PORTS]; /* [from][to] */
 };
 
 extern struct mem_world port_mem_world;
@@ -92,6 +117,12 @@ extern struct mem_world port_mem_world;
 unsigned mem_handle_ready(const struct mem_handle *e);
 /* Release what e refers to (abort: reset a connection) and free e. */
 void mem_handle_close(struct mem_handle *e, int abort);
+/* The earliest time after now when held bytes become readable; MEM_NEVER if none. */
+uint64_t mem_net_next_due(void);
+/* Deliver the FINs and resets a cut between ports a and b held back. */
+void mem_net_heal(int a, int b);
+/* What port q may read now (a slow reader's quota; UINT32_MAX: no limit). */
+uint32_t mem_read_tokens(const struct port *q);
 
 /* poller.c */
 /* The open handle h of p, NULL if there is none. */

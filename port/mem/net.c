@@ -90,12 +90,105 @@ static struct mem_sock *peer_of(const struct mem_sock *s)
 	return s->peer >= 0 ? &port_mem_world.socks[s->peer] : NULL;
 }
 
+static int port_index(const struct port *p)
+{
+	return (int)(p - port_mem_world.ports);
+}
+
+/* The faults on the way from port index a to port index b; NULL if either is none. */
+static struct mem_link *link_of(int a, int b)
+{
+	if (a < 0 || b < 0 || a >= PORT_MEM_MAX_PORTS || b >= PORT_MEM_MAX_PORTS)
+		return NULL;
+	return &port_mem_world.links[a][b];
+}
+
+/* A partition lies between s and its other end o. */
+static int cut_between(const struct mem_sock *s, const struct mem_sock *o)
+{
+	const struct mem_link *k = o != NULL ? link_of(s->port, o->port) : NULL;
+
+	return k != NULL && k->cut;
+}
+
+uint32_t mem_read_tokens(const struct port *q)
+{
+	uint64_t epoch = port_mem_world.now_ms / MEM_READ_EPOCH_MS;
+
+	if (q == NULL || q->read_quota == 0)
+		return UINT32_MAX;
+	return epoch != q->tok_epoch ? q->read_quota : q->tokens;
+}
+
+static struct port *port_by_index(int i)
+{
+	return i >= 0 && i < PORT_MEM_MAX_PORTS ? &port_mem_world.ports[i] : NULL;
+}
+
+/* Bytes of s's buffer a read may take now: not held by a delay, within the quota. */
+static uint32_t readable(const struct mem_sock *s)
+{
+	uint32_t n = s->len, t;
+
+	if (port_mem_world.now_ms < s->ready_at)
+		n -= s->held < n ? s->held : n;
+	t = mem_read_tokens(port_by_index(s->port));
+	return n < t ? n : t;
+}
+
+uint64_t mem_net_next_due(void)
+{
+	struct mem_world *w = &port_mem_world;
+	uint64_t t = MEM_NEVER;
+	unsigned i;
+
+	for (i = 0; i < PORT_MEM_MAX_SOCKETS; i++) {
+		const struct mem_sock *s = &w->socks[i];
+		const struct port *q;
+		uint64_t due;
+
+		if (s->state != SK_OPEN || s->closed || s->len == 0)
+			continue;
+		q = port_by_index(s->port);
+		if (q == NULL || !q->in_use || q->frozen)
+			continue;
+		if (w->now_ms < s->ready_at && s->held >= s->len)
+			due = s->ready_at; /* everything is held */
+		else if (mem_read_tokens(q) == 0)
+			due = (w->now_ms / MEM_READ_EPOCH_MS + 1) * MEM_READ_EPOCH_MS;
+		else
+			continue;
+		if (due < t)
+			t = due;
+	}
+	return t;
+}
+
 /* s's other end reset: buffered bytes are lost, every call now reports it. */
 static void sock_reset(struct mem_sock *s)
 {
 	s->rst_in = 1;
 	mem_wipe(s->buf, sizeof(s->buf));
-	s->head = s->len = 0;
+	s->head = s->len = s->held = 0;
+}
+
+void mem_net_heal(int a, int b)
+{
+	unsigned i;
+
+	for (i = 0; i < PORT_MEM_MAX_SOCKETS; i++) {
+		struct mem_sock *s = &port_mem_world.socks[i];
+		const struct mem_sock *o = peer_of(s);
+
+		if (s->state != SK_OPEN || o == NULL ||
+		    !((s->port == a && o->port == b) || (s->port == b && o->port == a)))
+			continue;
+		if (s->held_rst)
+			sock_reset(s);
+		else if (s->held_fin)
+			s->fin_in = 1;
+		s->held_rst = s->held_fin = 0;
+	}
 }
 
 /*
@@ -107,7 +200,10 @@ static void sock_release(struct mem_sock *s, int abort)
 	struct mem_sock *o = peer_of(s);
 
 	if (o != NULL && !o->closed) {
-		if (abort || s->len > 0)
+		/* Across a cut the FIN or reset waits for the heal, as a retransmitted one would. */
+		if (cut_between(s, o))
+			*(abort || s->len > 0 ? &o->held_rst : &o->held_fin) = 1;
+		else if (abort || s->len > 0)
 			sock_reset(o);
 		else
 			o->fin_in = 1;
@@ -150,14 +246,25 @@ unsigned mem_handle_ready(const struct mem_handle *e)
 	if (e->kind != MH_SOCK)
 		return 0;
 	s = &port_mem_world.socks[e->idx];
+	if (s->state == SK_SYN)
+		return 0; /* a black-holed dial: nothing, ever */
 	o = peer_of(s);
 	err = s->rst_in || s->state == SK_REFUSED;
-	if (s->len > 0 || s->fin_in || err)
+	if (readable(s) > 0 || (s->len == 0 && s->fin_in) || err)
 		r |= PORT_READ;
-	/* After our FIN a write fails at once, so it counts as ready, as on Linux. */
-	if (err || s->tx_shut || o == NULL || o->closed || o->len < PORT_MEM_SOCK_BUF)
+	/*
+	 * After our FIN a write fails at once, so it counts as ready, as on Linux.
+	 * Across a cut nothing can be sent (it would wait in the send buffer).
+	 */
+	if (err || s->tx_shut ||
+	    (!cut_between(s, o) && (o == NULL || o->closed || o->len < PORT_MEM_SOCK_BUF)))
 		r |= PORT_WRITE;
-	if (err || (s->fin_in && s->tx_shut))
+	/*
+	 * Both ways shut: a hang-up, as EPOLLHUP, once the reader could take
+	 * what is left (bytes held by a delay or a slow reader's quota keep
+	 * their FIN behind them: a HUP whose read returns 0 would spin).
+	 */
+	if (err || (s->fin_in && s->tx_shut && (s->len == 0 || readable(s) > 0)))
 		r |= PORT_ERROR;
 	return r;
 }
@@ -225,6 +332,7 @@ int port_tcp_listen(struct port *p, const char *addr, int *out)
 	} else {
 		memcpy(l->addr, addr, strlen(addr) + 1);
 	}
+	l->port = (int8_t)port_index(p);
 	*out = h;
 	return 0;
 }
@@ -277,6 +385,7 @@ int port_tcp_connect(struct port *p, const char *addr, int *out)
 		return si;
 	s = &w->socks[si];
 	s->state = SK_OPEN; /* taken, so the far end's sock_new() cannot pick it */
+	s->port = (int8_t)port_index(p);
 	h = mem_handle_new(p, MH_SOCK, (int16_t)si);
 	if (h < 0) {
 		sock_free(s);
@@ -286,6 +395,18 @@ int port_tcp_connect(struct port *p, const char *addr, int *out)
 		 (unsigned)(EPHEMERAL_FIRST + w->next_eport++ % 16384u));
 	memcpy(s->remote, addr, strlen(addr) + 1);
 	l = listener_for(addr, port_at);
+	if (l != NULL && port_by_index(l->port) != NULL) {
+		const struct port *q = port_by_index(l->port);
+		const struct mem_link *k = link_of(s->port, l->port);
+
+		if (q->dial_fault == PORT_MEM_DIAL_REFUSE)
+			l = NULL; /* a firewall answers with a reset */
+		else if (q->dial_fault == PORT_MEM_DIAL_BLACKHOLE || (k != NULL && k->cut)) {
+			s->state = SK_SYN; /* the SYN is lost: the dialer's timeout decides */
+			*out = h;
+			return 0;
+		}
+	}
 	oi = l != NULL && l->n_pending < PORT_MEM_BACKLOG ? sock_new() : -1;
 	if (oi < 0) {
 		/* Nobody listens, or the queue is full: refused, as a RST answers a SYN. */
@@ -295,6 +416,7 @@ int port_tcp_connect(struct port *p, const char *addr, int *out)
 	}
 	o = &w->socks[oi];
 	o->state = SK_OPEN;
+	o->port = l->port;
 	o->peer = (int16_t)si;
 	s->peer = (int16_t)oi;
 	memcpy(o->local, addr, strlen(addr) + 1);
@@ -312,6 +434,8 @@ int port_tcp_connect_result(struct port *p, int h)
 		return TETHER_ERR_INVALID;
 	if (s->state == SK_REFUSED)
 		return TETHER_ERR_REFUSED;
+	if (s->state == SK_SYN)
+		return TETHER_ERR_TIMEOUT;
 	return s->rst_in ? TETHER_ERR_RESET : 0;
 }
 
@@ -320,15 +444,19 @@ long port_tcp_send(struct port *p, int h, const void *buf, size_t len)
 	struct mem_sock *s = sock_of(p, h), *o;
 	size_t room, tail, n, first;
 
+	struct mem_link *k;
+
 	if (s == NULL || (buf == NULL && len > 0))
 		return TETHER_ERR_INVALID;
 	if (s->state == SK_REFUSED)
 		return TETHER_ERR_REFUSED;
 	if (s->rst_in)
 		return TETHER_ERR_RESET;
-	if (len == 0)
+	if (len == 0 || s->state == SK_SYN)
 		return 0;
 	o = peer_of(s);
+	if (!s->tx_shut && cut_between(s, o))
+		return 0; /* partitioned: it waits, as in a send buffer */
 	if (s->tx_shut || o == NULL || o->closed) {
 		/* Writing after our FIN, or to an end that is gone: Linux says EPIPE/RST. */
 		if (!s->tx_shut)
@@ -339,6 +467,25 @@ long port_tcp_send(struct port *p, int h, const void *buf, size_t len)
 	n = len < room ? len : room;
 	if (n == 0)
 		return 0;
+	k = link_of(s->port, o->port);
+	if (k != NULL && k->rst_armed) {
+		if (n >= k->rst_left) {
+			/* The link resets the connection (a middlebox's RST both ways). */
+			k->rst_armed = 0;
+			sock_reset(o);
+			sock_reset(s);
+			return TETHER_ERR_RESET;
+		}
+		k->rst_left -= n;
+	}
+	if (k != NULL && k->delay_ms > 0) {
+		/* Held from now + delay; bytes already held join them (order is kept). */
+		if (port_mem_world.now_ms >= o->ready_at) {
+			o->held = 0;
+			o->ready_at = port_mem_world.now_ms + k->delay_ms;
+		}
+		o->held += (uint32_t)n;
+	}
 	tail = (o->head + o->len) % PORT_MEM_SOCK_BUF;
 	first = PORT_MEM_SOCK_BUF - tail < n ? PORT_MEM_SOCK_BUF - tail : n;
 	memcpy(o->buf + tail, buf, first);
@@ -360,11 +507,20 @@ long port_tcp_recv(struct port *p, int h, void *buf, size_t len)
 		return TETHER_ERR_REFUSED;
 	if (s->rst_in)
 		return TETHER_ERR_RESET;
-	if (len == 0)
+	if (len == 0 || s->state == SK_SYN)
 		return 0;
 	if (s->len == 0)
 		return s->fin_in ? TETHER_ERR_CLOSED : 0;
-	n = len < s->len ? len : s->len;
+	n = readable(s);
+	if (n == 0)
+		return 0;
+	n = len < n ? len : n;
+	if (port_mem_world.now_ms >= s->ready_at)
+		s->held = 0;
+	if (p->read_quota > 0) {
+		p->tokens = mem_read_tokens(p) - (uint32_t)n;
+		p->tok_epoch = port_mem_world.now_ms / MEM_READ_EPOCH_MS;
+	}
 	first = PORT_MEM_SOCK_BUF - s->head < n ? PORT_MEM_SOCK_BUF - s->head : n;
 	memcpy(buf, s->buf + s->head, first);
 	memcpy((uint8_t *)buf + first, s->buf, n - first);
@@ -385,7 +541,7 @@ int port_tcp_shutdown(struct port *p, int h)
 		return TETHER_ERR_RESET;
 	o = peer_of(s);
 	if (!s->tx_shut && o != NULL && !o->closed)
-		o->fin_in = 1;
+		*(cut_between(s, o) ? &o->held_fin : &o->fin_in) = 1;
 	s->tx_shut = 1;
 	return 0;
 }

@@ -34,7 +34,7 @@ int mem_handle_new(struct port *p, uint8_t kind, int16_t idx)
 
 int port_open(struct port **out, unsigned max_handles)
 {
-	unsigned i;
+	unsigned i, j;
 
 	if (out == NULL)
 		return TETHER_ERR_INVALID;
@@ -47,6 +47,10 @@ int port_open(struct port **out, unsigned max_handles)
 		if (p->in_use)
 			continue;
 		memset(p, 0, sizeof(*p));
+		/* A new process: the faults on its links belonged to the last one. */
+		memset(port_mem_world.links[i], 0, sizeof(port_mem_world.links[i]));
+		for (j = 0; j < PORT_MEM_MAX_PORTS; j++)
+			memset(&port_mem_world.links[j][i], 0, sizeof(port_mem_world.links[j][i]));
 		p->in_use = 1;
 		p->max = max_handles;
 		/* Due at once: the clock waits until this port has looked for work. */
@@ -124,6 +128,9 @@ static void advance_if_idle(void)
 		if (q->wake_at < t)
 			t = q->wake_at;
 	}
+	/* Bytes held by a delay or a slow reader's quota wake their reader too. */
+	if (mem_net_next_due() < t)
+		t = mem_net_next_due();
 	/* Someone is due now (t <= now), or nobody will ever wake (t == never). */
 	if (t != MEM_NEVER && t > w->now_ms)
 		w->now_ms = t;

@@ -155,6 +155,75 @@ void port_mem_freeze(struct port *p, int frozen);
 void port_mem_set_tap(port_mem_tap_fn *fn, void *ctx);
 
 /*
+ * Faults (simulations only; a board never calls them). A fault belongs to
+ * the ports it names: port_open() starts a port with none (a restarted
+ * process is a new port, so a simulation applies again what still holds for
+ * it). Every fault is deterministic: a schedule drawn from one seed (struct
+ * port_mem_rng) replays exactly.
+ *
+ * port_mem_fault_cut: partition (cut != 0) or heal the link between a and b,
+ * both ways. Across a cut nothing moves: sends return 0 and their handles are
+ * not writable (bytes wait, as in a send buffer), a FIN or a reset is held
+ * and delivered at the heal (as a retransmitted one would be), and a new
+ * dial from one to the other's listener is black-holed. Bytes already in a
+ * receiver's buffer stay readable.
+ *
+ * port_mem_fault_delay: bytes sent from `from` to `to` become readable ms
+ * later (0: at once). Order is kept: bytes sent while earlier ones are still
+ * held join them and are released with them.
+ *
+ * port_mem_fault_reset_after: the next connection from `from` to `to` that
+ * sends makes the link reset it once bytes more have gone (one shot; both
+ * ends see TETHER_ERR_RESET, unread bytes are lost, as with a middlebox's
+ * RST). 0 disarms it.
+ *
+ * port_mem_fault_slow_reader: p reads at most bytes_per_10ms bytes in each
+ * 10 ms of the virtual clock, over all its connections (0: no limit); what
+ * it cannot read yet is not reported readable, and the clock wakes it at the
+ * next 10 ms.
+ *
+ * port_mem_fault_dial: dials to p's listeners are answered as usual, refused
+ * (a reset answers the SYN) or black-holed (the dial never completes: never
+ * writable, never readable; the dialer's own timeout has to end it).
+ *
+ * port_mem_fault_wall: p's wall clock (port_wall_s) is the world's plus
+ * offset_s: a clock set back or forward (a jump is a change of the offset)
+ * and skew between nodes. The monotonic clock is the world's, never goes
+ * back and moves for every port alike (port_mem_advance jumps it forward).
+ *
+ * port_mem_fault_entropy: the test entropy source fails (fail != 0) until
+ * called again with 0: port_entropy() and mbedtls_hardware_poll() return
+ * errors and draw nothing (PSA's generator sees it at its next reseed).
+ *
+ * port_mem_fault_clear: every fault on p and its links is lifted (held FINs
+ * and resets are delivered). The entropy fault is world-wide: not this one.
+ *
+ * 0, or TETHER_ERR_INVALID for a port that is not open (or a == b).
+ */
+struct port_mem_rng {
+	uint64_t s;
+};
+void port_mem_rng_seed(struct port_mem_rng *r, uint64_t seed);
+uint64_t port_mem_rng_next(struct port_mem_rng *r);
+/* Uniform in [0, n); 0 for n == 0. */
+uint32_t port_mem_rng_below(struct port_mem_rng *r, uint32_t n);
+
+enum port_mem_dial_fault {
+	PORT_MEM_DIAL_NORMAL = 0,
+	PORT_MEM_DIAL_REFUSE,
+	PORT_MEM_DIAL_BLACKHOLE,
+};
+
+int port_mem_fault_cut(struct port *a, struct port *b, int cut);
+int port_mem_fault_delay(struct port *from, struct port *to, uint32_t ms);
+int port_mem_fault_reset_after(struct port *from, struct port *to, uint64_t bytes);
+int port_mem_fault_slow_reader(struct port *p, uint32_t bytes_per_10ms);
+int port_mem_fault_dial(struct port *p, enum port_mem_dial_fault mode);
+int port_mem_fault_wall(struct port *p, int64_t offset_s);
+void port_mem_fault_entropy(int fail);
+void port_mem_fault_clear(struct port *p);
+
+/*
  * port_mem_seed: restart the test-only entropy source (entropy_test.c) from
  * seed, so a simulation can be replayed. Absent when a board links a real RNG.
  */

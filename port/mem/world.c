@@ -74,8 +74,8 @@ uint64_t port_now_ms(struct port *p)
 
 int64_t port_wall_s(struct port *p)
 {
-	(void)p;
-	return port_mem_wall_s();
+	/* port_mem_fault_wall(): this process's clock is off, or was set back or on. */
+	return port_mem_wall_s() + (p != NULL && p->in_use ? p->wall_off : 0);
 }
 
 void port_mem_set_label(struct port *p, const char *label)

@@ -38,6 +38,9 @@ TETHER = os.environ.get("TETHER", "")
 TETHER_SRC = os.environ.get("TETHER_SRC", os.path.normpath(os.path.join(HERE, "..", "..")))
 TETHER_BUILD = os.environ.get("TETHER_BUILD", "")
 KEEP = os.environ.get("TETHER_KEEP", "") not in ("", "0")
+# Waits for the agent (start, log lines, exit, CLI runs) last this many times
+# longer: tools/valgrind.sh runs every agent under memcheck, many times slower.
+TIME_SCALE = float(os.environ.get("TETHER_TIME_SCALE", "1") or "1")
 PKI_TOOL = os.environ.get("TETHER_PKI_TOOL", "mixed")
 
 MiB = 1024 * 1024
@@ -120,6 +123,7 @@ def port_listening(port):
 
 def wait_listening(port, timeout=10.0, proc=None):
     """Wait until something listens on port (read from /proc, no connection made)."""
+    timeout *= TIME_SCALE
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if port_listening(port):
@@ -613,7 +617,7 @@ class PKI:
 # tether nodes
 
 FAST = {
-    "keepalive": {"interval_ms": 500, "timeout_ms": 2000},
+    "keepalive": {"interval_ms": int(500 * TIME_SCALE), "timeout_ms": int(2000 * TIME_SCALE)},
     "reconnect": {"min_ms": 100, "max_ms": 1000},
 }
 
@@ -743,6 +747,7 @@ class Node:
             return None
         if self.proc.poll() is None:
             self.proc.send_signal(sig)
+            timeout *= TIME_SCALE
             try:
                 self.proc.wait(timeout)
             except subprocess.TimeoutExpired:
@@ -766,6 +771,7 @@ class Node:
 
     def wait_exit(self, timeout=15.0):
         """Wait for the process to exit on its own; returns the exit code."""
+        timeout *= TIME_SCALE
         try:
             return self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
@@ -809,6 +815,7 @@ class Node:
     def wait_for(self, event, timeout=10.0, since=0, **match):
         """Wait for a log line with event= and the given fields (str exact, re.Pattern
         searched, or a predicate); returns the parsed line."""
+        timeout *= TIME_SCALE
         deadline = time.monotonic() + timeout
         while True:
             ev = self.events(event, since, **match)
@@ -966,7 +973,7 @@ class Env:
 
 def run_tether(args, timeout=30, cwd=None, input=None):
     """Run the tether CLI; returns (rc, stdout, stderr)."""
-    p = subprocess.run([TETHER] + list(args), capture_output=True, timeout=timeout, cwd=cwd,
+    p = subprocess.run([TETHER] + list(args), capture_output=True, timeout=timeout * TIME_SCALE, cwd=cwd,
                input=input, stdin=None if input is not None else subprocess.DEVNULL)
     return p.returncode, p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace")
 

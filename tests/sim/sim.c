@@ -94,10 +94,14 @@ static void tap(void *ctx, struct port *from, struct port *to, size_t len)
 	}
 }
 
+/* The node stepping now: mbedTLS reads its wall clock (port_mem_fault_wall). */
+static struct port *stepping;
+
 /* mbedTLS's clock (MBEDTLS_PLATFORM_TIME_ALT): the world's virtual wall clock. */
 static mbedtls_time_t sim_time(mbedtls_time_t *t)
 {
-	mbedtls_time_t now = (mbedtls_time_t)port_mem_wall_s();
+	mbedtls_time_t now =
+		(mbedtls_time_t)(stepping != NULL ? port_wall_s(stepping) : port_mem_wall_s());
 
 	if (t != NULL)
 		*t = now;
@@ -114,6 +118,7 @@ int sim_reset(uint64_t seed)
 	sim_err[0] = '\0';
 	port_mem_reset();
 	port_mem_seed(seed);
+	port_mem_fault_entropy(0);
 	port_mem_set_log(log_sink, NULL);
 	port_mem_set_tap(tap, NULL);
 	pki_set_ca_init(&w.ca);
@@ -427,12 +432,16 @@ int sim_crl(unsigned i, const uint8_t *num, size_t num_len, const unsigned *revo
 int sim_reload(unsigned i)
 {
 	struct sim_node *s = &w.nodes[i];
+	int rc;
 
 	if (s->state != SIM_RUNNING || s->node == NULL) {
 		fail_say("sim_reload", "the node is not running");
 		return -1;
 	}
-	if (tether_node_reload(s->node, &s->cfg, NULL) != 0) {
+	stepping = s->port;
+	rc = tether_node_reload(s->node, &s->cfg, NULL);
+	stepping = NULL;
+	if (rc != 0) {
 		snprintf(sim_err, sizeof(sim_err), "reload of %s: %s", s->name,
 			 tether_node_reload_text(s->node));
 		return -1;
@@ -452,6 +461,7 @@ int sim_start(unsigned i)
 	size_t need = sim_node_mem(i);
 	unsigned handles = tether_node_handles(c);
 	char err[160];
+	int rc;
 
 	if (issue_default(i) != 0)
 		return -1;
@@ -476,8 +486,11 @@ int sim_start(unsigned i)
 	s->frozen = false;
 	s->state = SIM_RUNNING;
 	s->rc = 1;
-	if (tether_node_init(&s->node, s->mem, s->mem_len, c, s->port, err, sizeof(err)) != 0 ||
-	    tether_node_start(s->node, err, sizeof(err)) != 0) {
+	stepping = s->port;
+	rc = tether_node_init(&s->node, s->mem, s->mem_len, c, s->port, err, sizeof(err)) != 0 ||
+	     tether_node_start(s->node, err, sizeof(err)) != 0;
+	stepping = NULL;
+	if (rc) {
 		snprintf(sim_err, sizeof(sim_err), "node %s: %s", s->name, err);
 		s->state = SIM_FAILED;
 		node_stop(s);
@@ -562,7 +575,9 @@ int sim_step(uint64_t until_ms)
 
 		if (s->state != SIM_RUNNING || s->frozen)
 			continue;
+		stepping = s->port;
 		s->rc = tether_node_step(s->node, -1);
+		stepping = NULL;
 		if (s->rc > 0)
 			continue;
 		s->t_done = port_mem_now_ms();

@@ -1,6 +1,7 @@
 /*
  * Unit tests: the in-memory port (port/mem): connections and their TCP-like
- * semantics, readiness, the virtual clock, files, the log sink.
+ * semantics, readiness, the virtual clock, files, the log sink, and the
+ * faults a simulation injects (port_mem_fault_*).
  *
  * The test links the tether_port_mem library in place of port/posix. It
  * includes mem_impl.h, the port's private header, to check the world's
@@ -327,6 +328,215 @@ static void log_goes_to_the_sink(void **state)
 	port_mem_set_log(NULL, NULL);
 }
 
+/* ---- faults (port_mem_fault_*) ---- */
+
+static void cut_holds_bytes_fin_and_dials_until_the_heal(void **state)
+{
+	char buf[16];
+	int ha, hb, l, hd;
+
+	(void)state;
+	pair("10.0.0.1:7443", &ha, &hb);
+	port_watch(pb, hb, PORT_READ | PORT_WRITE, &hb);
+	assert_int_equal(port_mem_fault_cut(pa, pb, 1), 0);
+	/* Nothing moves, and the sender is not told it may write. */
+	assert_int_equal(port_tcp_send(pb, hb, "abc", 3), 0);
+	assert_int_equal(events_for(pb, &hb) & PORT_WRITE, 0);
+	/* A FIN waits; a new dial is black-holed: never ready. */
+	assert_int_equal(port_tcp_shutdown(pa, ha), 0);
+	assert_int_equal(port_tcp_recv(pb, hb, buf, sizeof(buf)), 0);
+	assert_int_equal(port_tcp_listen(pa, "10.0.0.1:80", &l), 0);
+	assert_int_equal(port_tcp_connect(pb, "10.0.0.1:80", &hd), 0);
+	port_watch(pb, hd, PORT_READ | PORT_WRITE, &hd);
+	assert_int_equal(events_for(pb, &hd), 0);
+	assert_int_equal(port_tcp_accept(pa, l, &ha, NULL, 0), 0);
+	/* Healed: the FIN arrives, the bytes go. */
+	assert_int_equal(port_mem_fault_cut(pa, pb, 0), 0);
+	assert_int_equal(port_tcp_recv(pb, hb, buf, sizeof(buf)), TETHER_ERR_CLOSED);
+	assert_int_equal(port_tcp_send(pb, hb, "abc", 3), 3);
+	assert_int_equal(port_mem_fault_cut(pa, pa, 1), TETHER_ERR_INVALID);
+}
+
+static void cut_holds_a_reset(void **state)
+{
+	char buf[16];
+	int ha, hb;
+
+	(void)state;
+	pair("10.0.0.1:7443", &ha, &hb);
+	assert_int_equal(port_mem_fault_cut(pb, pa, 1), 0);
+	port_tcp_close(pa, ha, 1);
+	assert_int_equal(port_tcp_recv(pb, hb, buf, sizeof(buf)), 0);
+	port_mem_fault_clear(pb);
+	assert_int_equal(port_tcp_recv(pb, hb, buf, sizeof(buf)), TETHER_ERR_RESET);
+}
+
+static void delay_holds_bytes_and_wakes_the_reader(void **state)
+{
+	struct port_event ev[4];
+	char buf[16];
+	int ha, hb;
+
+	(void)state;
+	pair("10.0.0.1:7443", &ha, &hb);
+	port_watch(pa, ha, PORT_READ, &ha);
+	assert_int_equal(port_mem_fault_delay(pb, pa, 250), 0);
+	assert_int_equal(port_tcp_send(pb, hb, "abc", 3), 3);
+	assert_int_equal(port_tcp_recv(pa, ha, buf, sizeof(buf)), 0);
+	assert_int_equal(events_for(pa, &ha), 0);
+	/* Both wait long: the clock stops when the bytes land, not at the timeout. */
+	assert_int_equal(port_wait(pb, 10000, ev, 4), 0);
+	assert_int_equal(port_wait(pa, 10000, ev, 4), 0);
+	assert_int_equal(port_mem_now_ms(), 250);
+	assert_int_equal(port_tcp_send(pb, hb, "de", 2), 2); /* held again, after abc */
+	assert_int_equal(port_tcp_recv(pa, ha, buf, sizeof(buf)), 3);
+	assert_memory_equal(buf, "abc", 3);
+	assert_int_equal(port_tcp_recv(pa, ha, buf, sizeof(buf)), 0);
+	port_mem_advance(250);
+	assert_int_equal(port_tcp_recv(pa, ha, buf, sizeof(buf)), 2);
+	assert_memory_equal(buf, "de", 2);
+	/* The other way is not delayed. */
+	assert_int_equal(port_tcp_send(pa, ha, "x", 1), 1);
+	assert_int_equal(port_tcp_recv(pb, hb, buf, sizeof(buf)), 1);
+}
+
+static void reset_after_n_bytes(void **state)
+{
+	char buf[256];
+	int ha, hb;
+
+	(void)state;
+	pair("10.0.0.1:7443", &ha, &hb);
+	memset(buf, 'q', sizeof(buf));
+	assert_int_equal(port_mem_fault_reset_after(pb, pa, 150), 0);
+	assert_int_equal(port_tcp_send(pb, hb, buf, 100), 100);
+	assert_int_equal(port_tcp_send(pb, hb, buf, 100), TETHER_ERR_RESET);
+	assert_int_equal(port_tcp_recv(pa, ha, buf, sizeof(buf)), TETHER_ERR_RESET);
+	assert_int_equal(port_tcp_send(pb, hb, buf, 1), TETHER_ERR_RESET);
+	/* One shot: the next connection is left alone. */
+	port_tcp_close(pa, ha, 0);
+	port_tcp_close(pb, hb, 0);
+	pair("10.0.0.1:7444", &ha, &hb);
+	assert_int_equal(port_tcp_send(pb, hb, buf, 200), 200);
+}
+
+static void slow_reader_reads_its_quota_each_10ms(void **state)
+{
+	struct port_event ev[4];
+	char buf[1024];
+	int ha, hb;
+
+	(void)state;
+	pair("10.0.0.1:7443", &ha, &hb);
+	port_watch(pa, ha, PORT_READ, &ha);
+	assert_int_equal(port_mem_fault_slow_reader(pa, 100), 0);
+	memset(buf, 'z', sizeof(buf));
+	assert_int_equal(port_tcp_send(pb, hb, buf, 250), 250);
+	assert_int_equal(port_tcp_shutdown(pb, hb), 0);
+	assert_int_equal(port_tcp_recv(pa, ha, buf, sizeof(buf)), 100);
+	assert_int_equal(port_tcp_recv(pa, ha, buf, sizeof(buf)), 0);
+	assert_int_equal(events_for(pa, &ha), 0); /* not readable, no hang-up either */
+	assert_int_equal(port_wait(pb, -1, ev, 4), 0);
+	assert_int_equal(port_wait(pa, -1, ev, 4), 0);
+	assert_int_equal(port_mem_now_ms(), 10);
+	assert_int_equal(port_tcp_recv(pa, ha, buf, sizeof(buf)), 100);
+	port_mem_advance(10);
+	assert_int_equal(port_tcp_recv(pa, ha, buf, sizeof(buf)), 50);
+	assert_int_equal(port_tcp_recv(pa, ha, buf, sizeof(buf)), TETHER_ERR_CLOSED);
+	assert_int_equal(port_mem_fault_slow_reader(pa, 0), 0);
+}
+
+static void dials_refused_or_black_holed(void **state)
+{
+	int l, h;
+
+	(void)state;
+	assert_int_equal(port_tcp_listen(pa, "10.0.0.1:7443", &l), 0);
+	assert_int_equal(port_mem_fault_dial(pa, PORT_MEM_DIAL_REFUSE), 0);
+	assert_int_equal(port_tcp_connect(pb, "10.0.0.1:7443", &h), 0);
+	assert_int_equal(port_tcp_connect_result(pb, h), TETHER_ERR_REFUSED);
+	port_tcp_close(pb, h, 0);
+	assert_int_equal(port_mem_fault_dial(pa, PORT_MEM_DIAL_BLACKHOLE), 0);
+	assert_int_equal(port_tcp_connect(pb, "10.0.0.1:7443", &h), 0);
+	port_watch(pb, h, PORT_READ | PORT_WRITE, &h);
+	assert_int_equal(events_for(pb, &h), 0);
+	assert_int_equal(port_tcp_accept(pa, l, &h, NULL, 0), 0);
+	assert_int_equal(port_mem_fault_dial(pa, PORT_MEM_DIAL_NORMAL), 0);
+	assert_int_equal(port_tcp_connect(pb, "10.0.0.1:7443", &h), 0);
+	assert_int_equal(port_tcp_connect_result(pb, h), 0);
+}
+
+static void wall_clock_offsets_per_port(void **state)
+{
+	(void)state;
+	assert_int_equal(port_mem_fault_wall(pa, -7200), 0);
+	assert_int_equal(port_mem_fault_wall(pb, 30), 0);
+	assert_int_equal(port_wall_s(pa), PORT_MEM_WALL_START - 7200);
+	assert_int_equal(port_wall_s(pb), PORT_MEM_WALL_START + 30);
+	assert_int_equal(port_mem_wall_s(), PORT_MEM_WALL_START);
+	assert_int_equal(port_now_ms(pa), port_now_ms(pb)); /* monotonic: one clock */
+	port_mem_fault_clear(pa);
+	assert_int_equal(port_wall_s(pa), PORT_MEM_WALL_START);
+}
+
+int mbedtls_hardware_poll(void *data, unsigned char *output, size_t len, size_t *olen);
+
+static void entropy_fails_on_demand(void **state)
+{
+	unsigned char b[16];
+	size_t olen = 99;
+
+	(void)state;
+	port_mem_fault_entropy(1);
+	assert_true(port_entropy(pa, b, sizeof(b)) < 0);
+	assert_true(mbedtls_hardware_poll(NULL, b, sizeof(b), &olen) != 0);
+	assert_int_equal(olen, 0);
+	port_mem_fault_entropy(0);
+	assert_int_equal(port_entropy(pa, b, sizeof(b)), 0);
+	assert_int_equal(mbedtls_hardware_poll(NULL, b, sizeof(b), &olen), 0);
+	assert_int_equal(olen, sizeof(b));
+}
+
+static void schedule_generator_replays(void **state)
+{
+	struct port_mem_rng r1, r2;
+	unsigned i, hits[7] = {0};
+
+	(void)state;
+	port_mem_rng_seed(&r1, 42);
+	port_mem_rng_seed(&r2, 42);
+	for (i = 0; i < 1000; i++)
+		assert_true(port_mem_rng_next(&r1) == port_mem_rng_next(&r2));
+	port_mem_rng_seed(&r2, 43);
+	assert_true(port_mem_rng_next(&r1) != port_mem_rng_next(&r2));
+	for (i = 0; i < 7000; i++) {
+		uint32_t v = port_mem_rng_below(&r1, 7);
+
+		assert_true(v < 7);
+		hits[v]++;
+	}
+	for (i = 0; i < 7; i++)
+		assert_true(hits[i] > 800 && hits[i] < 1200);
+	assert_int_equal(port_mem_rng_below(&r1, 0), 0);
+}
+
+/* A restarted process is a new port: the faults of the last one are gone. */
+static void a_new_port_starts_without_faults(void **state)
+{
+	struct port *pc;
+	int ha, hb;
+
+	(void)state;
+	assert_int_equal(port_mem_fault_cut(pa, pb, 1), 0);
+	assert_int_equal(port_mem_fault_wall(pb, 99), 0);
+	port_close(pb);
+	assert_int_equal(port_open(&pc, 8), 0);
+	assert_ptr_equal(pc, pb); /* the same slot */
+	assert_int_equal(port_wall_s(pc), PORT_MEM_WALL_START);
+	pair("10.0.0.1:7443", &ha, &hb);
+	assert_int_equal(port_tcp_send(pb, hb, "k", 1), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -341,6 +551,19 @@ int main(void)
 		cmocka_unit_test_setup_teardown(handles_are_bounded, setup, teardown),
 		cmocka_unit_test_setup_teardown(files_from_the_table, setup, teardown),
 		cmocka_unit_test_setup_teardown(log_goes_to_the_sink, setup, teardown),
+		cmocka_unit_test_setup_teardown(cut_holds_bytes_fin_and_dials_until_the_heal, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(cut_holds_a_reset, setup, teardown),
+		cmocka_unit_test_setup_teardown(delay_holds_bytes_and_wakes_the_reader, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(reset_after_n_bytes, setup, teardown),
+		cmocka_unit_test_setup_teardown(slow_reader_reads_its_quota_each_10ms, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(dials_refused_or_black_holed, setup, teardown),
+		cmocka_unit_test_setup_teardown(wall_clock_offsets_per_port, setup, teardown),
+		cmocka_unit_test_setup_teardown(entropy_fails_on_demand, setup, teardown),
+		cmocka_unit_test_setup_teardown(schedule_generator_replays, setup, teardown),
+		cmocka_unit_test_setup_teardown(a_new_port_starts_without_faults, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
