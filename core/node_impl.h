@@ -263,6 +263,12 @@ static inline size_t node_stream_header(void)
 	return (sizeof(struct stream) + 15u) & ~(size_t)15u;
 }
 
+/* Give a stream slot back, wiping its struct and the part of its ring that held data. */
+static inline void node_stream_put(struct tether_node *n, struct stream *st)
+{
+	pool_put_part(&n->streams, st, node_stream_header() + ring_touched(&st->m.rx));
+}
+
 /* A pool was full: count it and say so (the new work is refused, nothing else). */
 static inline void node_pool_exhausted(struct tether_node *n, const char *pool, const char *peer,
 				       const char *addr)

@@ -302,7 +302,7 @@ struct stream *stream_forward(struct session *s, int h, const char *service, con
 	}
 	if (mux_stream_open(&s->mux, &st->m, service) == 0) {
 		/* Every stream id of ours is spent: the next session takes new ones. */
-		pool_put(&n->streams, st);
+		node_stream_put(n, st);
 		stream_refuse(n, s, session_peer_name(s), 0, service, from, REASON_NO_RESOURCES, 0);
 		port_tcp_close(n->port, h, 1);
 		return NULL;
@@ -361,7 +361,7 @@ void stream_open_service(struct session *s, uint32_t id, const char *service)
 	ret = port_tcp_connect(n->port, cfg->services[svc].target, &h);
 	if (ret < 0) {
 		/* Not logged as a stream: it never was one. */
-		pool_put(&n->streams, st);
+		node_stream_put(n, st);
 		stream_refuse(n, s, peer, id, service, NULL, REASON_TARGET_UNREACHABLE,
 			      FRAME_RESET_UNREACHABLE);
 		return;
