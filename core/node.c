@@ -37,6 +37,7 @@ enum piece {
 	P_METRICS,
 	P_CRL,
 	P_ARRIVALS,
+	P_IO,
 	P_COUNT
 };
 
@@ -56,6 +57,7 @@ static void layout(const struct tether_config *cfg, size_t sz[P_COUNT])
 	/* Twice the live arrivals: slots freed in a step are reused only after it (admit.c). */
 	sz[P_ARRIVALS] =
 		cfg->listen[0] != '\0' ? 2u * sizeof(struct arrival) * admit_capacity(cfg) : 0;
+	sz[P_IO] = 2u * (size_t)TETHER_IO_BATCH;
 }
 
 size_t tether_node_mem_size(const struct tether_config *cfg)
@@ -145,6 +147,12 @@ int tether_node_init(struct tether_node **out, void *mem, size_t mem_len,
 		if (n->crl_buf == NULL)
 			goto nomem;
 	}
+#if TETHER_IO_BATCH > 0
+	n->rx = arena_reserve(&a, sz[P_IO]);
+	if (n->rx == NULL)
+		goto nomem;
+	n->tx = n->rx + TETHER_IO_BATCH;
+#endif
 	n->arena = a;
 	n->st.sessions_cap = cfg->limits.sessions;
 	n->st.streams_cap = cfg->limits.streams;
@@ -229,6 +237,7 @@ static void settle(struct tether_node *n)
 		}
 		session_pump(s);
 	}
+	session_flush_all(n);
 }
 
 static void dispatch(struct tether_node *n, struct port_event *ev)

@@ -140,6 +140,17 @@ struct tether_node {
 	char reload_text[TETHER_RELOAD_TEXT];
 	char reload_answer[TETHER_RELOAD_TEXT]; /* what the waiting `tether reload` clients get */
 	bool reload_quiet; /* this reload is the node's own (a CRL from a peer): nobody asked */
+#if TETHER_IO_BATCH > 0
+	/*
+	 * Batched I/O (session.c): one session at a time has bytes read ahead in
+	 * rx (rx_owner, rx_off..rx_len) or records gathered in tx waiting for
+	 * one send (tx_owner, tx_off..tx_len); the others meanwhile read and
+	 * write their sockets directly. Never more than one session's bytes.
+	 */
+	struct session *rx_owner, *tx_owner;
+	uint8_t *rx, *tx; /* TETHER_IO_BATCH bytes each, reserved untouched */
+	size_t rx_off, rx_len, tx_off, tx_len;
+#endif
 	/* Frame assembly for whichever session is pumping (see session.out_pending). */
 	size_t out_len;
 	uint8_t out[TETHER_RECORD_SIZE];

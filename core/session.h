@@ -100,6 +100,12 @@ void session_goaway_because(struct session *s, uint32_t code, enum tether_reason
 void session_timers(struct session *s, uint64_t now, uint64_t *next);
 /* Push owed frames and stream data into TLS as far as it goes. */
 void session_pump(struct session *s);
+/*
+ * Send the records the node's gather buffer holds for whichever session
+ * gathered them (TETHER_IO_BATCH): the dispatcher calls it after each event,
+ * for records written outside a pump. A transport failure ends that session.
+ */
+void session_flush_all(struct tether_node *n);
 /* Ask the node's dispatcher to pump s once the current event is handled. */
 void session_want_pump(struct session *s);
 void session_update_watch(struct session *s);
