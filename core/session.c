@@ -768,7 +768,7 @@ static void on_event(struct session *s, const struct mux_event *ev)
 	}
 }
 
-static void session_read(struct session *s)
+static void read_records(struct session *s)
 {
 	while (s->state == SS_MUX) {
 		struct mux_event ev;
@@ -823,6 +823,13 @@ static void session_read(struct session *s)
 		}
 		return;
 	}
+}
+
+static void session_read(struct session *s)
+{
+	read_records(s);
+	if (s->state == SS_MUX)
+		stream_flush_owed(s);
 }
 
 void session_event(struct session *s, unsigned events)

@@ -186,6 +186,24 @@ static void flush_ring(struct stream *st)
 	stream_update_watch(st);
 }
 
+void stream_flush_owed(struct session *s)
+{
+	struct mux_stream *ms, *next;
+
+	if (!s->flush_owed)
+		return;
+	s->flush_owed = false;
+	for (ms = s->mux.streams; ms != NULL; ms = next) {
+		struct stream *st = stream_of(ms);
+
+		next = ms->next;
+		if (st->flush_owed && !st->dead) {
+			st->flush_owed = false;
+			flush_ring(st);
+		}
+	}
+}
+
 long stream_pull(void *user, struct mux_stream *ms, uint8_t *dst, size_t room)
 {
 	struct stream *st = stream_of(ms);
@@ -228,7 +246,16 @@ void stream_on_mux(struct stream *st, const struct mux_event *ev)
 		return;
 	switch (ev->type) {
 	case MUX_EV_DATA:
+		if (TETHER_IO_BATCH > 0) {
+			/* Written out when the read pass ends: many records, one send. */
+			st->flush_owed = true;
+			st->s->flush_owed = true;
+			return;
+		}
+		flush_ring(st);
+		return;
 	case MUX_EV_CLOSE:
+		st->flush_owed = false;
 		flush_ring(st);
 		return;
 	case MUX_EV_RESET:
