@@ -57,7 +57,7 @@ static void layout(const struct tether_config *cfg, size_t sz[P_COUNT])
 	/* Twice the live arrivals: slots freed in a step are reused only after it (admit.c). */
 	sz[P_ARRIVALS] =
 		cfg->listen[0] != '\0' ? 2u * sizeof(struct arrival) * admit_capacity(cfg) : 0;
-	sz[P_IO] = 2u * (size_t)TETHER_IO_BATCH;
+	sz[P_IO] = 3u * (size_t)TETHER_IO_BATCH;
 }
 
 size_t tether_node_mem_size(const struct tether_config *cfg)
@@ -152,6 +152,7 @@ int tether_node_init(struct tether_node **out, void *mem, size_t mem_len,
 	if (n->rx == NULL)
 		goto nomem;
 	n->tx = n->rx + TETHER_IO_BATCH;
+	n->pl = n->tx + TETHER_IO_BATCH;
 #endif
 	n->arena = a;
 	n->st.sessions_cap = cfg->limits.sessions;

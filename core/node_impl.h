@@ -150,6 +150,10 @@ struct tether_node {
 	struct session *rx_owner, *tx_owner;
 	uint8_t *rx, *tx; /* TETHER_IO_BATCH bytes each, reserved untouched */
 	size_t rx_off, rx_len, tx_off, tx_len;
+	/* The same on the local side (stream.c): one stream's bytes read ahead. */
+	struct stream *pl_owner;
+	uint8_t *pl;
+	size_t pl_off, pl_len;
 #endif
 	/* Frame assembly for whichever session is pumping (see session.out_pending). */
 	size_t out_len;
@@ -275,8 +279,10 @@ static inline size_t node_stream_header(void)
 }
 
 /* Give a stream slot back, wiping its struct and the part of its ring that held data. */
+void stream_release_io(struct tether_node *n, struct stream *st);
 static inline void node_stream_put(struct tether_node *n, struct stream *st)
 {
+	stream_release_io(n, st);
 	pool_put_part(&n->streams, st, node_stream_header() + ring_touched(&st->m.rx));
 }
 
