@@ -219,7 +219,8 @@ static void io_release(struct session *s)
 
 void session_flush_all(struct tether_node *n)
 {
-	if (n->tx_owner != NULL)
+	/* One whose socket was full waits for PORT_WRITE: no send to be refused again. */
+	if (n->tx_owner != NULL && !n->tx_owner->want_write)
 		(void)session_flush(n->tx_owner);
 }
 #else
