@@ -17,7 +17,13 @@ seconds the tunnel processes used (utime+stime from /proc/<pid>/stat);
 (2) --streams concurrent connections of --stream-mib MiB each, total MB/s
 and wall time; (3) VmRSS/VmHWM of every tunnel process at idle, with one open
 connection, after (1) and after (2), and for tether the session_up mem= and
-handshake_peak= fields and the SIGUSR1 status line's heap_used/heap_peak.
+handshake_peak= fields and the SIGUSR1 status line's heap_used/heap_peak;
+(4) --conns connections of 4 KiB at once: connections per second and tunnel
+CPU per connection; (5) system calls per MB: one more stream of --syscall-mib
+MiB with each tunnel process under strace -c (counted, not timed); (6) server
+CPU (and instructions, where perf can count them) per full TLS 1.3 mTLS
+handshake, from openssl s_client against each tunnel's TLS server.
+The AEAD micro-benchmark table has its own section, apart from these.
 
 MB is 10^6 bytes, MiB 2^20. Python 3 standard library only. Not a test: it
 measures and prints; it fails only if a transfer is incomplete or a process
