@@ -8,6 +8,9 @@
 #if TETHER_RECORD_SIZE < 1032 || TETHER_RECORD_SIZE > 16384
 #error "TETHER_RECORD_SIZE must be within 1032..16384 (a HELLO announces at least 1024 + 8)"
 #endif
+#if TETHER_IO_BATCH != 0 && TETHER_IO_BATCH < 2 * (TETHER_RECORD_SIZE + 256)
+#error "TETHER_IO_BATCH must be 0 (built out) or hold two records at least"
+#endif
 #if TETHER_DEFAULT_STREAM_WINDOW < TETHER_MIN_STREAM_WINDOW
 #error "TETHER_DEFAULT_STREAM_WINDOW is below TETHER_MIN_STREAM_WINDOW"
 #endif

@@ -40,6 +40,16 @@
 #define TETHER_DEMO 1
 #endif
 
+/*
+ * Batched I/O between nodes: bytes of the node's one read-ahead buffer and of
+ * its one gather buffer (each), so one recv brings many TLS records and the
+ * records one pump produces leave in one send. 0 builds it out (a record
+ * header and its body are then two recvs, each record one send).
+ */
+#ifndef TETHER_IO_BATCH
+#define TETHER_IO_BATCH 65536
+#endif
+
 /* TLS record payload between tether nodes, each way (mbedTLS IN/OUT_CONTENT_LEN). */
 #ifndef TETHER_RECORD_SIZE
 #define TETHER_RECORD_SIZE 4096

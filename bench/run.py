@@ -17,7 +17,13 @@ seconds the tunnel processes used (utime+stime from /proc/<pid>/stat);
 (2) --streams concurrent connections of --stream-mib MiB each, total MB/s
 and wall time; (3) VmRSS/VmHWM of every tunnel process at idle, with one open
 connection, after (1) and after (2), and for tether the session_up mem= and
-handshake_peak= fields and the SIGUSR1 status line's heap_used/heap_peak.
+handshake_peak= fields and the SIGUSR1 status line's heap_used/heap_peak;
+(4) --conns connections of 4 KiB at once: connections per second and tunnel
+CPU per connection; (5) system calls per MB: one more stream of --syscall-mib
+MiB with each tunnel process under strace -c (counted, not timed); (6) server
+CPU (and instructions, where perf can count them) per full TLS 1.3 mTLS
+handshake, from openssl s_client against each tunnel's TLS server.
+The AEAD micro-benchmark table has its own section, apart from these.
 
 MB is 10^6 bytes, MiB 2^20. Python 3 standard library only. Not a test: it
 measures and prints; it fails only if a transfer is incomplete or a process
@@ -396,6 +402,7 @@ class Stunnel:
             port = self.srv_port if role == "server" else self.port
             wait_until(lambda: listening(port), 10, "stunnel %s listening" % role, p, log)
         self.labels = ["stunnel server", "stunnel client"]
+        self.server_port = self.srv_port
 
     def pids(self):
         return [p.pid for p in self.procs]
@@ -443,6 +450,7 @@ class Tether:
                  "tls": tls}
         if window:
             cfg_a["limits"] = cfg_b["limits"] = {"stream_window": window}
+        self.server_port = a_port
         self.procs, self.logs, self.labels = [], [], ["tether A (service)", "tether B (forward)"]
         for name, cfg in (("A", cfg_a), ("B", cfg_b)):
             path = os.path.join(d, "tether-%s.json" % name)
@@ -552,6 +560,113 @@ def transfer(sink, port, pids, conns, nbytes, timeout):
             "mb_per_cpu": total / 1e6 / cpu if pids and cpu > 0 else None}
 
 
+def strace_counts(pids, fn):
+    """Run fn() with every tunnel process under `strace -c -f` (one strace each,
+    attached to all its threads); returns fn's result and, per process,
+    {"total": calls, "top": [(calls, name), ...]}. strace slows the processes
+    down: these runs count system calls, they are not timed."""
+    tracers, outs = [], []
+    for pid in pids:
+        out = tempfile.mktemp(prefix="strace-%d-" % pid)
+        tids = sorted(int(t) for t in os.listdir("/proc/%d/task" % pid))
+        argv = ["strace", "-c", "-f", "-U", "calls,name", "-o", out]
+        for t in tids:
+            argv += ["-p", str(t)]
+        tracers.append(subprocess.Popen(argv, stdin=subprocess.DEVNULL,
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                        text=True))
+        outs.append(out)
+    for tr in tracers:  # strace says "Process N attached" once it holds each thread
+        line = tr.stderr.readline()
+        if "attached" not in line:
+            raise BenchError("strace could not attach: %s" % line.strip())
+    time.sleep(0.2)
+    try:
+        res = fn()
+    finally:
+        for tr in tracers:
+            tr.send_signal(signal.SIGINT)
+        for tr in tracers:
+            try:
+                tr.wait(15)
+            except subprocess.TimeoutExpired:
+                tr.kill()
+                tr.wait(5)
+    counts = []
+    for out in outs:
+        rows = []
+        total = 0
+        try:
+            with open(out) as f:
+                for line in f:
+                    p = line.split()
+                    if len(p) == 2 and p[0].isdigit():
+                        if p[1] == "total":
+                            total = int(p[0])
+                        else:
+                            rows.append((int(p[0]), p[1]))
+            os.unlink(out)
+        except OSError:
+            pass
+        rows.sort(reverse=True)
+        counts.append({"total": total, "top": rows[:4]})
+    return res, counts
+
+
+def perf_instructions_ok():
+    """True if `perf stat` can count instructions here (not in most VMs)."""
+    if not shutil.which("perf"):
+        return False
+    try:
+        p = subprocess.run(["perf", "stat", "-x,", "-e", "instructions", "--", "true"],
+                           capture_output=True, text=True, timeout=20)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return any(l.split(",")[0].strip().isdigit() for l in p.stderr.splitlines())
+
+
+def handshakes(t, pki, n, suite, group, use_perf):
+    """n full TLS 1.3 handshakes with client certificates against the tunnel's
+    TLS server (tether A's session listener, the stunnel server), one at a time
+    from `openssl s_client` with node B's certificate; the server process's CPU
+    seconds (and instructions, with perf) per handshake. Each client closes
+    right after its handshake: for tether the session then ends before HELLO."""
+    pid = t.pids()[0]
+    perf = None
+    if use_perf:
+        pf = tempfile.mktemp(prefix="perf-")
+        perf = subprocess.Popen(["perf", "stat", "-x,", "-e", "instructions", "-o", pf,
+                                 "-p", str(pid)], stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        time.sleep(0.3)
+    argv = ["openssl", "s_client", "-connect", "%s:%d" % (LOOP, t.server_port), "-tls1_3",
+            "-ciphersuites", suite, "-groups", group, "-cert", pki["B"][0], "-key", pki["B"][1],
+            "-CAfile", pki["ca"], "-verify_return_error", "-quiet", "-no_ign_eof"]
+    cpu0 = proc_cpu(pid)
+    failed = 0
+    for _ in range(n):
+        r = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=20)
+        failed += r.returncode != 0
+    time.sleep(0.3)  # the server finishes with the last connection
+    cpu = proc_cpu(pid) - cpu0
+    instr = None
+    if perf is not None:
+        perf.send_signal(signal.SIGINT)
+        perf.wait(10)
+        try:
+            with open(pf) as f:
+                for line in f:
+                    v = line.split(",")[0].strip()
+                    if v.isdigit():
+                        instr = int(v) / n
+            os.unlink(pf)
+        except OSError:
+            pass
+    if failed:
+        raise BenchError("%s: %d of %d handshakes failed (openssl s_client)" % (t.name, failed, n))
+    return {"n": n, "cpu_ms": cpu * 1000 / n, "instructions": instr}
+
+
 def memory(tunnels, phase, mem):
     for t in tunnels:
         rec = {"procs": [proc_mem(p) for p in t.pids()]}
@@ -618,6 +733,14 @@ def main():
                     "(the AEAD micro-benchmark) and the setups")
     ap.add_argument("--aead-bench", default="", help="aead_bench binary (default: bench/"
                     "aead_bench beside the tether binary's build)")
+    ap.add_argument("--conns", type=int, help="connections at once for the connection rate "
+                    "(default 200; quick 50)")
+    ap.add_argument("--syscall-mib", type=int, help="MiB of the one-stream run under strace "
+                    "that counts system calls (default 64; quick 16; 0: skip)")
+    ap.add_argument("--handshakes", type=int, help="full mTLS handshakes against each tunnel's "
+                    "TLS server for its CPU per handshake (default 200; quick 40; 0: skip)")
+    ap.add_argument("--group", default="X25519", choices=("X25519", "P-256"),
+                    help="key exchange the handshake client offers (default %(default)s)")
     ap.add_argument("--keep", action="store_true", help="keep the work folder (configs, logs)")
     ap.add_argument("--timeout", type=float, help="whole-run limit, seconds (default 900; "
                     "quick 120)")
@@ -627,6 +750,9 @@ def main():
     o.streams = o.streams or (20 if o.quick else 100)
     o.repeat = o.repeat or (1 if o.quick else 3)
     o.timeout = o.timeout or (120 if o.quick else 900)
+    o.conns = o.conns or (50 if o.quick else 200)
+    o.syscall_mib = o.syscall_mib if o.syscall_mib is not None else (16 if o.quick else 64)
+    o.handshakes = o.handshakes if o.handshakes is not None else (40 if o.quick else 200)
     only = set(o.only.split(","))
     tether = os.path.abspath(o.tether or os.path.join(ROOT, "build", "bench", "tether"))
     stunnel = o.stunnel or shutil.which("stunnel4") or shutil.which("stunnel")
@@ -716,6 +842,38 @@ def main():
                 o.streams, name, many[name]["mbps"], many[name]["wall_s"]), flush=True)
         time.sleep(0.3)
         memory(tunnels, "after %d streams" % o.streams, mem)
+
+        # (3) connection rate: many short connections at once
+        conns = {}
+        for name, port, pids in setups:
+            conns[name] = transfer(sink, port, pids, o.conns, 4096, max(30.0, o.conns / 20.0))
+            print("  %d connections %-8s %6.2f s wall" % (o.conns, name, conns[name]["wall_s"]),
+                  flush=True)
+
+        # (4) system calls per MB, one stream under strace (not timed)
+        sysc = {}
+        if o.syscall_mib > 0 and shutil.which("strace"):
+            nb = o.syscall_mib * MiB
+            for t in tunnels:
+                _, sysc[t.name] = strace_counts(
+                    t.pids(), lambda: transfer(sink, t.port, [], 1, nb, max(60.0, nb / 1e6)))
+                print("  %s under strace: %s system calls" % (
+                    t.name, " + ".join(str(c["total"]) for c in sysc[t.name])), flush=True)
+        elif o.syscall_mib > 0:
+            notes.append("system calls not counted: strace not installed")
+
+        # (5) handshakes: server CPU per full TLS 1.3 mTLS handshake
+        hs = {}
+        use_perf = perf_instructions_ok()
+        if o.handshakes > 0 and shutil.which("openssl"):
+            for t in tunnels:
+                hs[t.name] = handshakes(t, pki, o.handshakes, o.suite, o.group, use_perf)
+                print("  %s: %d handshakes, %.2f ms server CPU each" % (
+                    t.name, o.handshakes, hs[t.name]["cpu_ms"]), flush=True)
+        elif o.handshakes > 0:
+            notes.append("handshakes not measured: openssl not installed")
+        time.sleep(0.3)
+        memory(tunnels, "end", mem)
         load1 = loadavg()
 
         names = [n for n, _, _ in setups]
@@ -741,8 +899,38 @@ def main():
                                           if many[n]["cpu"] is not None else "-") for n in names])
         row("  MB per tunnel CPU-second", [cell(n, "%.0f" % many[n]["mb_per_cpu"]
                                                 if many[n]["mb_per_cpu"] else "-") for n in names])
+        row("%d connections x 4 KiB at once" % o.conns,
+            [cell(n, "%.0f conn/s" % (o.conns / conns[n]["wall_s"])) for n in names])
+        row("  tunnel CPU per connection", [cell(n, "%.2f ms" % (conns[n]["cpu"] * 1000 / o.conns)
+                                                 if conns[n]["cpu"] is not None else "-")
+                                          for n in names])
+        if sysc:
+            mb = o.syscall_mib * MiB / 1e6
+            tn = [t.name for t in tunnels]
+            row("system calls per MB, %d MiB, 1 stream" % o.syscall_mib,
+                [cell(n, "%.0f" % (sum(c["total"] for c in sysc[n]) / mb)) for n in tn])
+            for i in range(2):
+                row("  " + ("server side" if i == 0 else "client side"),
+                    [cell(n, "%.0f" % (sysc[n][i]["total"] / mb)) for n in tn])
+        if hs:
+            row("handshake, server CPU (%d, %s)" % (o.handshakes, o.group),
+                [cell(n, "%.2f ms" % hs[n]["cpu_ms"]) for n in hs])
+            row("  instructions per handshake",
+                [cell(n, "%.1f M" % (hs[n]["instructions"] / 1e6)
+                      if hs[n]["instructions"] else "n/a") for n in hs])
+        if sysc:
+            print()
+            print("system calls during the strace run (per process, most frequent first)")
+            for t in tunnels:
+                for i, label in enumerate(t.labels):
+                    print("  %-22s %s" % (label, ", ".join(
+                        "%s %d" % (nm, c) for c, nm in sysc[t.name][i]["top"])))
+        if hs and not use_perf:
+            print("  (instructions: perf cannot count them here, e.g. no PMU in a VM)")
+        # The AEAD micro-benchmark (per suite and record size: tether's driver,
+        # mbedTLS, OpenSSL) has its own section, printed by its own code.
         print()
-        phases = ["idle", "1 conn", "after 1 stream", "after %d streams" % o.streams]
+        phases = ["idle", "1 conn", "after 1 stream", "after %d streams" % o.streams, "end"]
         print("memory per process, VmRSS / VmHWM in MiB (idle: started, tether's session up, "
               "no connection; 1 conn: one open connection that carried 4 KiB)")
         row("", phases, w=20)
@@ -770,6 +958,7 @@ def main():
         print("load average %s at start, %s at end; %.0f s in all" % (
             load0, load1, time.monotonic() - t_start))
         figures.update({"load_end": load1, "one_stream": runs, "many": many, "memory": mem,
+                        "conns": conns, "syscalls": sysc, "handshakes": hs,
                         "session_up": {t.name: t.up for t in tunnels if t.name == "tether"}})
         if o.json:
             with open(o.json, "w") as f:

@@ -1,7 +1,10 @@
 /* common.c: what the commands share. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <mbedtls/memory_buffer_alloc.h>
 #include <mbedtls/platform_util.h>
@@ -71,6 +74,32 @@ unsigned cli_load_config(const char *path, struct tether_config *cfg)
 static unsigned char *heap;
 static size_t heap_size;
 
+/*
+ * mbedTLS's buffer allocator zeroes its whole region when it starts and then
+ * writes one block header at its start. Give the zeroed pages back to the
+ * kernel (they read as zeroes again, untouched, when next used): the heap
+ * then takes memory as handshakes and sessions use it, lowest addresses
+ * first, instead of all of its reservation for the life of the process.
+ */
+static void heap_untouch(unsigned char *buf, size_t len)
+{
+#ifdef MADV_DONTNEED
+	long page = sysconf(_SC_PAGESIZE);
+	uintptr_t lo, hi;
+
+	if (page <= 0)
+		return;
+	/* Keep the allocator's first header (a few dozen bytes at the start, aligned). */
+	lo = ((uintptr_t)buf + 256u + (uintptr_t)page - 1u) & ~((uintptr_t)page - 1u);
+	hi = ((uintptr_t)buf + len) & ~((uintptr_t)page - 1);
+	if (hi > lo)
+		(void)madvise((void *)lo, hi - lo, MADV_DONTNEED);
+#else
+	(void)buf;
+	(void)len;
+#endif
+}
+
 int cli_crypto_init(size_t heap_len)
 {
 	psa_status_t st;
@@ -82,6 +111,7 @@ int cli_crypto_init(size_t heap_len)
 	}
 	heap_size = heap_len;
 	mbedtls_memory_buffer_alloc_init(heap, heap_len);
+	heap_untouch(heap, heap_len);
 	st = psa_crypto_init();
 	if (st != PSA_SUCCESS) {
 		fprintf(stderr, "tether: crypto start-up failed (psa %d): no entropy source?\n",

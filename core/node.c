@@ -37,6 +37,7 @@ enum piece {
 	P_METRICS,
 	P_CRL,
 	P_ARRIVALS,
+	P_IO,
 	P_COUNT
 };
 
@@ -56,6 +57,7 @@ static void layout(const struct tether_config *cfg, size_t sz[P_COUNT])
 	/* Twice the live arrivals: slots freed in a step are reused only after it (admit.c). */
 	sz[P_ARRIVALS] =
 		cfg->listen[0] != '\0' ? 2u * sizeof(struct arrival) * admit_capacity(cfg) : 0;
+	sz[P_IO] = 3u * (size_t)TETHER_IO_BATCH;
 }
 
 size_t tether_node_mem_size(const struct tether_config *cfg)
@@ -110,19 +112,23 @@ int tether_node_init(struct tether_node **out, void *mem, size_t mem_len,
 	n->listeners = arena_take(&a, sz[P_LISTENERS]);
 	n->n_events = EVENTS_PER_WAIT;
 	n->events = arena_take(&a, sz[P_EVENTS]);
-	n->scratch = arena_take(&a, sz[P_SCRATCH]);
+	n->scratch = arena_reserve(&a, sz[P_SCRATCH]); /* file contents: written, then read */
 	if (n->peers == NULL || n->listeners == NULL || n->events == NULL || n->scratch == NULL)
 		goto nomem;
 	if (pool_init(&n->sessions, "sessions", &a, sizeof(struct session), cfg->limits.sessions) ||
 	    pool_init(&n->streams, "streams", &a, stream_slot_size(cfg), cfg->limits.streams))
 		goto nomem;
+	/* A ring's bytes are written before they are read: only the struct needs zeroes. */
+	pool_set_clear(&n->streams, node_stream_header());
 	n->mwriter = -1;
 	if (sz[P_METRICS] > 0) {
 		size_t slots = sizeof(struct mconn) * TETHER_METRICS_CONNS;
 
-		n->mconns = arena_take(&a, sz[P_METRICS]);
+		/* The slots zeroed, the response text reserved (written before it is sent). */
+		n->mconns = arena_reserve(&a, sz[P_METRICS]);
 		if (n->mconns == NULL)
 			goto nomem;
+		memset(n->mconns, 0, slots);
 		n->mtext = (char *)n->mconns + slots;
 		n->mtext_cap = sz[P_METRICS] - slots;
 	}
@@ -137,10 +143,17 @@ int tether_node_init(struct tether_node **out, void *mem, size_t mem_len,
 			n->arrivals[i].h = -1;
 	}
 	if (sz[P_CRL] > 0) {
-		n->crl_buf = arena_take(&a, sz[P_CRL]);
+		n->crl_buf = arena_reserve(&a, sz[P_CRL]);
 		if (n->crl_buf == NULL)
 			goto nomem;
 	}
+#if TETHER_IO_BATCH > 0
+	n->rx = arena_reserve(&a, sz[P_IO]);
+	if (n->rx == NULL)
+		goto nomem;
+	n->tx = n->rx + TETHER_IO_BATCH;
+	n->pl = n->tx + TETHER_IO_BATCH;
+#endif
 	n->arena = a;
 	n->st.sessions_cap = cfg->limits.sessions;
 	n->st.streams_cap = cfg->limits.streams;
@@ -197,7 +210,7 @@ static void release_dead(struct tether_node *n)
 		struct stream *st = n->dead_streams;
 
 		n->dead_streams = st->next_dead;
-		pool_put(&n->streams, st);
+		node_stream_put(n, st);
 	}
 	while (n->dead_sessions != NULL) {
 		struct session *s = n->dead_sessions;
@@ -225,6 +238,7 @@ static void settle(struct tether_node *n)
 		}
 		session_pump(s);
 	}
+	session_flush_all(n);
 }
 
 static void dispatch(struct tether_node *n, struct port_event *ev)
@@ -415,5 +429,14 @@ void tether_node_free(struct tether_node *n)
 	admit_close_all(n);
 	metrics_close_all(n);
 	tls_ctx_free(&n->tls);
-	mbedtls_platform_zeroize(n->arena.base, n->arena.used);
+	/*
+	 * Every stream slot was wiped as far as it was written when it was given
+	 * back, and slots never handed out were never written: wiping the stream
+	 * pool again would only bring all of it into memory on the way out.
+	 */
+	mbedtls_platform_zeroize(n->arena.base, (size_t)(n->streams.base - n->arena.base));
+	mbedtls_platform_zeroize(n->streams.base +
+					 pool_bytes(n->streams.slot_size, n->streams.count),
+				 n->arena.used - (size_t)(n->streams.base - n->arena.base) -
+					 pool_bytes(n->streams.slot_size, n->streams.count));
 }

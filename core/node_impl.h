@@ -140,6 +140,21 @@ struct tether_node {
 	char reload_text[TETHER_RELOAD_TEXT];
 	char reload_answer[TETHER_RELOAD_TEXT]; /* what the waiting `tether reload` clients get */
 	bool reload_quiet; /* this reload is the node's own (a CRL from a peer): nobody asked */
+#if TETHER_IO_BATCH > 0
+	/*
+	 * Batched I/O (session.c): one session at a time has bytes read ahead in
+	 * rx (rx_owner, rx_off..rx_len) or records gathered in tx waiting for
+	 * one send (tx_owner, tx_off..tx_len); the others meanwhile read and
+	 * write their sockets directly. Never more than one session's bytes.
+	 */
+	struct session *rx_owner, *tx_owner;
+	uint8_t *rx, *tx; /* TETHER_IO_BATCH bytes each, reserved untouched */
+	size_t rx_off, rx_len, tx_off, tx_len;
+	/* The same on the local side (stream.c): one stream's bytes read ahead. */
+	struct stream *pl_owner;
+	uint8_t *pl;
+	size_t pl_off, pl_len;
+#endif
 	/* Frame assembly for whichever session is pumping (see session.out_pending). */
 	size_t out_len;
 	uint8_t out[TETHER_RECORD_SIZE];
@@ -261,6 +276,14 @@ void peers_dial_due(struct tether_node *n, uint64_t *next);
 static inline size_t node_stream_header(void)
 {
 	return (sizeof(struct stream) + 15u) & ~(size_t)15u;
+}
+
+/* Give a stream slot back, wiping its struct and the part of its ring that held data. */
+void stream_release_io(struct tether_node *n, struct stream *st);
+static inline void node_stream_put(struct tether_node *n, struct stream *st)
+{
+	stream_release_io(n, st);
+	pool_put_part(&n->streams, st, node_stream_header() + ring_touched(&st->m.rx));
 }
 
 /* A pool was full: count it and say so (the new work is refused, nothing else). */

@@ -13,7 +13,7 @@ static size_t round_up(size_t n)
 	return (n + ALIGN - 1) & ~(size_t)(ALIGN - 1);
 }
 
-void *arena_take(struct arena *a, size_t size)
+void *arena_reserve(struct arena *a, size_t size)
 {
 	size_t n = round_up(size);
 	void *p;
@@ -22,7 +22,15 @@ void *arena_take(struct arena *a, size_t size)
 		return NULL;
 	p = a->base + a->used;
 	a->used += n;
-	memset(p, 0, n);
+	return p;
+}
+
+void *arena_take(struct arena *a, size_t size)
+{
+	void *p = arena_reserve(a, size);
+
+	if (p != NULL)
+		memset(p, 0, round_up(size));
 	return p;
 }
 
@@ -33,37 +41,39 @@ size_t pool_bytes(size_t slot_size, uint32_t count)
 
 int pool_init(struct pool *p, const char *name, struct arena *a, size_t slot_size, uint32_t count)
 {
-	uint32_t i;
-
 	memset(p, 0, sizeof(*p));
 	p->name = name;
 	p->slot_size = round_up(slot_size < sizeof(void *) ? sizeof(void *) : slot_size);
 	if (count != 0 && p->slot_size > (size_t)-1 / count)
 		return TETHER_ERR_NOMEM;
-	p->base = arena_take(a, p->slot_size * count);
+	/* No free list threaded through the slots: that would touch every one now. */
+	p->base = arena_reserve(a, p->slot_size * count);
 	if (p->base == NULL && count != 0)
 		return TETHER_ERR_NOMEM;
 	p->count = count;
-	/* Thread the free list through the slots, lowest address first. */
-	for (i = count; i-- > 0;) {
-		void **slot = (void **)(p->base + (size_t)i * p->slot_size);
-
-		*slot = p->free_list;
-		p->free_list = slot;
-	}
+	p->clear = p->slot_size;
 	return 0;
+}
+
+void pool_set_clear(struct pool *p, size_t clear)
+{
+	p->clear = clear < p->slot_size ? clear : p->slot_size;
 }
 
 void *pool_get(struct pool *p)
 {
 	void **slot = p->free_list;
 
-	if (slot == NULL) {
+	if (slot != NULL) {
+		p->free_list = *slot;
+	} else if (p->fresh < p->count) {
+		slot = (void **)(p->base + (size_t)p->fresh * p->slot_size);
+		p->fresh++;
+	} else {
 		p->exhausted++;
 		return NULL;
 	}
-	p->free_list = *slot;
-	memset(slot, 0, p->slot_size);
+	memset(slot, 0, p->clear);
 	p->used++;
 	if (p->used > p->high)
 		p->high = p->used;
@@ -72,10 +82,19 @@ void *pool_get(struct pool *p)
 
 void pool_put(struct pool *p, void *slot)
 {
+	pool_put_part(p, slot, p->slot_size);
+}
+
+void pool_put_part(struct pool *p, void *slot, size_t written)
+{
 	if (slot == NULL)
 		return;
+	if (written < p->clear)
+		written = p->clear;
+	if (written > p->slot_size)
+		written = p->slot_size;
 	/* Slots may have held keys or plaintext: wipe before reuse. */
-	mbedtls_platform_zeroize(slot, p->slot_size);
+	mbedtls_platform_zeroize(slot, written);
 	*(void **)slot = p->free_list;
 	p->free_list = slot;
 	p->used--;

@@ -18,6 +18,7 @@ struct ring {
 	uint32_t cap;
 	uint32_t head; /* first byte held */
 	uint32_t len;  /* bytes held */
+	uint32_t hw;   /* bytes from buf's start ever written: what release wipes */
 };
 
 static inline void ring_init(struct ring *r, uint8_t *buf, uint32_t cap)
@@ -26,6 +27,7 @@ static inline void ring_init(struct ring *r, uint8_t *buf, uint32_t cap)
 	r->cap = cap;
 	r->head = 0;
 	r->len = 0;
+	r->hw = 0;
 }
 
 static inline uint32_t ring_used(const struct ring *r)
@@ -53,7 +55,18 @@ static inline uint8_t *ring_write_span(const struct ring *r, size_t *n)
 /* n bytes were written at ring_write_span(); n MUST NOT exceed what it offered. */
 static inline void ring_commit(struct ring *r, size_t n)
 {
+	uint32_t end = (r->cap == 0 ? 0 : (r->head + r->len) % r->cap) + (uint32_t)n;
+
+	/* The ring empties to its start, so a reader that keeps up uses its first pages only. */
+	if (end > r->hw)
+		r->hw = end;
 	r->len += (uint32_t)n;
+}
+
+/* Bytes from the buffer's start that ever held data (at most cap). */
+static inline uint32_t ring_touched(const struct ring *r)
+{
+	return r->hw;
 }
 
 /* The oldest bytes held; *n receives how many are contiguous there (0: empty). */

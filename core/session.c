@@ -40,9 +40,8 @@ bool session_is_draining(const struct session *s)
 	return s->state == SS_MUX && s->mux.state == MUX_DRAINING;
 }
 
-static int bio_send(void *ctx, const unsigned char *buf, size_t len)
+static int bio_send_direct(struct session *s, const unsigned char *buf, size_t len)
 {
-	struct session *s = ctx;
 	long r = port_tcp_send(s->node->port, s->h, buf, len);
 
 	if (r > 0)
@@ -55,9 +54,8 @@ static int bio_send(void *ctx, const unsigned char *buf, size_t len)
 	return MBEDTLS_ERR_NET_SEND_FAILED;
 }
 
-static int bio_recv(void *ctx, unsigned char *buf, size_t len)
+static int bio_recv_direct(struct session *s, unsigned char *buf, size_t len)
 {
-	struct session *s = ctx;
 	long r = port_tcp_recv(s->node->port, s->h, buf, len);
 
 	if (r > 0) {
@@ -71,6 +69,193 @@ static int bio_recv(void *ctx, unsigned char *buf, size_t len)
 	s->io_err = (int)r;
 	return MBEDTLS_ERR_NET_RECV_FAILED;
 }
+
+#if TETHER_IO_BATCH > 0
+/*
+ * Send what s gathered in the node's tx buffer: 1 all gone (the buffer is
+ * free again), 0 the socket is full (s keeps the buffer and watches for
+ * PORT_WRITE), <0 the transport failed (s->io_err says how).
+ */
+static int tx_flush(struct session *s)
+{
+	struct tether_node *n = s->node;
+
+	if (n->tx_owner != s)
+		return 1;
+	while (n->tx_off < n->tx_len) {
+		long r = port_tcp_send(n->port, s->h, n->tx + n->tx_off, n->tx_len - n->tx_off);
+
+		if (r == 0) {
+			s->want_write = true;
+			return 0;
+		}
+		if (r < 0) {
+			s->io_err = (int)r;
+			n->tx_owner = NULL;
+			n->tx_off = n->tx_len = 0;
+			return -1;
+		}
+		n->tx_off += (size_t)r;
+	}
+	n->tx_owner = NULL;
+	n->tx_off = n->tx_len = 0;
+	return 1;
+}
+
+/*
+ * mbedTLS hands over one record at a time: gather them while the node's
+ * buffer is this session's or free; they leave in one send when the session
+ * has pumped (session_flush). A session finding the buffer held by another
+ * (blocked) session writes its socket directly.
+ */
+static int bio_send(void *ctx, const unsigned char *buf, size_t len)
+{
+	struct session *s = ctx;
+	struct tether_node *n = s->node;
+
+	if (n->tx_owner != NULL && n->tx_owner != s)
+		return bio_send_direct(s, buf, len);
+	if (n->tx_owner == s && TETHER_IO_BATCH - n->tx_len < len) {
+		int r = tx_flush(s);
+
+		if (r < 0)
+			return MBEDTLS_ERR_NET_SEND_FAILED;
+		if (r == 0 && n->tx_off > 0) {
+			/* Make room: what is left moves to the front. */
+			memmove(n->tx, n->tx + n->tx_off, n->tx_len - n->tx_off);
+			n->tx_len -= n->tx_off;
+			n->tx_off = 0;
+		}
+		if (n->tx_owner == s && TETHER_IO_BATCH - n->tx_len < len) {
+			s->want_write = true;
+			return MBEDTLS_ERR_SSL_WANT_WRITE;
+		}
+	}
+	if (len > TETHER_IO_BATCH)
+		return bio_send_direct(s, buf, len);
+	memcpy(n->tx + n->tx_len, buf, len);
+	n->tx_len += len;
+	n->tx_owner = s;
+	return (int)len;
+}
+
+/*
+ * mbedTLS asks for a record's header, then its body: one recv of up to
+ * TETHER_IO_BATCH bytes brings many records, kept for this session until it
+ * has taken them all (it does before it waits for the socket again: a read
+ * loop ends only at WANT_READ, and a paused one is resumed by session_pump).
+ */
+static int bio_recv(void *ctx, unsigned char *buf, size_t len)
+{
+	struct session *s = ctx;
+	struct tether_node *n = s->node;
+	long r;
+
+	if (n->rx_owner == s) {
+		size_t take = n->rx_len - n->rx_off;
+
+		if (take > len)
+			take = len;
+		memcpy(buf, n->rx + n->rx_off, take);
+		n->rx_off += take;
+		if (n->rx_off == n->rx_len) {
+			n->rx_owner = NULL;
+			n->rx_off = n->rx_len = 0;
+		}
+		return (int)take;
+	}
+	if (n->rx_owner != NULL || len >= TETHER_IO_BATCH)
+		return bio_recv_direct(s, buf, len);
+	r = bio_recv_direct(s, n->rx, TETHER_IO_BATCH);
+	if (r <= 0)
+		return (int)r;
+	if ((size_t)r <= len) {
+		memcpy(buf, n->rx, (size_t)r);
+		return (int)r;
+	}
+	memcpy(buf, n->rx, len);
+	n->rx_owner = s;
+	n->rx_off = len;
+	n->rx_len = (size_t)r;
+	return (int)len;
+}
+
+static bool session_holds_tx(const struct session *s)
+{
+	return s->node->tx_owner == s;
+}
+
+/*
+ * The session's gathered records go out: 0 (sent, or waiting for PORT_WRITE,
+ * watched), -1 the transport failed and the session ended.
+ */
+static int session_flush(struct session *s)
+{
+	int r = tx_flush(s);
+
+	if (r < 0) {
+		session_end(s, REASON_IO, tether_err_str(s->io_err));
+		return -1;
+	}
+	if (r == 0)
+		session_update_watch(s);
+	return 0;
+}
+
+/* s is going: what it read ahead is dropped, what it gathered goes if it can at once. */
+static void io_release(struct session *s)
+{
+	struct tether_node *n = s->node;
+
+	if (n->rx_owner == s) {
+		n->rx_owner = NULL;
+		n->rx_off = n->rx_len = 0;
+	}
+	if (n->tx_owner == s && tx_flush(s) == 0) {
+		n->tx_owner = NULL;
+		n->tx_off = n->tx_len = 0;
+	}
+}
+
+void session_flush_all(struct tether_node *n)
+{
+	/* One whose socket was full waits for PORT_WRITE: no send to be refused again. */
+	if (n->tx_owner != NULL && !n->tx_owner->want_write)
+		(void)session_flush(n->tx_owner);
+}
+#else
+static int bio_send(void *ctx, const unsigned char *buf, size_t len)
+{
+	return bio_send_direct(ctx, buf, len);
+}
+
+static int bio_recv(void *ctx, unsigned char *buf, size_t len)
+{
+	return bio_recv_direct(ctx, buf, len);
+}
+
+static int session_flush(struct session *s)
+{
+	(void)s;
+	return 0;
+}
+
+static bool session_holds_tx(const struct session *s)
+{
+	(void)s;
+	return false;
+}
+
+static void io_release(struct session *s)
+{
+	(void)s;
+}
+
+void session_flush_all(struct tether_node *n)
+{
+	(void)n;
+}
+#endif
 
 void session_update_watch(struct session *s)
 {
@@ -246,6 +431,9 @@ static void handshake_step(struct session *s)
 	s->want_write = false;
 	ret = mbedtls_ssl_handshake(&s->ssl);
 	note_heap_peak(s);
+	/* This flight (or the alert of a failure) leaves in one send. */
+	if (session_flush(s) < 0)
+		return;
 	if (ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE) {
 		if (ret == MBEDTLS_ERR_SSL_WANT_WRITE)
 			s->want_write = true;
@@ -332,6 +520,9 @@ void session_pump(struct session *s)
 
 	if (s->state != SS_MUX)
 		return;
+	/* Records gathered earlier and held up by a full socket go first. */
+	if (session_flush(s) < 0 || session_holds_tx(s))
+		return;
 	for (;;) {
 		if (s->mux.reset_lost) {
 			session_goaway(s, FRAME_GOAWAY_INTERNAL, REASON_RESETS_PENDING);
@@ -370,6 +561,9 @@ void session_pump(struct session *s)
 		break;
 	}
 	s->want_write = false;
+	/* Everything this pump produced leaves in one send (or waits for PORT_WRITE). */
+	if (session_flush(s) < 0)
+		return;
 	/* A draining session whose streams are done has nothing left to say. */
 	if (s->mux.state == MUX_DRAINING && s->mux.streams == NULL) {
 		session_end(s, s->drain_reason, s->drain_text);
@@ -483,6 +677,7 @@ void session_end(struct session *s, enum tether_reason why, const char *detail)
 		n->st.sessions_up--;
 	if (s->tls_up)
 		(void)mbedtls_ssl_close_notify(&s->ssl);
+	io_release(s);
 	if (s->h >= 0)
 		port_tcp_close(n->port, s->h, s->tls_up ? 0 : 1);
 	s->h = -1;
@@ -574,7 +769,7 @@ static void on_event(struct session *s, const struct mux_event *ev)
 	}
 }
 
-static void session_read(struct session *s)
+static void read_records(struct session *s)
 {
 	while (s->state == SS_MUX) {
 		struct mux_event ev;
@@ -629,6 +824,13 @@ static void session_read(struct session *s)
 		}
 		return;
 	}
+}
+
+static void session_read(struct session *s)
+{
+	read_records(s);
+	if (s->state == SS_MUX)
+		stream_flush_owed(s);
 }
 
 void session_event(struct session *s, unsigned events)

@@ -53,6 +53,7 @@ struct session {
 	bool crl_resend; /* a CRL it asked for was cut off by a reload: send it again */
 	bool came_up;	 /* HELLO exchanged; the node has not acted on it yet */
 	bool in_pump;	 /* on the node's pump list */
+	bool flush_owed; /* a stream got DATA in this read pass (stream_flush_owed) */
 	int io_err;	 /* TETHER_ERR_* the transport last reported */
 	int peer;	 /* configured peer index, -1 while unknown */
 	char addr[TETHER_ADDR_MAX];
@@ -100,6 +101,12 @@ void session_goaway_because(struct session *s, uint32_t code, enum tether_reason
 void session_timers(struct session *s, uint64_t now, uint64_t *next);
 /* Push owed frames and stream data into TLS as far as it goes. */
 void session_pump(struct session *s);
+/*
+ * Send the records the node's gather buffer holds for whichever session
+ * gathered them (TETHER_IO_BATCH): the dispatcher calls it after each event,
+ * for records written outside a pump. A transport failure ends that session.
+ */
+void session_flush_all(struct tether_node *n);
 /* Ask the node's dispatcher to pump s once the current event is handled. */
 void session_want_pump(struct session *s);
 void session_update_watch(struct session *s);

@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <mbedtls/platform_util.h>
+
 #include "core/node_impl.h"
 #include "core/session.h"
 
@@ -136,6 +138,7 @@ void stream_end(struct stream *st, bool abort, uint32_t code, enum tether_reason
 	if (st->dead)
 		return;
 	st->dead = true;
+	stream_release_io(n, st);
 	n->st.streams_ended[why]++;
 	endpoint_close(&st->ep, abort ? 1 : 0);
 	log_stream(st, abort ? PORT_LOG_WARN : PORT_LOG_INFO, "stream_close",
@@ -186,13 +189,93 @@ static void flush_ring(struct stream *st)
 	stream_update_watch(st);
 }
 
+void stream_flush_owed(struct session *s)
+{
+	struct mux_stream *ms, *next;
+
+	if (!s->flush_owed)
+		return;
+	s->flush_owed = false;
+	for (ms = s->mux.streams; ms != NULL; ms = next) {
+		struct stream *st = stream_of(ms);
+
+		next = ms->next;
+		if (st->flush_owed && !st->dead) {
+			st->flush_owed = false;
+			flush_ring(st);
+		}
+	}
+}
+
+void stream_release_io(struct tether_node *n, struct stream *st)
+{
+#if TETHER_IO_BATCH > 0
+	if (n->pl_owner == st) {
+		/* Plaintext of a stream that is gone: not left behind. */
+		mbedtls_platform_zeroize(n->pl, n->pl_len);
+		n->pl_owner = NULL;
+		n->pl_off = n->pl_len = 0;
+	}
+#else
+	(void)n;
+	(void)st;
+#endif
+}
+
+/*
+ * Read the local side into dst. With TETHER_IO_BATCH, one recv reads as much
+ * as the peer's window takes now into the node's pull buffer, which this
+ * stream then holds until the next pulls have taken it all (they come while
+ * it is still readable: the window was there for them).
+ */
+static long pull_recv(struct stream *st, uint8_t *dst, size_t room)
+{
+#if TETHER_IO_BATCH > 0
+	struct tether_node *n = st->s->node;
+	size_t want = st->m.send_window < TETHER_IO_BATCH ? st->m.send_window : TETHER_IO_BATCH;
+	long r;
+
+	if (n->pl_owner == st) {
+		size_t take = n->pl_len - n->pl_off;
+
+		if (take > room)
+			take = room;
+		memcpy(dst, n->pl + n->pl_off, take);
+		n->pl_off += take;
+		if (n->pl_off == n->pl_len) {
+			mbedtls_platform_zeroize(n->pl, n->pl_len);
+			n->pl_owner = NULL;
+			n->pl_off = n->pl_len = 0;
+		}
+		return (long)take;
+	}
+	if (n->pl_owner != NULL || want <= room)
+		return st->ep.ops->recv(&st->ep, dst, room);
+	r = st->ep.ops->recv(&st->ep, n->pl, want);
+	if (r <= 0)
+		return r;
+	if ((size_t)r <= room) {
+		memcpy(dst, n->pl, (size_t)r);
+		mbedtls_platform_zeroize(n->pl, (size_t)r);
+		return r;
+	}
+	memcpy(dst, n->pl, room);
+	n->pl_owner = st;
+	n->pl_off = room;
+	n->pl_len = (size_t)r;
+	return (long)room;
+#else
+	return st->ep.ops->recv(&st->ep, dst, room);
+#endif
+}
+
 long stream_pull(void *user, struct mux_stream *ms, uint8_t *dst, size_t room)
 {
 	struct stream *st = stream_of(ms);
 	long r;
 
 	(void)user;
-	r = st->ep.ops->recv(&st->ep, dst, room);
+	r = pull_recv(st, dst, room);
 	if (r > 0)
 		return r;
 	if (r == 0) {
@@ -228,7 +311,16 @@ void stream_on_mux(struct stream *st, const struct mux_event *ev)
 		return;
 	switch (ev->type) {
 	case MUX_EV_DATA:
+		if (TETHER_IO_BATCH > 0) {
+			/* Written out when the read pass ends: many records, one send. */
+			st->flush_owed = true;
+			st->s->flush_owed = true;
+			return;
+		}
+		flush_ring(st);
+		return;
 	case MUX_EV_CLOSE:
+		st->flush_owed = false;
 		flush_ring(st);
 		return;
 	case MUX_EV_RESET:
@@ -302,7 +394,7 @@ struct stream *stream_forward(struct session *s, int h, const char *service, con
 	}
 	if (mux_stream_open(&s->mux, &st->m, service) == 0) {
 		/* Every stream id of ours is spent: the next session takes new ones. */
-		pool_put(&n->streams, st);
+		node_stream_put(n, st);
 		stream_refuse(n, s, session_peer_name(s), 0, service, from, REASON_NO_RESOURCES, 0);
 		port_tcp_close(n->port, h, 1);
 		return NULL;
@@ -361,7 +453,7 @@ void stream_open_service(struct session *s, uint32_t id, const char *service)
 	ret = port_tcp_connect(n->port, cfg->services[svc].target, &h);
 	if (ret < 0) {
 		/* Not logged as a stream: it never was one. */
-		pool_put(&n->streams, st);
+		node_stream_put(n, st);
 		stream_refuse(n, s, peer, id, service, NULL, REASON_TARGET_UNREACHABLE,
 			      FRAME_RESET_UNREACHABLE);
 		return;

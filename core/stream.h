@@ -32,6 +32,7 @@ struct stream {
 	bool close_seen;    /* our CLOSE left; acted on once */
 	int pull_err;	    /* TETHER_ERR_* the local side failed with */
 	bool dead;	    /* ended; released at the end of the node's step */
+	bool flush_owed;    /* DATA landed in this read pass: written out when it ends */
 	struct stream *next_dead;
 };
 
@@ -57,6 +58,11 @@ void stream_refuse(struct tether_node *n, struct session *s, const char *peer, u
 void stream_event(struct stream *st, unsigned events);
 /* A mux event for st (DATA, CLOSE, RESET, WINDOW, STREAM_ERROR). */
 void stream_on_mux(struct stream *st, const struct mux_event *ev);
+/*
+ * A read pass of s ended: write out what DATA brought to each stream in it,
+ * one send per stream however many records it came in (TETHER_IO_BATCH).
+ */
+void stream_flush_owed(struct session *s);
 /* After output: end streams whose pull failed, complete the ones done. */
 void stream_after_output(struct stream *st);
 /* End the stream; code != 0 owes RESET code to the peer; abort resets the local side. */

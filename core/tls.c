@@ -221,7 +221,8 @@ int tls_material_load(struct tls_material *m, const struct tether_identity_cfg *
 		goto err0;
 	ret = mbedtls_pk_parse_key(&m->key, scratch, len, NULL, 0, mbedtls_psa_get_random,
 				   MBEDTLS_PSA_RANDOM_STATE);
-	mbedtls_platform_zeroize(scratch, scratch_len);
+	/* The key's bytes and the NUL after them; the rest of scratch never held it. */
+	mbedtls_platform_zeroize(scratch, len < scratch_len ? len + 1 : scratch_len);
 	if (ret != 0) {
 		say_mbedtls(err, err_len, "identity.key", id->key, ret);
 		goto err1;

@@ -11,6 +11,7 @@ PACKAGES=(
 	build-essential cmake pkg-config make
 	libcmocka-dev
 	openssl curl python3 stunnel4
+	strace # integration.syscalls and bench/run.py count system calls per MB
 	clang libclang-rt-14-dev clang-format
 	dpkg-dev ca-certificates xz-utils bzip2 tar
 	debian-archive-keyring

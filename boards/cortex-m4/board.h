@@ -13,6 +13,8 @@
  * streams of 4 KB windows. The record size stays the common 4096, so this
  * board's nodes interoperate with every other board's.
  */
+/* Batched I/O built out: no system calls to save, and no RAM for the buffers */
+#define TETHER_IO_BATCH 0
 #define TETHER_DEFAULT_SESSIONS 2
 #define TETHER_DEFAULT_STREAMS 4
 #define TETHER_DEFAULT_STREAM_WINDOW 4096

@@ -11,6 +11,8 @@
  * Defaults of the config's "limits": a field gateway talks to a few upstream
  * nodes. 64 streams of 32 KB windows reserve 2 MB instead of the common 16 MB.
  */
+/* Batched I/O built out: no room under the size budget yet */
+#define TETHER_IO_BATCH 0
 #define TETHER_DEFAULT_SESSIONS 8
 #define TETHER_DEFAULT_STREAMS 64
 #define TETHER_DEFAULT_STREAM_WINDOW 32768

@@ -82,6 +82,48 @@ static void slots_are_zeroed_and_wiped(void **state)
 		assert_int_equal(t[i], 0);
 }
 
+/* Memory that follows use: nothing is written before a slot is handed out. */
+static void slots_untouched_until_used(void **state)
+{
+	struct arena a = {region, sizeof(region), 0};
+	struct pool p;
+	unsigned char *s, *t, *u;
+	size_t i;
+
+	(void)state;
+	memset(region, 0x5A, sizeof(region));
+	assert_int_equal(pool_init(&p, "t", &a, 1024, 8), 0);
+	/* pool_init wrote nothing: no free list threaded through the slots. */
+	for (i = 0; i < 8 * 1024; i++)
+		assert_int_equal(region[i], 0x5A);
+	assert_null(arena_reserve(&a, sizeof(region))); /* bounds as arena_take */
+	assert_non_null(u = arena_reserve(&a, 32));
+	assert_int_equal(u[0], 0x5A); /* reserved, not zeroed */
+	pool_set_clear(&p, 64);
+	s = pool_get(&p);
+	assert_ptr_equal(s, region);
+	for (i = 0; i < 64; i++)
+		assert_int_equal(s[i], 0);
+	for (i = 64; i < 8 * 1024; i++)
+		assert_int_equal(region[i], 0x5A); /* past the prefix, and other slots: untouched */
+	/* The owner wrote 300 bytes: those are wiped on release, the rest is left alone. */
+	memset(s, 0xC3, 300);
+	pool_put_part(&p, s, 300);
+	for (i = 0; i < 300; i++)
+		assert_int_equal(s[i], 0);
+	for (i = 300; i < 1024; i++)
+		assert_int_equal(s[i], 0x5A);
+	/* A slot given back is handed out before a fresh one. */
+	t = pool_get(&p);
+	assert_ptr_equal(t, s);
+	assert_ptr_equal(pool_get(&p), region + 1024);
+	/* A claim shorter than the zeroed prefix still wipes the prefix. */
+	memset(t, 0xC3, 64);
+	pool_put_part(&p, t, 0);
+	for (i = 0; i < 64; i++)
+		assert_int_equal(t[i], 0);
+}
+
 static void pool_init_fails_when_region_is_small(void **state)
 {
 	struct arena a = {region, 1000, 0};
@@ -100,6 +142,7 @@ int main(void)
 		cmocka_unit_test(arena_aligns_and_bounds),
 		cmocka_unit_test(pool_gives_every_slot_once),
 		cmocka_unit_test(slots_are_zeroed_and_wiped),
+		cmocka_unit_test(slots_untouched_until_used),
 		cmocka_unit_test(pool_init_fails_when_region_is_small),
 	};
 
