@@ -5,6 +5,7 @@
 
 #include <mbedtls/error.h>
 #include <mbedtls/memory_buffer_alloc.h>
+#include <mbedtls/platform.h>
 #include <mbedtls/platform_util.h>
 #include <mbedtls/psa_util.h>
 #include <psa/crypto.h>
@@ -517,6 +518,60 @@ const char *tls_version_name(const mbedtls_ssl_context *ssl)
 	default:
 		return "?";
 	}
+}
+
+int tls_shrink_input(mbedtls_ssl_context *ssl, size_t content_len)
+{
+#if defined(MBEDTLS_SSL_VARIABLE_BUFFER_LENGTH) && MBEDTLS_SSL_IN_CONTENT_LEN > TETHER_RECORD_SIZE
+	/*
+	 * mbedTLS 3.6 gives input buffer memory back only for a negotiated
+	 * max_fragment_length, which TLS 1.3 never negotiates. With
+	 * VARIABLE_BUFFER_LENGTH its record layer bounds every read by in_buf_len,
+	 * so a smaller buffer is safe once nothing decrypted waits in it (in_offt)
+	 * and what was read of the next record fits. The pointers into the buffer
+	 * keep their offsets (mbedTLS's own resize does the same).
+	 */
+	unsigned char *old = ssl->MBEDTLS_PRIVATE(in_buf), *buf;
+	size_t old_len = ssl->MBEDTLS_PRIVATE(in_buf_len);
+	size_t new_len = old_len - (MBEDTLS_SSL_IN_CONTENT_LEN - content_len);
+	unsigned char **ptrs[] = {
+		&ssl->MBEDTLS_PRIVATE(in_ctr),
+		&ssl->MBEDTLS_PRIVATE(in_hdr),
+#if defined(MBEDTLS_SSL_DTLS_CONNECTION_ID)
+		&ssl->MBEDTLS_PRIVATE(in_cid),
+#endif
+		&ssl->MBEDTLS_PRIVATE(in_len),
+		&ssl->MBEDTLS_PRIVATE(in_iv),
+		&ssl->MBEDTLS_PRIVATE(in_msg)
+	};
+	size_t i;
+
+	if (old == NULL || content_len >= MBEDTLS_SSL_IN_CONTENT_LEN ||
+	    old_len < MBEDTLS_SSL_IN_CONTENT_LEN)
+		return 0; /* already small */
+	if (ssl->MBEDTLS_PRIVATE(in_offt) != NULL || ssl->MBEDTLS_PRIVATE(in_left) >= new_len ||
+	    !mbedtls_ssl_is_handshake_over(ssl))
+		return TETHER_ERR_INVALID; /* not now: try again when the buffer is drained */
+	for (i = 0; i < sizeof(ptrs) / sizeof(ptrs[0]); i++)
+		if (*ptrs[i] != NULL && (*ptrs[i] < old || *ptrs[i] >= old + new_len))
+			return TETHER_ERR_INVALID;
+	buf = mbedtls_calloc(1, new_len);
+	if (buf == NULL)
+		return TETHER_ERR_NOMEM;
+	memcpy(buf, old, new_len);
+	for (i = 0; i < sizeof(ptrs) / sizeof(ptrs[0]); i++)
+		if (*ptrs[i] != NULL)
+			*ptrs[i] = buf + (*ptrs[i] - old);
+	mbedtls_platform_zeroize(old, old_len);
+	mbedtls_free(old);
+	ssl->MBEDTLS_PRIVATE(in_buf) = buf;
+	ssl->MBEDTLS_PRIVATE(in_buf_len) = new_len;
+	return 0;
+#else
+	(void)ssl;
+	(void)content_len;
+	return 0;
+#endif
 }
 
 /* Each block of mbedTLS's buffer allocator carries one header of 8 words. */

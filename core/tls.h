@@ -152,6 +152,18 @@ const char *tls_fail_reason(int ret, const mbedtls_ssl_context *ssl, const struc
  */
 const char *tls_record_error(int ret);
 
+/*
+ * tls_shrink_input: give back the input buffer beyond content_len bytes of
+ * record payload (edge builds start every context at 16 KB; peer sessions
+ * take TETHER_RECORD_SIZE records). Only after the handshake, and only when
+ * nothing decrypted or partly read is in the way. Returns 0 (done, or
+ * nothing to do), TETHER_ERR_INVALID (not now: call again after a read
+ * drained it), TETHER_ERR_NOMEM (no heap for the smaller buffer; the large
+ * one stays). Peer records larger than content_len are refused from then on
+ * ("record too large"), as without edge routes.
+ */
+int tls_shrink_input(mbedtls_ssl_context *ssl, size_t content_len);
+
 /* "1.3" or "1.2" for the negotiated version. */
 const char *tls_version_name(const mbedtls_ssl_context *ssl);
 
