@@ -18,6 +18,7 @@
 #include "core/proxy.h"
 
 static void edge_pump(struct edge_conn *c);
+static void route_free(struct edge_route *r);
 
 static struct edge_conn *slot_at(struct tether_node *n, uint32_t i)
 {
@@ -42,17 +43,17 @@ static bool is_in(const struct edge_conn *c)
 
 /* ---------------------------------------------------------------- routes */
 
-static int read_file(struct tether_node *n, const char *what, const char *path, size_t *len,
-		     char *err, size_t err_len)
+static int read_file(struct port *port, unsigned char *scratch, const char *what,
+		     const char *path, size_t *len, char *err, size_t err_len)
 {
-	int ret = port_read_file(n->port, path, n->scratch, TETHER_FILE_MAX, len);
+	int ret = port_read_file(port, path, scratch, TETHER_FILE_MAX, len);
 
 	if (ret < 0) {
 		snprintf(err, err_len, "%s: %s: %s", what, path,
 			 ret == TETHER_ERR_TOO_BIG ? "file too large" : "cannot read file");
 		return ret;
 	}
-	if (*len >= 10 && memcmp(n->scratch, "-----BEGIN", 10) == 0)
+	if (*len >= 10 && memcmp(scratch, "-----BEGIN", 10) == 0)
 		(*len)++; /* PEM parsers count the NUL */
 	return 0;
 }
@@ -91,10 +92,14 @@ static int route_point(struct tether_node *n, struct edge_route *r, const struct
 	return ret;
 }
 
-static int route_load(struct tether_node *n, unsigned i, char *err, size_t err_len)
+/*
+ * The route's own files (ca, cert, key), checked as the node's identity is:
+ * the one function `tether check` and `tether run` both use.
+ */
+static int route_material(struct edge_route *r, const struct tether_config *cfg, unsigned i,
+			  struct port *port, unsigned char *scratch, char *err, size_t err_len)
 {
-	const struct tether_edge_cfg *e = &n->cfg->edges[i];
-	struct edge_route *r = &n->edge_routes[i];
+	const struct tether_edge_cfg *e = &cfg->edges[i];
 	char what[48];
 	size_t len = 0;
 	int ret;
@@ -104,21 +109,21 @@ static int route_load(struct tether_node *n, unsigned i, char *err, size_t err_l
 	mbedtls_x509_crt_init(&r->cert);
 	mbedtls_pk_init(&r->key);
 	r->loaded = true;
-	r->own_ca = strcmp(e->ca, n->cfg->identity.ca) != 0;
+	r->own_ca = strcmp(e->ca, cfg->identity.ca) != 0;
 	r->own_cert = e->cert[0] != '\0';
 	if (r->own_ca) {
 		snprintf(what, sizeof(what), "edges[%u].ca", i);
-		if ((ret = read_file(n, what, e->ca, &len, err, err_len)) < 0)
+		if ((ret = read_file(port, scratch, what, e->ca, &len, err, err_len)) < 0)
 			return ret;
-		ret = mbedtls_x509_crt_parse(&r->ca, n->scratch, len);
+		ret = mbedtls_x509_crt_parse(&r->ca, scratch, len);
 		if (ret != 0)
 			return mbed_fail(err, err_len, what, e->ca, ret);
 	}
 	if (r->own_cert) {
 		snprintf(what, sizeof(what), "edges[%u].cert", i);
-		if ((ret = read_file(n, what, e->cert, &len, err, err_len)) < 0)
+		if ((ret = read_file(port, scratch, what, e->cert, &len, err, err_len)) < 0)
 			return ret;
-		ret = mbedtls_x509_crt_parse(&r->cert, n->scratch, len);
+		ret = mbedtls_x509_crt_parse(&r->cert, scratch, len);
 		if (ret != 0)
 			return mbed_fail(err, err_len, what, e->cert, ret);
 		if (!mbedtls_pk_can_do(&r->cert.pk, MBEDTLS_PK_ECKEY)) {
@@ -127,18 +132,18 @@ static int route_load(struct tether_node *n, unsigned i, char *err, size_t err_l
 			return TETHER_ERR_CONFIG;
 		}
 		snprintf(what, sizeof(what), "edges[%u].key", i);
-		if (port_file_private(n->port, e->key) == TETHER_ERR_PERM) {
+		if (port_file_private(port, e->key) == TETHER_ERR_PERM) {
 			snprintf(err, err_len,
 				 "%s: %s: accessible by group or others; make it private "
 				 "(chmod 600)",
 				 what, e->key);
 			return TETHER_ERR_PERM;
 		}
-		if ((ret = read_file(n, what, e->key, &len, err, err_len)) < 0)
+		if ((ret = read_file(port, scratch, what, e->key, &len, err, err_len)) < 0)
 			return ret;
-		ret = mbedtls_pk_parse_key(&r->key, n->scratch, len, NULL, 0,
-					   mbedtls_psa_get_random, MBEDTLS_PSA_RANDOM_STATE);
-		mbedtls_platform_zeroize(n->scratch, TETHER_FILE_MAX);
+		ret = mbedtls_pk_parse_key(&r->key, scratch, len, NULL, 0, mbedtls_psa_get_random,
+					   MBEDTLS_PSA_RANDOM_STATE);
+		mbedtls_platform_zeroize(scratch, TETHER_FILE_MAX);
 		if (ret != 0)
 			return mbed_fail(err, err_len, what, e->key, ret);
 		if (mbedtls_pk_check_pair(&r->cert.pk, &r->key, mbedtls_psa_get_random,
@@ -148,6 +153,31 @@ static int route_load(struct tether_node *n, unsigned i, char *err, size_t err_l
 			return TETHER_ERR_CONFIG;
 		}
 	}
+	return 0;
+}
+
+int edge_route_check(const struct tether_config *cfg, unsigned i, struct port *port,
+		     unsigned char *scratch, char *err, size_t err_len)
+{
+	struct edge_route r;
+	int ret;
+
+	memset(&r, 0, sizeof(r));
+	ret = route_material(&r, cfg, i, port, scratch, err, err_len);
+	route_free(&r);
+	return ret;
+}
+
+static int route_load(struct tether_node *n, unsigned i, char *err, size_t err_len)
+{
+	const struct tether_edge_cfg *e = &n->cfg->edges[i];
+	struct edge_route *r = &n->edge_routes[i];
+	char what[48];
+	int ret;
+
+	ret = route_material(r, n->cfg, i, n->port, n->scratch, err, err_len);
+	if (ret < 0)
+		return ret;
 	ret = mbedtls_ssl_config_defaults(&r->conf,
 					  e->mode == TETHER_EDGE_TLS_IN ? MBEDTLS_SSL_IS_SERVER
 									: MBEDTLS_SSL_IS_CLIENT,
@@ -696,6 +726,38 @@ static void handshake_step(struct edge_conn *c)
 	}
 	c->state = EC_RELAY;
 	edge_pump(c);
+}
+
+int edge_service_proxy(struct session *s, int h)
+{
+	struct tether_node *n = s->node;
+	const mbedtls_x509_crt *peer = mbedtls_ssl_get_peer_cert(&s->ssl);
+	char local[TETHER_ADDR_MAX], cn[TETHER_NAME_MAX];
+	uint8_t spki[32], hdr[TETHER_ID_MAX + 2 * TETHER_NAME_MAX + 160];
+	struct proxy_info pi;
+	size_t len;
+	long r;
+
+	memset(&pi, 0, sizeof(pi));
+	if (port_local_addr(n->port, s->h, local, sizeof(local)) != 0)
+		local[0] = '\0';
+	pi.src = s->addr;
+	pi.dst = local;
+	pi.tls_version = strcmp(tls_version_name(&s->ssl), "1.3") == 0 ? "TLSv1.3" : "TLSv1.2";
+	pi.cipher = mbedtls_ssl_get_ciphersuite(&s->ssl);
+	pi.id = s->verify.id;
+	pi.peer = session_peer_name(s);
+	if (peer != NULL) {
+		subject_cn(peer, cn, sizeof(cn));
+		pi.cn = cn[0] != '\0' ? cn : NULL;
+		if (identity_spki_sha256(peer, spki) == 0)
+			pi.spki = spki;
+	}
+	len = proxy_v2_write(&pi, hdr, sizeof(hdr));
+	if (len == 0)
+		return TETHER_ERR_TOO_BIG;
+	r = port_tcp_send(n->port, h, hdr, len);
+	return r == (long)len ? 0 : r < 0 ? (int)r : TETHER_ERR_IO;
 }
 
 /* ---------------------------------------------------------------- relay */

@@ -30,6 +30,8 @@
 #include "core/settings.h"
 
 struct tether_node;
+struct port;
+struct session;
 
 /* A route's TLS configuration and the material only it uses. */
 struct edge_route {
@@ -97,6 +99,21 @@ static inline size_t edge_heap_size(const struct tether_config *cfg)
 }
 
 #if TETHER_EDGES
+/*
+ * edge_route_check: read and check route i's own files (ca; cert and key,
+ * private, matching, ECDSA P-256), as `tether run` does at start. scratch:
+ * TETHER_FILE_MAX bytes, wiped. Returns 0, or <0 with err naming the JSON
+ * path, the file and the reason. Needs psa_crypto_init() and the mbedTLS heap.
+ */
+int edge_route_check(const struct tether_config *cfg, unsigned i, struct port *port,
+		     unsigned char *scratch, char *err, size_t err_len);
+/*
+ * edge_service_proxy: a service with "proxy_protocol": "v2" tells its target
+ * who calls: the PROXY v2 header for session s's peer, written on h (the
+ * target's connection, just connected, so its send buffer is empty). Returns
+ * 0, or <0 if it could not be written whole (the caller resets the stream).
+ */
+int edge_service_proxy(struct session *s, int h);
 /* Load every route's material and configuration; <0 with err naming the route and file. */
 int edge_routes_load(struct tether_node *n, char *err, size_t err_len);
 void edge_routes_free(struct tether_node *n);
@@ -111,6 +128,7 @@ void edge_release_dead(struct tether_node *n);
 void edge_close_all(struct tether_node *n, enum tether_reason why);
 void edge_end(struct edge_conn *c, enum tether_reason why, const char *detail);
 #else
+#define edge_service_proxy(s, h) ((void)(s), 0)
 #define edge_routes_load(n, err, len) ((void)(n), 0)
 #define edge_routes_free(n) ((void)(n))
 #define edge_routes_repoint(n) ((void)(n), 0)
