@@ -458,6 +458,10 @@ static void edge_watch(struct edge_conn *c)
 
 	switch (c->state) {
 	case EC_WAITING:
+		/* Silent: wait for its first bytes; spoke: unwatched until a slot frees. */
+		if (!c->spoke)
+			tev = PORT_READ;
+		break;
 	case EC_CLOSED:
 		break;
 	case EC_DIALING:
@@ -499,6 +503,8 @@ static void start_handshake(struct edge_conn *c)
 	mbedtls_ssl_init(&c->ssl);
 	c->ssl_ready = true;
 	ret = mbedtls_ssl_setup(&c->ssl, &r->conf);
+	if (ret == 0)
+		tls_note_setup(&c->ssl);
 	if (ret == 0 && !is_in(c))
 		ret = mbedtls_ssl_set_hostname(&c->ssl, route_cfg(c)->server_name);
 	if (ret != 0) {
@@ -532,7 +538,7 @@ static void edge_more(struct tether_node *n)
 		for (i = 0; i < n->edges.count; i++) {
 			struct edge_conn *c = slot_at(n, i);
 
-			if (live(c) && c->state == EC_WAITING &&
+			if (live(c) && c->state == EC_WAITING && c->spoke &&
 			    (best == NULL || c->seq < best->seq))
 				best = c;
 		}
@@ -558,26 +564,43 @@ static unsigned source_handshakes(struct tether_node *n, const char *addr)
 }
 
 /*
- * The pool is full: the oldest connection not yet through its handshake gives
- * way, and its slot is the newcomer's at once (an event for the old
- * connection later in this step finds a connection of the same kind, whose
- * steps never block: harmless).
+ * The pool is full: a connection not yet through its handshake gives way, and
+ * its slot is the newcomer's at once (an event for the old connection later
+ * in this step finds a connection of the same kind, whose steps never block:
+ * harmless). Silent ones (no ClientHello yet) go first; among those alike, the
+ * newcomer's own address's when it holds half of the pool or more (churning
+ * connections evict their own), else the oldest. A newcomer is never refused
+ * while one such connection exists.
  */
 static struct edge_conn *evict_one(struct tether_node *n, const char *from)
 {
 	struct edge_conn *victim = NULL;
+	bool own_busy = source_handshakes(n, from) * 2 >= n->cfg->limits.edge_connections;
 	uint32_t i;
 
 	for (i = 0; i < n->edges.count; i++) {
 		struct edge_conn *c = slot_at(n, i);
+		bool mine, vmine;
 
 		if (!live(c) || c->tls_up)
 			continue;
-		/* A source's own oldest first, then anyone's oldest. */
-		if (victim == NULL ||
-		    (admit_same_source(c->addr, from) && !admit_same_source(victim->addr, from)) ||
-		    (admit_same_source(c->addr, from) == admit_same_source(victim->addr, from) &&
-		     c->seq < victim->seq))
+		if (victim == NULL) {
+			victim = c;
+			continue;
+		}
+		if (c->spoke != victim->spoke) {
+			if (!c->spoke)
+				victim = c;
+			continue;
+		}
+		mine = own_busy && admit_same_source(c->addr, from);
+		vmine = own_busy && admit_same_source(victim->addr, from);
+		if (mine != vmine) {
+			if (mine)
+				victim = c;
+			continue;
+		}
+		if (c->seq < victim->seq)
 			victim = c;
 	}
 	if (victim == NULL)
@@ -592,11 +615,8 @@ void edge_accept(struct tether_node *n, unsigned route, int h, const char *from)
 {
 	const struct tether_edge_cfg *e = &n->cfg->edges[route];
 	struct edge_conn *c = pool_get(&n->edges);
-	unsigned half = n->cfg->limits.edge_connections / 2;
 
-	if (half == 0)
-		half = 1;
-	if (c == NULL && source_handshakes(n, from) < half)
+	if (c == NULL)
 		c = evict_one(n, from);
 	if (c == NULL) {
 		node_pool_exhausted(n, "edges", NULL, from);
@@ -619,10 +639,16 @@ void edge_accept(struct tether_node *n, unsigned route, int h, const char *from)
 	else
 		c->plain_h = h;
 	c->state = EC_WAITING;
-	if (n->edge_hs < edge_hs_cap(n))
+	/*
+	 * A tls-in client costs no TLS state until its ClientHello is there
+	 * (watched for its first bytes); a tls-out one starts at once (many
+	 * protocols wait for the server to speak first).
+	 */
+	c->spoke = e->mode == TETHER_EDGE_TLS_OUT;
+	if (c->spoke && n->edge_hs < edge_hs_cap(n))
 		start_handshake(c);
 	else
-		edge_watch(c); /* unwatched until a slot frees (edge_more) */
+		edge_watch(c);
 }
 
 /* tls-in: the client is allowed; the target is dialed now. */
@@ -713,6 +739,11 @@ static void handshake_step(struct edge_conn *c)
 	if (!c->allowed) {
 		/* mbedTLS accepted a chain our callback never saw: refuse all the same. */
 		edge_end(c, REASON_CERT_REJECTED, NULL);
+		return;
+	}
+	/* TLS 1.2 gave the input buffer back down to the output size: 16 KB records again. */
+	if (tls_resize_input(&c->ssl, MBEDTLS_SSL_IN_CONTENT_LEN) != 0) {
+		edge_end(c, REASON_TLS_MEMORY, NULL);
 		return;
 	}
 	c->tls_up = true;
@@ -893,7 +924,15 @@ void edge_event(struct edge_conn *c, unsigned events)
 
 	switch (c->state) {
 	case EC_CLOSED:
+		return;
 	case EC_WAITING:
+		if (c->spoke || !(events & (PORT_READ | PORT_ERROR)))
+			return;
+		c->spoke = true;
+		if (c->node->edge_hs < edge_hs_cap(c->node))
+			start_handshake(c);
+		else
+			edge_watch(c);
 		return;
 	case EC_DIALING:
 		ret = port_tcp_connect_result(c->node->port, c->tls_h);
@@ -939,6 +978,13 @@ void edge_timers(struct tether_node *n, uint64_t *next)
 			continue;
 		/* From accept to carrying bytes: waiting, dialing, handshake, target. */
 		due = c->t_start + limit;
+		if (c->state == EC_WAITING && !c->spoke && c->t_start + TETHER_FIRST_BYTE_MS < due) {
+			due = c->t_start + TETHER_FIRST_BYTE_MS;
+			if (n->now >= due) {
+				edge_end(c, REASON_HANDSHAKE_TIMEOUT, "silent: no ClientHello");
+				continue;
+			}
+		}
 		if (n->now >= due) {
 			edge_end(c,
 				 c->tls_up ? REASON_TARGET_UNREACHABLE : REASON_HANDSHAKE_TIMEOUT,

@@ -44,7 +44,7 @@ struct edge_route {
 };
 
 enum edge_state {
-	EC_WAITING = 1, /* accepted; waits for a handshake slot (unwatched) */
+	EC_WAITING = 1, /* accepted; waits for its first bytes, then a handshake slot */
 	EC_DIALING,	/* tls-out: TCP connect to the server under way */
 	EC_HANDSHAKE,	/* TLS handshake */
 	EC_TARGET,	/* tls-in: TCP connect to the target under way */
@@ -58,6 +58,7 @@ struct edge_conn {
 	enum edge_state state;
 	unsigned route;
 	int tls_h, plain_h;
+	bool spoke;     /* its first bytes came (tls-in), or it needs none (tls-out) */
 	bool ssl_ready;	     /* mbedtls_ssl_setup done: TLS state exists */
 	bool hs_counted;     /* holds one of the edge handshake slots */
 	bool tls_up;	     /* handshake finished */

@@ -261,7 +261,7 @@ static void handshake_step(struct session *s)
 		return;
 	}
 	s->tls_up = true;
-	s->in_small = tls_shrink_input(&s->ssl, TETHER_RECORD_SIZE) == 0;
+	s->in_small = tls_resize_input(&s->ssl, TETHER_RECORD_SIZE) == 0;
 	s->counted_handshake = false;
 	uncount_handshake(s);
 	n->st.handshakes_ok++;
@@ -598,7 +598,7 @@ static void session_read(struct session *s)
 		}
 		if (r == MBEDTLS_ERR_SSL_WANT_READ) {
 			if (!s->in_small)
-				s->in_small = tls_shrink_input(&s->ssl, TETHER_RECORD_SIZE) == 0;
+				s->in_small = tls_resize_input(&s->ssl, TETHER_RECORD_SIZE) == 0;
 			return;
 		}
 		if (r == MBEDTLS_ERR_SSL_WANT_WRITE) {

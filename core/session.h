@@ -53,7 +53,7 @@ struct session {
 	bool crl_resend; /* a CRL it asked for was cut off by a reload: send it again */
 	bool came_up;	 /* HELLO exchanged; the node has not acted on it yet */
 	bool in_pump;	 /* on the node's pump list */
-	bool in_small;	 /* the input buffer holds TETHER_RECORD_SIZE records (tls_shrink_input) */
+	bool in_small;	 /* the input buffer holds TETHER_RECORD_SIZE records (tls_resize_input) */
 	int io_err;	 /* TETHER_ERR_* the transport last reported */
 	int peer;	 /* configured peer index, -1 while unknown */
 	char addr[TETHER_ADDR_MAX];

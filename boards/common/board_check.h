@@ -33,7 +33,7 @@
 #endif
 /*
  * With edge routes every context starts with a 16 KB input buffer; a peer
- * session gives the excess back after its handshake (tls_shrink_input), so
+ * session gives the excess back after its handshake (tls_resize_input), so
  * only a handshake pays it (TETHER_HEAP_HANDSHAKE_INPUT), and that needs
  * mbedTLS to bound its reads by the buffer's real length.
  */

@@ -161,7 +161,7 @@
  * foreign TLS stacks, and mbedTLS sizes every context's input buffer from
  * this one constant. VARIABLE_BUFFER_LENGTH makes its record layer bound
  * reads by each context's own buffer length, so a peer session can give the
- * excess back after its handshake (tls_shrink_input() in core/tls.c;
+ * excess back after its handshake (tls_resize_input() in core/tls.c;
  * docs/DESIGN.md, "Edge routes: memory").
  */
 #if defined(TETHER_EDGES) && TETHER_EDGES

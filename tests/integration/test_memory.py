@@ -6,7 +6,7 @@ allocator headers included, stream buffers not) and at most 24 KB at the
 handshake peak, plus 12 KB in a build with edge routes (TETHER_EDGES, which
 the tests need): mbedTLS sizes every handshake's input buffer for the 16 KB
 records foreign stacks send, and a peer session gives the excess back once
-its handshake is over (tls_shrink_input), so the established figure is the
+its handshake is over (tls_resize_input), so the established figure is the
 same. Each node logs both figures in its session_up line; this test
 fails if either goes over.
 
