@@ -978,8 +978,9 @@ void edge_timers(struct tether_node *n, uint64_t *next)
 			continue;
 		/* From accept to carrying bytes: waiting, dialing, handshake, target. */
 		due = c->t_start + limit;
-		if (c->state == EC_WAITING && !c->spoke && c->t_start + TETHER_FIRST_BYTE_MS < due) {
-			due = c->t_start + TETHER_FIRST_BYTE_MS;
+		if (c->state == EC_WAITING && !c->spoke) {
+			if (c->t_start + TETHER_FIRST_BYTE_MS < due)
+				due = c->t_start + TETHER_FIRST_BYTE_MS;
 			if (n->now >= due) {
 				edge_end(c, REASON_HANDSHAKE_TIMEOUT, "silent: no ClientHello");
 				continue;
