@@ -43,8 +43,8 @@ static bool is_in(const struct edge_conn *c)
 
 /* ---------------------------------------------------------------- routes */
 
-static int read_file(struct port *port, unsigned char *scratch, const char *what,
-		     const char *path, size_t *len, char *err, size_t err_len)
+static int read_file(struct port *port, unsigned char *scratch, const char *what, const char *path,
+		     size_t *len, char *err, size_t err_len)
 {
 	int ret = port_read_file(port, path, scratch, TETHER_FILE_MAX, len);
 

@@ -58,7 +58,7 @@ struct edge_conn {
 	enum edge_state state;
 	unsigned route;
 	int tls_h, plain_h;
-	bool spoke;     /* its first bytes came (tls-in), or it needs none (tls-out) */
+	bool spoke;	     /* its first bytes came (tls-in), or it needs none (tls-out) */
 	bool ssl_ready;	     /* mbedtls_ssl_setup done: TLS state exists */
 	bool hs_counted;     /* holds one of the edge handshake slots */
 	bool tls_up;	     /* handshake finished */

@@ -297,6 +297,10 @@ def main():
     cc.add_peer(a, dial=True)
     a.add_service("echo", echo, allow=[cc])
     fwd = cc.add_forward(a, "echo")
+    a.add_service("who", pecho, allow=[cc])
+    a.cfg["services"]["who"]["proxy_protocol"] = "v2"
+    fwd_who = cc.add_forward(a, "who")
+    a.cfg["status"] = "A.sock"
     ports = {k: h.free_port() for k in ("in0", "in1", "in2", "out0", "out1", "out2", "out3",
                                          "out4", "out5")}
     allow = ["spiffe://plant.example/ops", pki.pin(c["pinned"])]
@@ -447,6 +451,19 @@ def main():
     env.case("tls-in: PROXY v2 header parsed: addresses, PP2_TYPE_SSL, identity and SPKI TLVs",
              proxy_v2)
 
+    def service_proxy():
+        before = len(pecho.headers)
+        res = h.tcp_client(fwd_who, 64 * 1024, seed=9, read_back=True, timeout=20)
+        h.check_transfer(res, 64 * 1024, "C -> A's service with PROXY v2", echo=True)
+        hdr = pecho.headers[before]
+        check_eq(hdr["tlv"].get(0xE2), b"C", "TLV 0xE2: the calling peer's name")
+        check_eq(hdr["tlv"].get(0xE0), b"C", "TLV 0xE0: its certificate's identity")
+        check_eq(hdr["ssl"].get(0x21), b"TLSv1.3", "PP2_SUBTYPE_SSL_VERSION of the session")
+        pin = base64.b64decode(pki.pin(cc.cert)[len("sha256/"):])
+        check_eq(hdr["tlv"].get(0xE1), pin, "TLV 0xE1: the peer's SPKI SHA-256")
+        check_eq(hdr["family"], 0x11, "address family")
+    env.case("services: PROXY v2 tells the target which peer node calls", service_proxy)
+
     def pinned_allowed():
         m = a.mark()
         r = tls_probe.probe(ports["in0"], wait=1.0, cert=c["pinned"].cert, key=c["pinned"].key,
@@ -593,7 +610,21 @@ def main():
         check(rc == 0, "tether check failed: %s %s" % (out, err))
         check("edges[0] tls-in" in out and "edges[3] tls-out" in out,
               "tether check does not list the routes: %s" % out)
-    env.case("tether check lists what each route accepts", status_and_metrics)
+        check("identity spiffe://plant.example/ops" in out and "names broker.test" in out,
+              "tether check does not say what the routes accept: %s" % out)
+        rc, out, err = h.run_tether(["status", "-c", a.cfg_path, "--json"])
+        check(rc == 0, "tether status: %s %s" % (out, err))
+        import json
+        doc = json.loads(out)
+        e = doc["pools"]["edges"]
+        check(e["capacity"] == 64 and e["high_water"] >= 50, "status pools.edges: %s" % e)
+        rc, out, err = h.run_tether(["status", "-c", a.cfg_path, "--prometheus"])
+        check('tether_pool_capacity{pool="edges"} 64' in out, "metrics lack the edge pool")
+        check('tether_edges_ended_total{reason="done"}' in out, "metrics lack edges ended")
+        check('tether_handshake_failures_total{reason="unknown_ca"}' in out,
+              "edge refusals not in tether_handshake_failures_total")
+    env.case("tether check, status and metrics show the routes and the edge pool",
+             status_and_metrics)
 
     for p in procs:
         p.kill()
