@@ -497,8 +497,15 @@ static void start_handshake(struct edge_conn *c)
 	int ret;
 
 	c->hs_counted = true;
+	/*
+	 * The heap figures are the process's: they are this connection's only
+	 * when no other handshake runs beside it (edge_up says them only then).
+	 */
+	c->hs_mark = ++n->edge_hs_started;
+	c->solo = n->edge_hs == 0 && n->handshakes == 0;
 	n->edge_hs++;
-	tls_heap_peak_reset();
+	if (c->solo)
+		tls_heap_peak_reset();
 	c->heap_before = tls_heap_in_use();
 	mbedtls_ssl_init(&c->ssl);
 	c->ssl_ready = true;
@@ -691,12 +698,16 @@ static void edge_up(struct edge_conn *c)
 {
 	struct tether_node *n = c->node;
 	struct log_line l;
-	size_t held = tls_heap_in_use() - c->heap_before;
+	size_t now = tls_heap_in_use();
+	bool solo = c->solo && n->edge_hs_started == c->hs_mark && n->handshakes == 0 &&
+		    now >= c->heap_before;
 
 	n->st.edge_handshakes_ok++;
 	n->st.handshakes_ok++;
-	n->st.edge_heap_last = held;
-	n->st.edge_handshake_peak_last = c->heap_peak;
+	if (solo) {
+		n->st.edge_heap_last = now - c->heap_before;
+		n->st.edge_handshake_peak_last = c->heap_peak;
+	}
 	log_begin(&l, &n->log, PORT_LOG_INFO, "edge_up");
 	log_u64(&l, "edge", c->route);
 	log_str(&l, "mode", is_in(c) ? "tls-in" : "tls-out");
@@ -707,8 +718,10 @@ static void edge_up(struct edge_conn *c)
 	log_str(&l, "tls", tls_version_name(&c->ssl));
 	log_str(&l, "suite", mbedtls_ssl_get_ciphersuite(&c->ssl));
 	log_u64(&l, "handshake_ms", n->now - c->t_start);
-	log_u64(&l, "mem", held);
-	log_u64(&l, "handshake_peak", c->heap_peak);
+	if (solo) {
+		log_u64(&l, "mem", now - c->heap_before);
+		log_u64(&l, "handshake_peak", c->heap_peak);
+	}
 	log_end(&l);
 }
 
@@ -720,7 +733,7 @@ static void handshake_step(struct edge_conn *c)
 
 	c->tls_want_write = false;
 	ret = mbedtls_ssl_handshake(&c->ssl);
-	peak = tls_heap_peak();
+	peak = c->solo ? tls_heap_peak() : 0;
 	if (peak > c->heap_before && peak - c->heap_before > c->heap_peak)
 		c->heap_peak = peak - c->heap_before;
 	if (ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE) {

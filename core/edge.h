@@ -71,6 +71,8 @@ struct edge_conn {
 	uint64_t t_start, seq;
 	uint64_t bytes_in, bytes_out; /* from the TLS side, to the TLS side */
 	size_t heap_before, heap_peak;
+	bool solo;	  /* no other handshake ran when it started: its heap figures are its own */
+	uint64_t hs_mark; /* edge handshakes started when it started */
 	/* What verify learned of the other side's certificate. */
 	const char *why; /* our refusal words, NULL if none */
 	uint32_t flags;

@@ -123,6 +123,7 @@ struct tether_node {
 	struct pool edges;
 	unsigned edge_hs; /* edge handshakes under way: at most limits.handshakes */
 	uint64_t edge_seq;
+	uint64_t edge_hs_started; /* edge handshakes ever started */
 	struct edge_conn *dead_edges;
 	bool stopping;
 	unsigned requests; /* TETHER_REQ_* for the caller of tether_node_step() */

@@ -351,7 +351,10 @@ def main():
         h.check_transfer(res, 128 * 1024, "C's stream after %s" % what, echo=True)
 
     def budget_ok(since):
-        for up in a.events("edge_up", since):
+        ups = a.events("edge_up", since)
+        check(ups and all("mem" in u for u in ups),
+              "edge_up without its heap figures (a handshake alone): %s" % ups)
+        for up in ups:
             mem, peak = int(up["mem"]), int(up["handshake_peak"])
             check(0 < mem <= EDGE_BUDGET and 0 < peak <= EDGE_BUDGET,
                   "edge TLS state over its %d-byte budget: %s" % (EDGE_BUDGET, up["_line"]))
