@@ -535,8 +535,8 @@ static void start_handshake(struct edge_conn *c)
 	edge_watch(c);
 }
 
-/* Waiting connections start as handshake slots free, oldest first. */
-static void edge_more(struct tether_node *n)
+/* Waiting connections that spoke start as handshake slots free, oldest first. */
+void edge_more(struct tether_node *n)
 {
 	while (n->edge_hs < edge_hs_cap(n)) {
 		struct edge_conn *best = NULL;

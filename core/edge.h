@@ -127,6 +127,8 @@ void edge_end_handshakes(struct tether_node *n, enum tether_reason why);
 void edge_accept(struct tether_node *n, unsigned route, int h, const char *from);
 void edge_event(struct edge_conn *c, unsigned events);
 void edge_timers(struct tether_node *n, uint64_t *next);
+/* Edge handshake slots may have freed: start the waiting connections that may. */
+void edge_more(struct tether_node *n);
 void edge_release_dead(struct tether_node *n);
 void edge_close_all(struct tether_node *n, enum tether_reason why);
 void edge_end(struct edge_conn *c, enum tether_reason why, const char *detail);
@@ -139,6 +141,7 @@ void edge_end(struct edge_conn *c, enum tether_reason why, const char *detail);
 #define edge_accept(n, r, h, from) ((void)(n))
 #define edge_event(c, ev) ((void)(c))
 #define edge_timers(n, next) ((void)(n))
+#define edge_more(n) ((void)(n))
 #define edge_release_dead(n) ((void)(n))
 #define edge_close_all(n, why) ((void)(n))
 #endif

@@ -378,6 +378,11 @@ int tether_node_step(struct tether_node *n, int max_wait_ms)
 	n->now = port_now_ms(n->port);
 	for (i = 0; i < count; i++)
 		dispatch(n, &n->events[i]);
+	/* Edge handshakes that ended freed slots: connections waiting for one start now. */
+	if (n->cfg->n_edges > 0 && n->edge_hs < n->cfg->limits.handshakes) {
+		edge_more(n);
+		settle(n);
+	}
 	/* Handshakes that ended freed slots: arrivals waiting for one start now. */
 	if (n->n_arrivals > 0) {
 		release_dead(n);

@@ -608,6 +608,32 @@ def main():
         c_still_up("a slow edge client")
     env.case("a slow client is carried whole; the peer session unaffected", slow_client)
 
+    def reload_edges():
+        import copy
+        import json
+        # A changed route needs a restart: refused, nothing changes.
+        saved = copy.deepcopy(a.cfg["edges"])
+        a.cfg["edges"][0]["allow"] = ["spiffe://plant.example/other"]
+        a.write_config()
+        rc, out, err = h.run_tether(["reload", "-c", a.cfg_path])
+        check(rc == 2, "reload with changed edges: rc %d, want 2: %s %s" % (rc, out, err))
+        check("edges: changed; needs a restart" in out + err, "reload words: %s %s" % (out, err))
+        # The same routes, the node's identity reloaded (same files): routes follow it.
+        a.cfg["edges"] = saved
+        a.write_config()
+        m = a.mark()
+        rc, out, err = h.run_tether(["reload", "-c", a.cfg_path])
+        check(rc == 0, "reload: rc %d: %s %s" % (rc, out, err))
+        want, got, n, ver, eof = tls_send_recv(ports["in0"], 256 * 1024, 12, c["ops"].cert,
+                                               c["ops"].key, ca.cert)
+        check_eq((n, got), (256 * 1024, want), "tls-in after a reload")
+        res = h.tcp_client(ports["out2"], 256 * 1024, seed=13, read_back=True, timeout=20)
+        h.check_transfer(res, 256 * 1024, "tls-out after a reload", echo=True)
+        check(a.events("edge_up", m), "no edge_up after the reload")
+        c_still_up("a reload")
+    env.case("reload: changed edges need a restart; an identity reload keeps routes working",
+             reload_edges)
+
     def status_and_metrics():
         rc, out, err = h.run_tether(["check", "-c", a.cfg_path])
         check(rc == 0, "tether check failed: %s %s" % (out, err))
