@@ -178,7 +178,8 @@ def tls_send_recv(port, nbytes, seed, cert, key, ca, tls=None, ciphers=None, tim
     off = 0
     s.setblocking(False)
     deadline = time.monotonic() + timeout
-    while n_got < nbytes and time.monotonic() < deadline:
+    broken = False
+    while n_got < nbytes and time.monotonic() < deadline and not broken:
         want_w = off < len(data)
         r, w, _ = select.select([s], [s] if want_w else [], [], 0.5)
         if s in w:
@@ -186,10 +187,15 @@ def tls_send_recv(port, nbytes, seed, cert, key, ca, tls=None, ciphers=None, tim
                 off += s.send(data[off:off + 16384])
             except (ssl.SSLWantWriteError, ssl.SSLWantReadError):
                 pass
-        while True:
+            except (ssl.SSLError, OSError):
+                broken = True
+        while not broken:
             try:
                 b = s.recv(65536)
             except (ssl.SSLWantReadError, ssl.SSLWantWriteError):
+                break
+            except (ssl.SSLError, OSError):
+                broken = True
                 break
             if not b:
                 deadline = 0
@@ -197,6 +203,9 @@ def tls_send_recv(port, nbytes, seed, cert, key, ca, tls=None, ciphers=None, tim
             got.update(b)
             n_got += len(b)
     clean = False
+    if broken:
+        s.close()
+        return hashlib.sha256(data).hexdigest(), got.hexdigest(), n_got, ver, False
     s.setblocking(True)
     s.settimeout(timeout)
     try:
@@ -300,8 +309,9 @@ def main():
     a.cfg["services"]["who"]["proxy_protocol"] = "v2"
     fwd_who = cc.add_forward(a, "who")
     a.cfg["status"] = "A.sock"
-    ports = {k: h.free_port() for k in ("in0", "in1", "in2", "out0", "out1", "out2", "out3",
-                                         "out4", "out5")}
+    ports = {k: h.free_port() for k in ("in0", "in1", "in2", "in3", "out0", "out1", "out2",
+                                         "out3", "out4", "out5")}
+    dead_port = h.free_port()  # nothing listens there
     allow = ["spiffe://plant.example/ops", pki.pin(c["pinned"])]
     srv = {"cert": a.rel(c["srv"].cert), "key": a.rel(c["srv"].key)}
 
@@ -313,6 +323,8 @@ def main():
         dict(mode="tls-in", listen=lp("in1"), target=pecho.addr, allow=allow,
              proxy_protocol="v2", **srv),
         dict(mode="tls-in", listen=lp("in2"), target="%s:%d" % (h.LOOP, httpd.server_port),
+             allow=allow, **srv),
+        dict(mode="tls-in", listen=lp("in3"), target="%s:%d" % (h.LOOP, dead_port),
              allow=allow, **srv),
         dict(out_base, listen=lp("out0"), connect="%s:%d" % (h.LOOP, s_port)),
         dict(out_base, listen=lp("out1"), connect="%s:%d" % (h.LOOP, st_port)),
@@ -465,6 +477,34 @@ def main():
         check_eq(hdr["tlv"].get(0xE1), pin, "TLV 0xE1: the peer's SPKI SHA-256")
         check_eq(hdr["family"], 0x11, "address family")
     env.case("services: PROXY v2 tells the target which peer node calls", service_proxy)
+
+    def client_vanishes():
+        """A client that stops without close_notify: the target sees a reset, not an end."""
+        before = len(echo.results)
+        ctx = tls_probe.context(cert=c["ops"].cert, key=c["ops"].key, ca=ca.cert)
+        raw = socket.create_connection((h.LOOP, ports["in0"]), timeout=10)
+        s = ctx.wrap_socket(raw)
+        s.sendall(h.pattern_bytes(3, 32 * 1024))
+        time.sleep(0.2)
+        s.close()  # FIN without close_notify: a truncation, as far as TLS can tell
+        rs = echo.wait_results(before + 1, 10)
+        r = rs[-1]
+        check(r["error"] and "reset" in r["error"].lower() and not r["eof"],
+              "the target saw %s, want a reset" % r)
+        # FIN, or RST when the echo was still unread in the client's socket.
+        a.wait_for("edge_down", 5, edge="0", reason=lambda v: v in (
+            "connection closed without close_notify", "tls side reset"))
+    env.case("tls-in: a client that vanishes mid-stream -> the target is reset (never a clean end)",
+             client_vanishes)
+
+    def target_down():
+        m = a.mark()
+        want, got, n, ver, clean = tls_send_recv(ports["in3"], 16 * 1024, 4, c["ops"].cert,
+                                                 c["ops"].key, ca.cert, timeout=10)
+        check(not clean and n == 0, "a route whose target is down ended cleanly (%d bytes)" % n)
+        ev = a.wait_for("edge_down", 5, m, edge="3")
+        check("refused" in ev["reason"], "edge_down reason %s" % ev["_line"])
+    env.case("tls-in: target down -> the client gets an error, not a clean close", target_down)
 
     def pinned_allowed():
         m = a.mark()
@@ -636,7 +676,7 @@ def main():
     def status_and_metrics():
         rc, out, err = h.run_tether(["check", "-c", a.cfg_path])
         check(rc == 0, "tether check failed: %s %s" % (out, err))
-        check("edges[0] tls-in" in out and "edges[3] tls-out" in out,
+        check("edges[0] tls-in" in out and "edges[4] tls-out" in out,
               "tether check does not list the routes: %s" % out)
         check("identity spiffe://plant.example/ops" in out and "names broker.test" in out,
               "tether check does not say what the routes accept: %s" % out)
