@@ -26,6 +26,8 @@
  *                    core/crlmesh.c; needs TETHER_RELOAD (a CRL is applied
  *                    as a reload)
  *   TETHER_DEMO      `tether demo`: cli/cmd_demo.c
+ *   TETHER_EDGES     edge routes (tls-in, tls-out, PROXY v2): core/edge.c,
+ *                    core/proxy.c; raises mbedTLS's input records to 16 KB
  */
 #ifndef TETHER_METRICS
 #define TETHER_METRICS 1
@@ -38,6 +40,9 @@
 #endif
 #ifndef TETHER_DEMO
 #define TETHER_DEMO 1
+#endif
+#ifndef TETHER_EDGES
+#define TETHER_EDGES 1
 #endif
 
 /*
@@ -67,6 +72,25 @@
 #endif
 #ifndef TETHER_DEFAULT_HANDSHAKES
 #define TETHER_DEFAULT_HANDSHAKES 4
+#endif
+#ifndef TETHER_DEFAULT_EDGE_CONNECTIONS
+#define TETHER_DEFAULT_EDGE_CONNECTIONS 32
+#endif
+#ifndef TETHER_MAX_EDGE_CONNECTIONS
+#define TETHER_MAX_EDGE_CONNECTIONS 1024
+#endif
+/*
+ * An edge connection's TLS state (mbedTLS heap): foreign stacks send 16 KB
+ * records, so its input buffer alone is 16.4 KB (docs/DESIGN.md, "Edge
+ * routes"). TETHER_EDGE_HEAP is its budget, handshake peak included, and
+ * what the heap reserves per limits.edge_connections; a test enforces it.
+ */
+#ifndef TETHER_EDGE_HEAP
+#define TETHER_EDGE_HEAP (40u * 1024u)
+#endif
+/* Plaintext bytes an edge connection holds each way (in its pool slot). */
+#ifndef TETHER_EDGE_BUF
+#define TETHER_EDGE_BUF 4096
 #endif
 
 /* Defaults for "tls", "keepalive" and "reconnect". */
@@ -169,6 +193,14 @@
 #endif
 #ifndef TETHER_HEAP_PER_HANDSHAKE
 #define TETHER_HEAP_PER_HANDSHAKE (8u * 1024u)
+#endif
+/* Edge routes: a handshake's input buffer is 16 KB, not TETHER_RECORD_SIZE. */
+#ifndef TETHER_HEAP_HANDSHAKE_INPUT
+#if TETHER_EDGES
+#define TETHER_HEAP_HANDSHAKE_INPUT (16384u - TETHER_RECORD_SIZE)
+#else
+#define TETHER_HEAP_HANDSHAKE_INPUT 0u
+#endif
 #endif
 #ifndef TETHER_HEAP_BASE
 #define TETHER_HEAP_BASE (64u * 1024u)

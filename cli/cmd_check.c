@@ -5,6 +5,7 @@
 #include <mbedtls/x509_crt.h>
 
 #include "cli/cli.h"
+#include "core/edge.h"
 #include "core/identity.h"
 #include "core/tls.h"
 #include "port/port.h"
@@ -72,6 +73,49 @@ static unsigned check_material(const struct tls_material *t, const struct tether
 	return problems;
 }
 
+#if TETHER_EDGES
+/* One route: what it will accept, and the problems of its own files. */
+static unsigned check_edge(const struct tether_config *cfg, unsigned i, struct port *port,
+			   unsigned char *scratch)
+{
+	const struct tether_edge_cfg *e = &cfg->edges[i];
+	const char *ver = cfg->tls.min_version == TETHER_TLS_1_2 ? "TLS 1.3 or 1.2" : "TLS 1.3";
+	char err[512], pin[IDENTITY_PIN_STR_MAX];
+	unsigned k;
+
+	if (e->mode == TETHER_EDGE_TLS_IN) {
+		printf("edges[%u] tls-in %s -> %s%s\n", i, cli_esc(e->listen), cli_esc(e->target),
+		       e->proxy_v2 ? " (PROXY v2 header first)" : "");
+		printf("  accepts: %s clients whose certificate chains to %s%s and is one of:\n",
+		       ver, cli_esc(e->ca),
+		       strcmp(e->ca, cfg->identity.ca) == 0 && cfg->identity.n_crl > 0
+			       ? " (checked against identity.crl)"
+			       : "");
+		for (k = 0; k < e->n_allow; k++) {
+			if (e->allow[k].is_pin &&
+			    identity_pin_format(e->allow[k].pin, pin, sizeof(pin)) == 0)
+				printf("    key %s\n", pin);
+			else if (!e->allow[k].is_pin)
+				printf("    identity %s\n", cli_esc(e->allow[k].id));
+		}
+		printf("  presents: %s\n", e->cert[0] ? cli_esc(e->cert) : "identity.cert");
+	} else {
+		printf("edges[%u] tls-out %s -> %s\n", i, cli_esc(e->listen), cli_esc(e->connect));
+		printf("  accepts: a %s server whose ECDSA certificate chains to %s and names "
+		       "%s%s%s\n",
+		       ver, cli_esc(e->ca), cli_esc(e->server_name),
+		       e->has_pin ? ", with key " : "",
+		       e->has_pin && identity_pin_format(e->pin, pin, sizeof(pin)) == 0 ? pin : "");
+		printf("  presents: %s\n", e->cert[0] ? cli_esc(e->cert) : "identity.cert");
+	}
+	if (edge_route_check(cfg, i, port, scratch, err, sizeof(err)) != 0) {
+		printf("problem: %s\n", cli_esc(err));
+		return 1;
+	}
+	return 0;
+}
+#endif
+
 int cmd_check(int argc, char **argv)
 {
 	static struct tether_config cfg;
@@ -112,6 +156,10 @@ int cmd_check(int argc, char **argv)
 		       p->connect[0] ? cli_esc(p->connect) : "accept only", cli_esc(p->id),
 		       p->has_pin ? ", pinned" : "");
 	}
+#if TETHER_EDGES
+	for (i = 0; i < cfg.n_edges; i++)
+		problems += check_edge(&cfg, i, port, scratch);
+#endif
 	cli_crypto_done();
 	port_close(port);
 	if (problems != 0) {

@@ -515,6 +515,24 @@ static void parse_peers(struct ctx *c, const cJSON *root)
 	}
 }
 
+/* "proxy_protocol": "v2" or "none"; true for v2. */
+static bool get_proxy(struct ctx *c, const cJSON *it, const char *path)
+{
+	const char *s = want_string(c, it, path);
+
+	if (s == NULL)
+		return false;
+	if (strcmp(s, "v2") == 0) {
+		if (!TETHER_EDGES)
+			report(c, path,
+			       "PROXY v2 is not built into this binary (TETHER_EDGES=OFF)");
+		return TETHER_EDGES;
+	}
+	if (strcmp(s, "none") != 0)
+		report(c, path, "expected \"v2\" or \"none\"");
+	return false;
+}
+
 static void parse_allow(struct ctx *c, const cJSON *arr, const char *path,
 			struct tether_service_cfg *svc)
 {
@@ -560,7 +578,7 @@ static void parse_allow(struct ctx *c, const cJSON *arr, const char *path,
 static void parse_service(struct ctx *c, const cJSON *obj, const char *path,
 			  struct tether_service_cfg *svc)
 {
-	static const char *const keys[] = {"target", "allow", NULL};
+	static const char *const keys[] = {"target", "allow", "proxy_protocol", NULL};
 	const cJSON *it;
 	char p[PATH_LEN];
 
@@ -579,6 +597,9 @@ static void parse_service(struct ctx *c, const cJSON *obj, const char *path,
 		report(c, p, "required");
 	else
 		parse_allow(c, it, p, svc);
+	path_key(p, path, "proxy_protocol");
+	if ((it = field(obj, "proxy_protocol")) != NULL)
+		svc->proxy_v2 = get_proxy(c, it, p);
 }
 
 static int service_index(const struct tether_config *cfg, const char *name)
@@ -740,6 +761,242 @@ static void parse_suites(struct ctx *c, const cJSON *arr)
 		report(c, path, "no TLS 1.3 cipher suite listed, but min_version is \"1.3\"");
 }
 
+#if TETHER_EDGES
+/* The host part of "host:port" (brackets of an IPv6 literal removed). */
+static void addr_host(const char *addr, char *out, size_t len)
+{
+	const char *colon = strrchr(addr, ':');
+	size_t n = colon != NULL ? (size_t)(colon - addr) : strlen(addr);
+
+	if (n >= 2 && addr[0] == '[' && addr[n - 1] == ']') {
+		addr++;
+		n -= 2;
+	}
+	if (n >= len)
+		n = len - 1;
+	memcpy(out, addr, n);
+	out[n] = '\0';
+}
+
+/* A server name: a DNS name (one leading "*." label not allowed here) or an IP literal. */
+static bool server_name_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 253)
+		return false;
+	for (; *s != '\0'; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		      (ch >= '0' && ch <= '9') || ch == '.' || ch == '-' || ch == ':'))
+			return false;
+	}
+	return true;
+}
+
+static void parse_edge_allow(struct ctx *c, const cJSON *arr, const char *path,
+			     struct tether_edge_cfg *e)
+{
+	char p[PATH_LEN];
+	unsigned i = 0;
+
+	if (!cJSON_IsArray(arr)) {
+		report(c, path, "expected an array of identities or \"sha256/...\" pins");
+		return;
+	}
+	if (arr->child == NULL) {
+		report(c, path, "expected at least one identity or pin");
+		return;
+	}
+	for (const cJSON *it = arr->child; it != NULL; it = it->next, i++) {
+		struct tether_edge_allow *a;
+		const char *s;
+
+		path_idx(p, path, i);
+		if ((s = want_string(c, it, p)) == NULL)
+			continue;
+		if (e->n_allow == TETHER_MAX_EDGE_ALLOW) {
+			report(c, path, "too many entries (at most %d)", TETHER_MAX_EDGE_ALLOW);
+			return;
+		}
+		a = &e->allow[e->n_allow];
+		if (strncmp(s, "sha256/", 7) == 0) {
+			if (identity_pin_parse(s, a->pin) != 0) {
+				report(c, p,
+				       "expected \"sha256/\" and the base64 of a 32-byte SPKI "
+				       "hash");
+				continue;
+			}
+			a->is_pin = true;
+		} else if (s[0] == '\0' || has_control(s)) {
+			report(c, p, "expected a non-empty identity without control characters");
+			continue;
+		} else if (strlen(s) >= sizeof(a->id)) {
+			report(c, p, "too long (at most %zu characters)", sizeof(a->id) - 1);
+			continue;
+		} else {
+			strcpy(a->id, s);
+		}
+		e->n_allow++;
+	}
+}
+
+/* Is addr already a listen address of the node (sessions, forwards, edges before n)? */
+static void listen_clash(struct ctx *c, const char *p, const char *addr, unsigned n)
+{
+	const struct tether_config *cfg = c->cfg;
+	unsigned i;
+
+	if (strcmp(addr, cfg->listen) == 0)
+		report(c, p, "same address as listen");
+	for (i = 0; i < cfg->n_forwards; i++)
+		if (strcmp(addr, cfg->forwards[i].listen) == 0)
+			report(c, p, "same address as forwards[%u].listen", i);
+	for (i = 0; i < n; i++)
+		if (strcmp(addr, cfg->edges[i].listen) == 0)
+			report(c, p, "same address as edges[%u].listen", i);
+}
+
+static void parse_edge(struct ctx *c, const cJSON *obj, const char *path, unsigned n)
+{
+	static const char *const keys[] = {"mode",	     "listen", "target", "connect", "allow",
+					   "server_name",    "ca",     "cert",	 "key",	    "pin",
+					   "proxy_protocol", NULL};
+	struct tether_edge_cfg *e = &c->cfg->edges[n];
+	const cJSON *it, *cert, *key;
+	const char *s;
+	char p[PATH_LEN];
+	bool in;
+
+	if (!want_object(c, obj, path))
+		return;
+	check_keys(c, obj, path, keys);
+
+	path_key(p, path, "mode");
+	if ((it = field(obj, "mode")) == NULL) {
+		report(c, p, "required (\"tls-in\" or \"tls-out\")");
+		return;
+	}
+	if ((s = want_string(c, it, p)) == NULL)
+		return;
+	if (strcmp(s, "tls-in") == 0) {
+		e->mode = TETHER_EDGE_TLS_IN;
+	} else if (strcmp(s, "tls-out") == 0) {
+		e->mode = TETHER_EDGE_TLS_OUT;
+	} else {
+		report(c, p, "expected \"tls-in\" or \"tls-out\"");
+		return;
+	}
+	in = e->mode == TETHER_EDGE_TLS_IN;
+
+	path_key(p, path, "listen");
+	if ((it = field(obj, "listen")) == NULL)
+		report(c, p, "required");
+	else if (get_addr_any(c, it, p, e->listen, true))
+		listen_clash(c, p, e->listen, n);
+
+	/* What each mode must have, and keys that belong to the other mode. */
+	{
+		static const char *const in_only[] = {"target", "allow", "proxy_protocol", NULL};
+		static const char *const out_only[] = {"connect", "server_name", "pin", NULL};
+		const char *const *wrong = in ? out_only : in_only;
+
+		for (unsigned k = 0; wrong[k] != NULL; k++) {
+			if (field(obj, wrong[k]) != NULL) {
+				path_key(p, path, wrong[k]);
+				report(c, p, "only for mode \"%s\"", in ? "tls-out" : "tls-in");
+			}
+		}
+	}
+	if (in) {
+		path_key(p, path, "target");
+		if ((it = field(obj, "target")) == NULL)
+			report(c, p, "required");
+		else
+			get_addr(c, it, p, e->target);
+		path_key(p, path, "allow");
+		if ((it = field(obj, "allow")) == NULL)
+			report(c, p,
+			       "required: who may connect (identities or \"sha256/...\" pins)");
+		else
+			parse_edge_allow(c, it, p, e);
+		path_key(p, path, "proxy_protocol");
+		if ((it = field(obj, "proxy_protocol")) != NULL)
+			e->proxy_v2 = get_proxy(c, it, p);
+	} else {
+		path_key(p, path, "connect");
+		if ((it = field(obj, "connect")) == NULL)
+			report(c, p, "required");
+		else if (get_addr(c, it, p, e->connect))
+			addr_host(e->connect, e->server_name, sizeof(e->server_name));
+		path_key(p, path, "server_name");
+		if ((it = field(obj, "server_name")) != NULL &&
+		    (s = want_string(c, it, p)) != NULL) {
+			if (!server_name_ok(s))
+				report(c, p, "expected a DNS name or an IP address");
+			else
+				strcpy(e->server_name, s);
+		}
+		path_key(p, path, "pin");
+		if ((it = field(obj, "pin")) != NULL && (s = want_string(c, it, p)) != NULL) {
+			if (identity_pin_parse(s, e->pin) != 0)
+				report(c, p,
+				       "expected \"sha256/\" and the base64 of a 32-byte SPKI "
+				       "hash");
+			else
+				e->has_pin = true;
+		}
+	}
+
+	path_key(p, path, "ca");
+	if ((it = field(obj, "ca")) != NULL)
+		get_path(c, it, p, e->ca);
+	else
+		strcpy(e->ca, c->cfg->identity.ca);
+	cert = field(obj, "cert");
+	key = field(obj, "key");
+	if ((cert == NULL) != (key == NULL)) {
+		path_key(p, path, cert == NULL ? "cert" : "key");
+		report(c, p, "required with \"%s\"", cert == NULL ? "key" : "cert");
+	} else if (cert != NULL) {
+		path_key(p, path, "cert");
+		get_path(c, cert, p, e->cert);
+		path_key(p, path, "key");
+		get_path(c, key, p, e->key);
+	}
+}
+
+static void parse_edges(struct ctx *c, const cJSON *root)
+{
+	struct tether_config *cfg = c->cfg;
+	const cJSON *arr = field(root, "edges");
+	char p[PATH_LEN];
+	unsigned i = 0;
+
+	if (arr == NULL)
+		return;
+	if (!cJSON_IsArray(arr)) {
+		report(c, "edges", "expected an array");
+		return;
+	}
+	for (const cJSON *it = arr->child; it != NULL; it = it->next, i++) {
+		if (cfg->n_edges == TETHER_MAX_EDGES) {
+			report(c, "edges", "too many edge routes (at most %d)", TETHER_MAX_EDGES);
+			break;
+		}
+		path_idx(p, "edges", i);
+		parse_edge(c, it, p, cfg->n_edges++);
+	}
+}
+#else
+static void parse_edges(struct ctx *c, const cJSON *root)
+{
+	if (field(root, "edges") != NULL)
+		report(c, "edges", "edge routes are not built into this binary (TETHER_EDGES=OFF)");
+}
+#endif
+
 static void parse_tls(struct ctx *c, const cJSON *root)
 {
 	static const char *const keys[] = {
@@ -787,7 +1044,8 @@ static void parse_reload(struct ctx *c, const cJSON *root)
 static void parse_limits(struct ctx *c, const cJSON *root)
 {
 	static const char *const keys[] = {
-		"sessions", "streams", "stream_window", "handshakes", "streams_per_session", NULL};
+		"sessions",	    "streams", "stream_window", "handshakes", "streams_per_session",
+		"edge_connections", NULL};
 	struct tether_limits_cfg *lim = &c->cfg->limits;
 	const cJSON *obj = field(root, "limits");
 
@@ -809,6 +1067,8 @@ static void parse_limits(struct ctx *c, const cJSON *root)
 	/* Absent: 0, the default rule, worked out from streams, sessions and peers. */
 	opt_uint(c, obj, "limits", "streams_per_session", 1, lim->streams,
 		 &lim->streams_per_session);
+	opt_uint(c, obj, "limits", "edge_connections", 1, TETHER_MAX_EDGE_CONNECTIONS,
+		 &lim->edge_connections);
 }
 
 static void parse_keepalive(struct ctx *c, const cJSON *root)
@@ -922,8 +1182,7 @@ static void parse_root(struct ctx *c, const cJSON *root)
 	parse_peers(c, root);
 	parse_services(c, root);
 	parse_forwards(c, root);
-	if (field(root, "edges") != NULL)
-		report(c, "edges", "edge routes are not supported by this version");
+	parse_edges(c, root);
 	parse_tls(c, root);
 	parse_limits(c, root);
 	parse_keepalive(c, root);
@@ -939,6 +1198,9 @@ static void parse_root(struct ctx *c, const cJSON *root)
 		for (i = 0; i < cfg->n_forwards; i++)
 			if (strcmp(cfg->metrics, cfg->forwards[i].listen) == 0)
 				report(c, "metrics", "same address as forwards[%u].listen", i);
+		for (i = 0; i < cfg->n_edges; i++)
+			if (strcmp(cfg->metrics, cfg->edges[i].listen) == 0)
+				report(c, "metrics", "same address as edges[%u].listen", i);
 	}
 	parse_reload(c, root);
 	parse_log(c, root);

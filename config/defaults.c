@@ -23,6 +23,7 @@ void config_defaults(struct tether_config *cfg)
 	cfg->limits.handshakes = TETHER_DEFAULT_HANDSHAKES < TETHER_DEFAULT_SESSIONS
 					 ? TETHER_DEFAULT_HANDSHAKES
 					 : TETHER_DEFAULT_SESSIONS;
+	cfg->limits.edge_connections = TETHER_DEFAULT_EDGE_CONNECTIONS;
 	cfg->keepalive_interval_ms = TETHER_DEFAULT_KEEPALIVE_INTERVAL_MS;
 	cfg->keepalive_timeout_ms = TETHER_DEFAULT_KEEPALIVE_TIMEOUT_MS;
 	cfg->reconnect_min_ms = TETHER_DEFAULT_RECONNECT_MIN_MS;

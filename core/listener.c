@@ -16,6 +16,8 @@ static const char *listener_name(const struct listener *ls)
 		return "metrics";
 	case LISTEN_STATUS:
 		return "status";
+	case LISTEN_EDGE:
+		return "edge";
 	default:
 		return "forward";
 	}
@@ -48,10 +50,14 @@ int listeners_open(struct tether_node *n, char *err, size_t err_len)
 			n->listeners[i].what = LISTEN_STATUS;
 		else if (i == n->n_listeners - 2)
 			n->listeners[i].what = LISTEN_METRICS;
+		else if (i > cfg->n_forwards)
+			n->listeners[i].what = LISTEN_EDGE;
 		else
 			n->listeners[i].what = LISTEN_FORWARD;
 		n->listeners[i].h = -1;
-		n->listeners[i].forward = i == 0 ? 0 : i - 1;
+		n->listeners[i].forward = i == 0		? 0
+					  : i > cfg->n_forwards ? i - 1 - cfg->n_forwards
+								: i - 1;
 	}
 	if (cfg->listen[0] != '\0') {
 		ret = port_tcp_listen(n->port, cfg->listen, &n->listeners[0].h);
@@ -74,6 +80,21 @@ int listeners_open(struct tether_node *n, char *err, size_t err_len)
 		}
 		port_watch(n->port, ls->h, PORT_READ, ls);
 		log_listen(n, "forward", cfg->forwards[i].listen, ls->h);
+	}
+	for (i = 0; i < cfg->n_edges; i++) {
+		struct listener *ls = &n->listeners[1 + cfg->n_forwards + i];
+
+		ret = port_tcp_listen(n->port, cfg->edges[i].listen, &ls->h);
+		if (ret < 0) {
+			snprintf(err, err_len, "edges[%u].listen: cannot listen on %s: %s", i,
+				 cfg->edges[i].listen, tether_err_str(ret));
+			return ret;
+		}
+		port_watch(n->port, ls->h, PORT_READ, ls);
+		log_listen(n,
+			   cfg->edges[i].mode == TETHER_EDGE_TLS_IN ? "edge tls-in"
+								    : "edge tls-out",
+			   cfg->edges[i].listen, ls->h);
 	}
 	if (!TETHER_METRICS && (cfg->metrics[0] != '\0' || cfg->status[0] != '\0')) {
 		snprintf(err, err_len,
@@ -200,6 +221,8 @@ void listener_event(struct tether_node *n, struct listener *ls)
 		}
 		if (ls->what == LISTEN_SESSIONS)
 			admit_accept(n, h, from);
+		else if (ls->what == LISTEN_EDGE)
+			edge_accept(n, ls->forward, h, from);
 		else if (ls->what == LISTEN_METRICS || ls->what == LISTEN_STATUS)
 			metrics_accept(n, h, ls->what == LISTEN_STATUS);
 		else

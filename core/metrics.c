@@ -190,6 +190,33 @@ static void write_metrics(struct tether_node *n, struct prom *p)
 	      2u * cfg->limits.handshakes);
 	prom_family(p, "tether_pool_high_water", "gauge", "Most pool slots in use at once.");
 	pool3(p, "tether_pool_high_water", st.sessions_high, st.streams_high, st.handshakes_high);
+	if (cfg->n_edges > 0) {
+		enum tether_reason r;
+
+		/* The families above, for the edge connection pool (all routes together). */
+		prom_u64(p, "tether_pool_used", "pool", "edges", NULL, NULL, st.edges_open);
+		prom_u64(p, "tether_pool_capacity", "pool", "edges", NULL, NULL, st.edges_cap);
+		prom_u64(p, "tether_pool_high_water", "pool", "edges", NULL, NULL, st.edges_high);
+		prom_family(p, "tether_edge_handshakes_total", "counter",
+			    "Edge route handshakes by result (failures are in "
+			    "tether_handshake_failures_total by reason too).");
+		prom_u64(p, "tether_edge_handshakes_total", "result", "ok", NULL, NULL,
+			 st.edge_handshakes_ok);
+		prom_u64(p, "tether_edge_handshakes_total", "result", "failed", NULL, NULL,
+			 st.edge_handshakes_failed);
+		prom_family(p, "tether_edge_bytes_total", "counter",
+			    "Edge route payload: received from and sent to the TLS side.");
+		prom_u64(p, "tether_edge_bytes_total", "direction", "received", NULL, NULL,
+			 st.edge_bytes_in);
+		prom_u64(p, "tether_edge_bytes_total", "direction", "sent", NULL, NULL,
+			 st.edge_bytes_out);
+		prom_family(p, "tether_edges_ended_total", "counter",
+			    "Edge connections that were up, by how they ended.");
+		for (r = REASON_NONE + 1; r < REASON_COUNT; r++)
+			if (st.edges_ended[r] != 0)
+				prom_u64(p, "tether_edges_ended_total", "reason", reason_label(r),
+					 NULL, NULL, st.edges_ended[r]);
+	}
 	prom_family(p, "tether_tls_heap_bytes", "gauge", "The mbedTLS heap: used, peak, size.");
 	prom_u64(p, "tether_tls_heap_bytes", "kind", "used", NULL, NULL, st.heap_used);
 	prom_u64(p, "tether_tls_heap_bytes", "kind", "peak", NULL, NULL, st.heap_peak);

@@ -38,6 +38,8 @@ enum piece {
 	P_CRL,
 	P_ARRIVALS,
 	P_IO,
+	P_EDGE_ROUTES,
+	P_EDGES,
 	P_COUNT
 };
 
@@ -46,7 +48,7 @@ static void layout(const struct tether_config *cfg, size_t sz[P_COUNT])
 	sz[P_NODE] = sizeof(struct tether_node);
 	/* Room for every peer a reload may add, twice: remapped into the spare, then swapped. */
 	sz[P_PEERS] = sizeof(struct peer_state) * (TETHER_MAX_PEERS + 1) * (TETHER_RELOAD ? 2 : 1);
-	sz[P_LISTENERS] = sizeof(struct listener) * (cfg->n_forwards + 3);
+	sz[P_LISTENERS] = sizeof(struct listener) * (cfg->n_forwards + cfg->n_edges + 3);
 	sz[P_EVENTS] = sizeof(struct port_event) * EVENTS_PER_WAIT;
 	sz[P_SCRATCH] = TETHER_FILE_MAX;
 	sz[P_SESSIONS] = pool_bytes(sizeof(struct session), cfg->limits.sessions);
@@ -58,6 +60,10 @@ static void layout(const struct tether_config *cfg, size_t sz[P_COUNT])
 	sz[P_ARRIVALS] =
 		cfg->listen[0] != '\0' ? 2u * sizeof(struct arrival) * admit_capacity(cfg) : 0;
 	sz[P_IO] = 3u * (size_t)TETHER_IO_BATCH;
+	sz[P_EDGE_ROUTES] = TETHER_EDGES ? sizeof(struct edge_route) * cfg->n_edges : 0;
+	sz[P_EDGES] = TETHER_EDGES && cfg->n_edges > 0
+			      ? pool_bytes(sizeof(struct edge_conn), cfg->limits.edge_connections)
+			      : 0;
 }
 
 size_t tether_node_mem_size(const struct tether_config *cfg)
@@ -74,6 +80,7 @@ size_t tether_node_mem_size(const struct tether_config *cfg)
 unsigned tether_node_handles(const struct tether_config *cfg)
 {
 	return cfg->limits.sessions + 2u * cfg->limits.streams + cfg->n_forwards + 16u +
+	       (cfg->n_edges > 0 ? 2u * cfg->limits.edge_connections + cfg->n_edges : 0u) +
 	       (cfg->listen[0] != '\0' ? admit_capacity(cfg) : 0u);
 }
 
@@ -85,8 +92,9 @@ size_t tether_tls_heap_size(const struct tether_config *cfg)
 	 * holds the old and the new; taking one from a peer, ours and the one judged).
 	 */
 	return TETHER_HEAP_BASE + (size_t)cfg->limits.sessions * TETHER_HEAP_PER_SESSION +
-	       2u * (size_t)cfg->limits.handshakes * TETHER_HEAP_PER_HANDSHAKE +
-	       (cfg->identity.n_crl > 0 ? 2u * (size_t)TETHER_CRL_HEAP : 0u);
+	       2u * (size_t)cfg->limits.handshakes *
+		       (TETHER_HEAP_PER_HANDSHAKE + TETHER_HEAP_HANDSHAKE_INPUT) +
+	       edge_heap_size(cfg) + (cfg->identity.n_crl > 0 ? 2u * (size_t)TETHER_CRL_HEAP : 0u);
 }
 
 int tether_node_init(struct tether_node **out, void *mem, size_t mem_len,
@@ -108,7 +116,7 @@ int tether_node_init(struct tether_node **out, void *mem, size_t mem_len,
 	n->log.json = cfg->log_format == TETHER_LOG_JSON;
 	n->peers = arena_take(&a, sz[P_PEERS]);
 	n->peers_spare = n->peers != NULL && TETHER_RELOAD ? n->peers + TETHER_MAX_PEERS + 1 : NULL;
-	n->n_listeners = cfg->n_forwards + 3;
+	n->n_listeners = cfg->n_forwards + cfg->n_edges + 3;
 	n->listeners = arena_take(&a, sz[P_LISTENERS]);
 	n->n_events = EVENTS_PER_WAIT;
 	n->events = arena_take(&a, sz[P_EVENTS]);
@@ -154,6 +162,14 @@ int tether_node_init(struct tether_node **out, void *mem, size_t mem_len,
 	n->tx = n->rx + TETHER_IO_BATCH;
 	n->pl = n->tx + TETHER_IO_BATCH;
 #endif
+	if (sz[P_EDGE_ROUTES] > 0) {
+		n->edge_routes = arena_take(&a, sz[P_EDGE_ROUTES]);
+		if (n->edge_routes == NULL ||
+		    pool_init(&n->edges, "edges", &a, sizeof(struct edge_conn),
+			      cfg->limits.edge_connections))
+			goto nomem;
+		n->st.edges_cap = cfg->limits.edge_connections;
+	}
 	n->arena = a;
 	n->st.sessions_cap = cfg->limits.sessions;
 	n->st.streams_cap = cfg->limits.streams;
@@ -194,6 +210,11 @@ int tether_node_start(struct tether_node *n, char *err, size_t err_len)
 		tls_ctx_free(&n->tls);
 		return TETHER_ERR_CONFIG;
 	}
+	ret = edge_routes_load(n, err, err_len);
+	if (ret < 0) {
+		tls_ctx_free(&n->tls);
+		return TETHER_ERR_CONFIG;
+	}
 	ret = listeners_open(n, err, err_len);
 	if (ret < 0)
 		return ret;
@@ -206,6 +227,7 @@ int tether_node_start(struct tether_node *n, char *err, size_t err_len)
 
 static void release_dead(struct tether_node *n)
 {
+	edge_release_dead(n);
 	while (n->dead_streams != NULL) {
 		struct stream *st = n->dead_streams;
 
@@ -261,6 +283,9 @@ static void dispatch(struct tether_node *n, struct port_event *ev)
 	case OBJ_ARRIVAL:
 		admit_event(n, ev->tag, ev->events);
 		break;
+	case OBJ_EDGE:
+		edge_event(ev->tag, ev->events);
+		break;
 	}
 	settle(n);
 }
@@ -281,6 +306,8 @@ void tether_node_shutdown(struct tether_node *n, uint32_t drain_ms)
 	log_end(&l);
 	listeners_close(n);
 	admit_close_all(n);
+	/* An edge connection cannot be drained whole at short notice: reset, never cut. */
+	edge_close_all(n, REASON_SHUTDOWN);
 	for (s = n->all; s != NULL; s = next) {
 		next = s->next_all;
 		if (s->tls_up) {
@@ -333,6 +360,7 @@ int tether_node_step(struct tether_node *n, int max_wait_ms)
 	metrics_timers(n, &next);
 	crl_timers(n, &next);
 	admit_timers(n, &next);
+	edge_timers(n, &next);
 	if (n->now >= n->t_expiry)
 		expiry_sweep(n);
 	if (n->t_expiry < next)
@@ -364,6 +392,11 @@ int tether_node_step(struct tether_node *n, int max_wait_ms)
 	n->now = port_now_ms(n->port);
 	for (i = 0; i < count; i++)
 		dispatch(n, &n->events[i]);
+	/* Edge handshakes that ended freed slots: connections waiting for one start now. */
+	if (n->cfg->n_edges > 0 && n->edge_hs < n->cfg->limits.handshakes) {
+		edge_more(n);
+		settle(n);
+	}
 	/* Handshakes that ended freed slots: arrivals waiting for one start now. */
 	if (n->n_arrivals > 0) {
 		release_dead(n);
@@ -397,6 +430,14 @@ int tether_node_listen_addr(struct tether_node *n, const char *name, char *buf, 
 
 		if (ls->h < 0)
 			continue;
+		if (ls->what == LISTEN_EDGE) {
+			char want[24];
+
+			snprintf(want, sizeof(want), "edges[%u]", ls->forward);
+			if (strcmp(name, want) == 0)
+				return port_local_addr(n->port, ls->h, buf, len);
+			continue;
+		}
 		if (ls->what != LISTEN_FORWARD) {
 			if (strcmp(name, ls->what == LISTEN_SESSIONS  ? "sessions"
 					 : ls->what == LISTEN_METRICS ? "metrics"
@@ -428,6 +469,8 @@ void tether_node_free(struct tether_node *n)
 	listeners_close(n);
 	admit_close_all(n);
 	metrics_close_all(n);
+	edge_close_all(n, REASON_NODE_STOPPED);
+	edge_routes_free(n);
 	tls_ctx_free(&n->tls);
 	/*
 	 * Every stream slot was wiped as far as it was written when it was given

@@ -59,6 +59,17 @@ struct tether_stats {
 	uint64_t crls_received;	   /* CRLs from peers stored and applied */
 	uint64_t crls_refused;	   /* CRLs from peers refused (forged, older, too big, ...) */
 	uint64_t arrivals_dropped; /* accepted connections closed before their handshake */
+	/* Edge routes: connections of every route together. */
+	uint32_t edges_open;
+	uint32_t edges_high;
+	uint32_t edges_cap;
+	uint64_t edge_handshakes_ok;
+	uint64_t edge_handshakes_failed; /* refused, evicted or timed out (also in handshakes_*) */
+	uint64_t edge_bytes_in;		 /* from the TLS side */
+	uint64_t edge_bytes_out;	 /* to the TLS side */
+	size_t edge_heap_last;		 /* mbedTLS heap held by the last edge connection up */
+	size_t edge_handshake_peak_last; /* heap peak during its handshake, over its start */
+	uint64_t edges_ended[REASON_COUNT]; /* connections that were up, by reason */
 };
 
 /*

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "base/opts.h"
+#include "core/edge.h"
 #include "core/frame.h"
 #include "core/log.h"
 #include "core/node.h"
@@ -25,7 +26,8 @@ enum obj_kind {
 	OBJ_SESSION,
 	OBJ_STREAM,
 	OBJ_METRICS,
-	OBJ_ARRIVAL
+	OBJ_ARRIVAL,
+	OBJ_EDGE
 };
 
 /* What a listener accepts. */
@@ -34,13 +36,14 @@ enum listener_kind {
 	LISTEN_FORWARD,	     /* local clients of a forward: streams to a peer's service */
 	LISTEN_METRICS,	     /* Prometheus scrapers: GET /metrics */
 	LISTEN_STATUS,	     /* the status socket: `tether status`, `tether reload` */
+	LISTEN_EDGE,	     /* an edge route's clients (edge.c) */
 };
 
 struct listener {
 	uint8_t kind; /* OBJ_LISTENER */
 	enum listener_kind what;
 	int h;
-	unsigned forward;      /* LISTEN_FORWARD: index into cfg->forwards */
+	unsigned forward; /* LISTEN_FORWARD: index into cfg->forwards; LISTEN_EDGE: cfg->edges */
 	uint64_t paused_until; /* ms: accept failed (out of fds); unwatched until then */
 };
 
@@ -99,7 +102,7 @@ struct tether_node {
 	struct pool streams;
 	struct peer_state *peers;	/* cfg->peers[i]'s state is peers[i] */
 	struct peer_state *peers_spare; /* a reload remaps into it, then the two swap */
-	/* [0] = sessions, [1 + i] = forwards[i], then metrics, then the status socket */
+	/* [0] = sessions, [1 + i] = forwards[i], then edges, then metrics, then the status socket */
 	struct listener *listeners;
 	unsigned n_listeners;
 	unsigned char *scratch; /* file buffer, TETHER_FILE_MAX */
@@ -115,6 +118,13 @@ struct tether_node {
 	struct session *pump; /* sessions to pump once the current event is handled */
 	struct session *dead_sessions;
 	struct stream *dead_streams;
+	/* Edge routes (edge.c): their configurations, one pool of connections. */
+	struct edge_route *edge_routes; /* cfg->n_edges of them */
+	struct pool edges;
+	unsigned edge_hs; /* edge handshakes under way: at most limits.handshakes */
+	uint64_t edge_seq;
+	uint64_t edge_hs_started; /* edge handshakes ever started */
+	struct edge_conn *dead_edges;
 	bool stopping;
 	unsigned requests; /* TETHER_REQ_* for the caller of tether_node_step() */
 	uint64_t stop_deadline;

@@ -54,6 +54,8 @@ static const struct {
 	[REASON_NO_RESOURCES] = {"no stream slots", "no_resources"},
 	[REASON_NOT_CONNECTED] = {"peer not connected", "not_connected"},
 	[REASON_STREAM_CAP] = {"session stream cap reached", "stream_cap"},
+	[REASON_SERVER_NAME] = {"server name mismatch", "server_name"},
+	[REASON_EVICTED] = {"evicted by a newer connection", "evicted"},
 };
 
 const char *reason_name(enum tether_reason r)

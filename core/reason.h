@@ -63,6 +63,9 @@ enum tether_reason {
 	REASON_NO_RESOURCES,
 	REASON_NOT_CONNECTED,
 	REASON_STREAM_CAP, /* the session holds limits.streams_per_session streams */
+	/* edge routes */
+	REASON_SERVER_NAME, /* tls-out: the server's certificate is not for server_name */
+	REASON_EVICTED,	    /* an edge connection still in its handshake gave way to a newcomer */
 	REASON_COUNT
 };
 

@@ -81,6 +81,10 @@ static unsigned restart_needed(struct tether_node *n, const struct tether_config
 	RESTART(strcmp(cur->status, next->status) != 0, "status");
 	RESTART(strcmp(cur->metrics, next->metrics) != 0, "metrics");
 	RESTART(!forwards_equal(cur, next), "forwards");
+	/* Edge routes hold listeners and their own TLS material: a restart changes them. */
+	RESTART(cur->n_edges != next->n_edges ||
+			memcmp(cur->edges, next->edges, sizeof(cur->edges[0]) * cur->n_edges) != 0,
+		"edges");
 #undef RESTART
 	return problems;
 }
@@ -363,12 +367,20 @@ int tether_node_reload(struct tether_node *n, const struct tether_config *next,
 		if (s->state == SS_HANDSHAKE && !s->tls_up)
 			session_end(s, REASON_RELOAD, NULL);
 	}
+	edge_end_handshakes(n, REASON_RELOAD);
 	old = tls_cur(&n->tls);
 	own_changed = !same_der(&old->own, &m->own);
 	describe(n, next, old, m, own_changed);
 	/* CRLs on their way out point into the identity about to go: sent again after. */
 	crl_cancel_sends(n);
 	ret = tls_ctx_commit(&n->tls, next, err, sizeof(err));
+	if (ret == 0 && edge_routes_repoint(n) != 0) {
+		/*
+		 * Out of TLS memory re-pointing a route: the routes that use the
+		 * node's identity present the new one where it worked. Say so.
+		 */
+		say(n, "edges: a route could not take the new identity (out of tls memory)");
+	}
 	if (ret < 0) {
 		/* Out of TLS memory switching: the old identity and config stay, untouched. */
 		n->reload_text[0] = '\0';

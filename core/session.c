@@ -449,6 +449,7 @@ static void handshake_step(struct session *s)
 		return;
 	}
 	s->tls_up = true;
+	s->in_small = tls_resize_input(&s->ssl, TETHER_RECORD_SIZE) == 0;
 	s->counted_handshake = false;
 	uncount_handshake(s);
 	n->st.handshakes_ok++;
@@ -790,8 +791,11 @@ static void read_records(struct session *s)
 			on_event(s, &ev);
 			continue;
 		}
-		if (r == MBEDTLS_ERR_SSL_WANT_READ)
+		if (r == MBEDTLS_ERR_SSL_WANT_READ) {
+			if (!s->in_small)
+				s->in_small = tls_resize_input(&s->ssl, TETHER_RECORD_SIZE) == 0;
 			return;
+		}
 		if (r == MBEDTLS_ERR_SSL_WANT_WRITE) {
 			/* An alert of its own is stuck in mbedTLS: our next write would be
 			 * dropped in its place (see out_pending). */

@@ -54,6 +54,7 @@ struct session {
 	bool came_up;	 /* HELLO exchanged; the node has not acted on it yet */
 	bool in_pump;	 /* on the node's pump list */
 	bool flush_owed; /* a stream got DATA in this read pass (stream_flush_owed) */
+	bool in_small;	 /* the input buffer holds TETHER_RECORD_SIZE records (tls_resize_input) */
 	int io_err;	 /* TETHER_ERR_* the transport last reported */
 	int peer;	 /* configured peer index, -1 while unknown */
 	char addr[TETHER_ADDR_MAX];

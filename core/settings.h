@@ -33,6 +33,16 @@
 #ifndef TETHER_MAX_SUITES
 #define TETHER_MAX_SUITES 8
 #endif
+#ifndef TETHER_MAX_EDGES
+#if TETHER_EDGES
+#define TETHER_MAX_EDGES 16
+#else
+#define TETHER_MAX_EDGES 1 /* built out: the loader refuses "edges" */
+#endif
+#endif
+#ifndef TETHER_MAX_EDGE_ALLOW
+#define TETHER_MAX_EDGE_ALLOW 8
+#endif
 
 #define TETHER_NAME_MAX 64  /* node, peer and service names: 1..63 chars + NUL */
 #define TETHER_ADDR_MAX 136 /* "host:port" + NUL */
@@ -69,6 +79,7 @@ struct tether_peer_cfg {
 struct tether_service_cfg {
 	char name[TETHER_NAME_MAX];
 	char target[TETHER_ADDR_MAX];
+	bool proxy_v2; /* "proxy_protocol": "v2": a PROXY v2 header with the peer's identity first */
 	unsigned n_allow;
 	uint16_t allow[TETHER_MAX_ALLOW]; /* indexes into tether_config.peers */
 };
@@ -77,6 +88,36 @@ struct tether_forward_cfg {
 	char listen[TETHER_ADDR_MAX];
 	uint16_t peer; /* index into tether_config.peers */
 	char service[TETHER_NAME_MAX];
+};
+
+enum tether_edge_mode {
+	TETHER_EDGE_TLS_IN = 1, /* foreign mTLS clients in, plaintext to target */
+	TETHER_EDGE_TLS_OUT,	/* local plaintext in, mTLS to a foreign server */
+};
+
+/* One entry of a tls-in route's "allow": an identity, or an SPKI pin. */
+struct tether_edge_allow {
+	bool is_pin;
+	uint8_t pin[32];	/* is_pin: SHA-256 of the SubjectPublicKeyInfo DER */
+	char id[TETHER_ID_MAX]; /* !is_pin: URI SAN, DNS SAN or CN, exact */
+};
+
+/* One edge route ("edges"): plain TLS to software that is not tether. */
+struct tether_edge_cfg {
+	enum tether_edge_mode mode;
+	char listen[TETHER_ADDR_MAX];
+	char target[TETHER_ADDR_MAX];  /* tls-in: the plaintext target */
+	char connect[TETHER_ADDR_MAX]; /* tls-out: the TLS server */
+	char server_name
+		[TETHER_ID_MAX]; /* tls-out: the name the server proves (default: host of connect) */
+	char ca[TETHER_PATH_MAX];   /* trust for the other side; default identity.ca */
+	char cert[TETHER_PATH_MAX]; /* what we present; default identity.cert/key */
+	char key[TETHER_PATH_MAX];
+	bool has_pin; /* tls-out: the server's SPKI must also match pin */
+	uint8_t pin[32];
+	bool proxy_v2; /* tls-in: a PROXY v2 header to target first */
+	unsigned n_allow;
+	struct tether_edge_allow allow[TETHER_MAX_EDGE_ALLOW];
 };
 
 struct tether_tls_cfg {
@@ -98,6 +139,7 @@ struct tether_limits_cfg {
 	 * OPENs together; 0 = the default rule (stream_session_cap(), stream.h).
 	 */
 	uint32_t streams_per_session;
+	uint32_t edge_connections; /* edge connections at once, all routes together */
 };
 
 struct tether_config {
@@ -110,6 +152,8 @@ struct tether_config {
 	struct tether_service_cfg services[TETHER_MAX_SERVICES];
 	unsigned n_forwards;
 	struct tether_forward_cfg forwards[TETHER_MAX_FORWARDS];
+	unsigned n_edges;
+	struct tether_edge_cfg edges[TETHER_MAX_EDGES];
 	struct tether_tls_cfg tls;
 	struct tether_limits_cfg limits;
 	uint32_t keepalive_interval_ms;

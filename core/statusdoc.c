@@ -106,7 +106,9 @@ size_t tether_node_status_json(struct tether_node *n, char *buf, size_t cap)
 	pool_json(&t, "sessions", n->sessions.used, st.sessions_cap, st.sessions_high, false);
 	pool_json(&t, "streams", n->streams.used, st.streams_cap, st.streams_high, false);
 	pool_json(&t, "handshakes", n->handshakes, cfg->limits.handshakes, st.handshakes_high,
-		  true);
+		  cfg->n_edges == 0);
+	if (cfg->n_edges > 0)
+		pool_json(&t, "edges", st.edges_open, st.edges_cap, st.edges_high, true);
 	tb_puts(&t, "},\"handshakes\":{\"ok\":");
 	tb_u64(&t, st.handshakes_ok);
 	tb_puts(&t, ",\"failed\":");
@@ -218,6 +220,11 @@ size_t tether_node_status_table(struct tether_node *n, char *buf, size_t cap)
 		  (unsigned long)st.sessions_high, (unsigned long)n->streams.used,
 		  (unsigned long)st.streams_cap, (unsigned long)st.streams_high, n->handshakes,
 		  2u * (unsigned)cfg->limits.handshakes, (unsigned long)st.handshakes_high);
+	if (cfg->n_edges > 0)
+		tb_printf(&t, "edges       %lu/%lu (high %lu), handshakes ok %lu, failed %lu\n",
+			  (unsigned long)st.edges_open, (unsigned long)st.edges_cap,
+			  (unsigned long)st.edges_high, (unsigned long)st.edge_handshakes_ok,
+			  (unsigned long)st.edge_handshakes_failed);
 	tb_puts(&t, "handshakes  ok ");
 	tb_u64(&t, st.handshakes_ok);
 	tb_puts(&t, ", failed ");

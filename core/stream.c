@@ -339,6 +339,17 @@ void stream_on_mux(struct stream *st, const struct mux_event *ev)
 	}
 }
 
+/* The service has "proxy_protocol": "v2". */
+static bool service_wants_proxy(const struct tether_config *cfg, const char *service)
+{
+	unsigned i;
+
+	for (i = 0; i < cfg->n_services; i++)
+		if (strcmp(cfg->services[i].name, service) == 0)
+			return TETHER_EDGES && cfg->services[i].proxy_v2;
+	return false;
+}
+
 void stream_event(struct stream *st, unsigned events)
 {
 	struct session *s = st->s;
@@ -353,6 +364,15 @@ void stream_event(struct stream *st, unsigned events)
 		if (ret < 0) {
 			log_refused(s->node, session_peer_name(s), st->m.id, st->m.service, NULL,
 				    REASON_TARGET_UNREACHABLE, tether_err_str(ret));
+			stream_end(st, true, FRAME_RESET_UNREACHABLE, REASON_TARGET_UNREACHABLE,
+				   NULL);
+			return;
+		}
+		if (service_wants_proxy(s->node->cfg, st->m.service) &&
+		    (ret = edge_service_proxy(s, st->ep.h)) < 0) {
+			/* Never a target that cannot tell who calls: reset, as for unreachable. */
+			log_refused(s->node, session_peer_name(s), st->m.id, st->m.service, NULL,
+				    REASON_TARGET_UNREACHABLE, "PROXY v2 header not written whole");
 			stream_end(st, true, FRAME_RESET_UNREACHABLE, REASON_TARGET_UNREACHABLE,
 				   NULL);
 			return;

@@ -5,6 +5,7 @@
 
 #include <mbedtls/error.h>
 #include <mbedtls/memory_buffer_alloc.h>
+#include <mbedtls/platform.h>
 #include <mbedtls/platform_util.h>
 #include <mbedtls/psa_util.h>
 #include <psa/crypto.h>
@@ -401,6 +402,7 @@ int tls_session_setup(struct tls_ctx *t, mbedtls_ssl_context *ssl, int dial, str
 
 	if (ret != 0)
 		return ret;
+	tls_note_setup(ssl);
 	v->peer = -1;
 	v->why = NULL;
 	v->flags = 0;
@@ -518,6 +520,75 @@ const char *tls_version_name(const mbedtls_ssl_context *ssl)
 	default:
 		return "?";
 	}
+}
+
+/* A fresh context's input buffer: MBEDTLS_SSL_IN_BUFFER_LEN (mbedTLS keeps that macro private). */
+static size_t full_in_len;
+
+void tls_note_setup(const mbedtls_ssl_context *ssl)
+{
+#if defined(MBEDTLS_SSL_VARIABLE_BUFFER_LENGTH)
+	if (full_in_len == 0)
+		full_in_len = ssl->MBEDTLS_PRIVATE(in_buf_len);
+#else
+	(void)ssl;
+#endif
+}
+
+int tls_resize_input(mbedtls_ssl_context *ssl, size_t content_len)
+{
+#if defined(MBEDTLS_SSL_VARIABLE_BUFFER_LENGTH)
+	/*
+	 * mbedTLS 3.6 resizes the input buffer only from a negotiated
+	 * max_fragment_length: never in TLS 1.3, and in TLS 1.2 down to the
+	 * output size whatever the peer sends. With VARIABLE_BUFFER_LENGTH its
+	 * record layer bounds every read by in_buf_len, so any size is safe
+	 * while what the buffer holds fits (the record partly read, in_left, and
+	 * every pointer into it). The pointers keep their offsets, as in
+	 * mbedTLS's own resize.
+	 */
+	unsigned char *old = ssl->MBEDTLS_PRIVATE(in_buf), *buf;
+	size_t old_len = ssl->MBEDTLS_PRIVATE(in_buf_len), new_len;
+	unsigned char **ptrs[] = {
+		&ssl->MBEDTLS_PRIVATE(in_ctr),
+		&ssl->MBEDTLS_PRIVATE(in_hdr),
+#if defined(MBEDTLS_SSL_DTLS_CONNECTION_ID)
+		&ssl->MBEDTLS_PRIVATE(in_cid),
+#endif
+		&ssl->MBEDTLS_PRIVATE(in_len),
+		&ssl->MBEDTLS_PRIVATE(in_iv),
+		&ssl->MBEDTLS_PRIVATE(in_msg),
+		&ssl->MBEDTLS_PRIVATE(in_offt),
+	};
+	size_t i;
+
+	if (full_in_len < MBEDTLS_SSL_IN_CONTENT_LEN || content_len > MBEDTLS_SSL_IN_CONTENT_LEN ||
+	    old == NULL)
+		return TETHER_ERR_INVALID;
+	new_len = full_in_len - (MBEDTLS_SSL_IN_CONTENT_LEN - content_len);
+	if (new_len == old_len)
+		return 0;
+	if (!mbedtls_ssl_is_handshake_over(ssl) || ssl->MBEDTLS_PRIVATE(in_left) >= new_len)
+		return TETHER_ERR_INVALID; /* not now: try again when the buffer is drained */
+	for (i = 0; i < sizeof(ptrs) / sizeof(ptrs[0]); i++)
+		if (*ptrs[i] != NULL && (*ptrs[i] < old || *ptrs[i] > old + new_len))
+			return TETHER_ERR_INVALID;
+	buf = mbedtls_calloc(1, new_len);
+	if (buf == NULL)
+		return TETHER_ERR_NOMEM;
+	memcpy(buf, old, new_len < old_len ? new_len : old_len);
+	for (i = 0; i < sizeof(ptrs) / sizeof(ptrs[0]); i++)
+		if (*ptrs[i] != NULL)
+			*ptrs[i] = buf + (*ptrs[i] - old);
+	mbedtls_platform_zeroize(old, old_len);
+	mbedtls_free(old);
+	ssl->MBEDTLS_PRIVATE(in_buf) = buf;
+	ssl->MBEDTLS_PRIVATE(in_buf_len) = new_len;
+	return 0;
+#else
+	(void)ssl;
+	return content_len <= MBEDTLS_SSL_IN_CONTENT_LEN ? 0 : TETHER_ERR_INVALID;
+#endif
 }
 
 /* Each block of mbedTLS's buffer allocator carries one header of 8 words. */

@@ -152,6 +152,22 @@ const char *tls_fail_reason(int ret, const mbedtls_ssl_context *ssl, const struc
  */
 const char *tls_record_error(int ret);
 
+/*
+ * tls_resize_input: make ssl's input buffer hold records of content_len
+ * bytes of payload (at most MBEDTLS_SSL_IN_CONTENT_LEN). Edge builds start
+ * every context at 16 KB: a peer session gives the excess back (records
+ * between nodes are TETHER_RECORD_SIZE), and an edge connection on TLS 1.2,
+ * which mbedTLS cut down to the output size, takes 16 KB records again. Only
+ * after the handshake, and only when what the buffer holds fits. Returns 0
+ * (done, or the size already), TETHER_ERR_INVALID (not now: call again after
+ * a read drained it), TETHER_ERR_NOMEM (no heap; the buffer stays as it was).
+ * Records larger than the buffer are refused ("record too large").
+ * tls_note_setup() MUST have seen a fresh context first (tls_session_setup
+ * does; edge.c calls it after its mbedtls_ssl_setup).
+ */
+int tls_resize_input(mbedtls_ssl_context *ssl, size_t content_len);
+void tls_note_setup(const mbedtls_ssl_context *ssl);
+
 /* "1.3" or "1.2" for the negotiated version. */
 const char *tls_version_name(const mbedtls_ssl_context *ssl);
 

@@ -28,8 +28,24 @@
  * session's two record buffers, plus about 2 KB for the record overhead, the
  * transforms and the context itself.
  */
-#if TETHER_HEAP_PER_SESSION < MBEDTLS_SSL_IN_CONTENT_LEN + MBEDTLS_SSL_OUT_CONTENT_LEN + 2048
+#if TETHER_HEAP_PER_SESSION < TETHER_RECORD_SIZE + MBEDTLS_SSL_OUT_CONTENT_LEN + 2048
 #error "TETHER_HEAP_PER_SESSION cannot hold the TLS record buffers (IN + OUT_CONTENT_LEN + 2 KB)"
+#endif
+/*
+ * With edge routes every context starts with a 16 KB input buffer; a peer
+ * session gives the excess back after its handshake (tls_resize_input), so
+ * only a handshake pays it (TETHER_HEAP_HANDSHAKE_INPUT), and that needs
+ * mbedTLS to bound its reads by the buffer's real length.
+ */
+#if TETHER_EDGES
+#if MBEDTLS_SSL_IN_CONTENT_LEN < 16384
+#error "TETHER_EDGES needs MBEDTLS_SSL_IN_CONTENT_LEN 16384: foreign TLS stacks send 16 KB records"
+#endif
+#if !defined(MBEDTLS_SSL_VARIABLE_BUFFER_LENGTH)
+#error "TETHER_EDGES needs MBEDTLS_SSL_VARIABLE_BUFFER_LENGTH (peer sessions shrink their input buffer)"
+#endif
+#elif MBEDTLS_SSL_IN_CONTENT_LEN > TETHER_RECORD_SIZE
+#error "MBEDTLS_SSL_IN_CONTENT_LEN above TETHER_RECORD_SIZE wastes memory without edge routes"
 #endif
 
 /*

@@ -157,9 +157,20 @@
 
 /*
  * Record payload each way. Between tether nodes 4 KB suffices (both sides
- * agree); a board whose edge routes must accept full 16 KB records from
- * foreign TLS peers raises MBEDTLS_SSL_IN_CONTENT_LEN.
+ * agree). Edge routes (TETHER_EDGES) must take full 16 KB records from
+ * foreign TLS stacks, and mbedTLS sizes every context's input buffer from
+ * this one constant. VARIABLE_BUFFER_LENGTH makes its record layer bound
+ * reads by each context's own buffer length, so a peer session can give the
+ * excess back after its handshake (tls_resize_input() in core/tls.c;
+ * docs/DESIGN.md, "Edge routes: memory").
  */
+#if defined(TETHER_EDGES) && TETHER_EDGES
+#ifndef MBEDTLS_SSL_IN_CONTENT_LEN
+#define MBEDTLS_SSL_IN_CONTENT_LEN 16384
+#endif
+#define MBEDTLS_SSL_VARIABLE_BUFFER_LENGTH
+#define MBEDTLS_SSL_MAX_FRAGMENT_LENGTH /* check_config.h: VARIABLE_BUFFER_LENGTH needs it */
+#endif
 #ifndef MBEDTLS_SSL_IN_CONTENT_LEN
 #define MBEDTLS_SSL_IN_CONTENT_LEN 4096
 #endif

@@ -14,6 +14,7 @@
  */
 #define TETHER_DEFAULT_SESSIONS 64
 #define TETHER_DEFAULT_HANDSHAKES 8
+#define TETHER_DEFAULT_EDGE_CONNECTIONS 64
 
 /* Room for the larger ECP window (mbedtls_board.h) during a handshake. */
 #define TETHER_HEAP_PER_HANDSHAKE (20u * 1024u)

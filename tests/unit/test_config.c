@@ -283,10 +283,52 @@ static const struct bad_case bad_cases[] = {
 	     "'forwards':[{'listen':'127.0.0.1:7443','peer':'b','service':'h'}]"),
 	 "forwards[0].listen", "same address as listen"},
 
-	/* edges */
-	{CFG("'edges':[]"), "edges", "edge routes are not supported by this version"},
-	{"{" BASE ",'edges':[{'mode':'tls-in','listen':'0.0.0.0:8443','target':'127.0.0.1:80'}]}",
-	 "edges", "edge routes are not supported by this version"},
+/* edges */
+#define IN_ "'mode':'tls-in','listen':'127.0.0.1:8443','target':'127.0.0.1:80','allow':['ops']"
+#define OUT_ "'mode':'tls-out','listen':'127.0.0.1:1883','connect':'broker.example:8883'"
+	{CFG("'edges':{}"), "edges", "expected an array"},
+	{CFG("'edges':[7]"), "edges[0]", "expected an object"},
+	{CFG("'edges':[{'listen':'127.0.0.1:1'}]"), "edges[0].mode", "required"},
+	{CFG("'edges':[{'mode':'tls'}]"), "edges[0].mode", "expected \"tls-in\" or \"tls-out\""},
+	{CFG("'edges':[{'mode':'tls-in','target':'127.0.0.1:80','allow':['x']}]"),
+	 "edges[0].listen", "required"},
+	{CFG("'edges':[{'mode':'tls-in','listen':'127.0.0.1:1','allow':['x']}]"), "edges[0].target",
+	 "required"},
+	{CFG("'edges':[{'mode':'tls-in','listen':'127.0.0.1:1','target':'127.0.0.1:2'}]"),
+	 "edges[0].allow", "required"},
+	{CFG("'edges':[{" IN_ ",'colour':1}]"), "edges[0].colour", "unknown key"},
+	{CFG("'edges':[{'mode':'tls-in','listen':'127.0.0.1:1','target':'127.0.0.1:2',"
+	     "'allow':[]}]"),
+	 "edges[0].allow", "expected at least one identity or pin"},
+	{CFG("'edges':[{'mode':'tls-in','listen':'127.0.0.1:1','target':'127.0.0.1:2',"
+	     "'allow':['sha256/abc']}]"),
+	 "edges[0].allow[0]", "expected \"sha256/\" and the base64"},
+	{CFG("'edges':[{" IN_ ",'proxy_protocol':'v1'}]"), "edges[0].proxy_protocol",
+	 "expected \"v2\" or \"none\""},
+	{CFG("'edges':[{" IN_ ",'connect':'a.example:1'}]"), "edges[0].connect",
+	 "only for mode \"tls-out\""},
+	{CFG("'edges':[{" OUT_ ",'allow':['x']}]"), "edges[0].allow", "only for mode \"tls-in\""},
+	{CFG("'edges':[{" OUT_ ",'proxy_protocol':'v2'}]"), "edges[0].proxy_protocol",
+	 "only for mode \"tls-in\""},
+	{CFG("'edges':[{'mode':'tls-out','listen':'127.0.0.1:1'}]"), "edges[0].connect",
+	 "required"},
+	{CFG("'edges':[{" OUT_ ",'server_name':'a b'}]"), "edges[0].server_name",
+	 "expected a DNS name or an IP address"},
+	{CFG("'edges':[{" OUT_ ",'pin':'md5/x'}]"), "edges[0].pin", "expected \"sha256/\""},
+	{CFG("'edges':[{" OUT_ ",'cert':'c.crt'}]"), "edges[0].key", "required with \"cert\""},
+	{CFG("'edges':[{" OUT_ ",'key':'c.key'}]"), "edges[0].cert", "required with \"key\""},
+	{CFG("'edges':[{" OUT_ ",'ca':''}]"), "edges[0].ca", "expected a non-empty path"},
+	{CFG("'edges':[{'mode':'tls-out','listen':'127.0.0.1:7443','connect':'a.example:1'}]"),
+	 "edges[0].listen", "same address as listen"},
+	{CFG("'edges':[{" OUT_ "},{" OUT_ "}]"), "edges[1].listen",
+	 "same address as edges[0].listen"},
+	{CFG("'edges':[{" OUT_ "}],'metrics':'127.0.0.1:1883'"), "metrics",
+	 "same address as edges[0].listen"},
+	{CFG("'limits':{'edge_connections':0}"), "limits.edge_connections",
+	 "expected a whole number"},
+	{CFG("'services':{'s':{'target':'127.0.0.1:1','allow':['b'],'proxy_protocol':2}},"
+	     "'peers':{'b':{}}"),
+	 "services.s.proxy_protocol", "expected a string"},
 
 	/* tls */
 	{CFG("'tls':[]"), "tls", "expected an object"},
@@ -410,6 +452,15 @@ static const char *const good_cases[] = {
 	CFG("'keepalive':{'interval_ms':100,'timeout_ms':101}"),
 	CFG("'reconnect':{'min_ms':1000,'max_ms':1000}"),
 	CFG("'log':{'level':'debug','format':'json'},'user':'tether','status':'s.sock'"),
+	CFG("'edges':[]"),
+	CFG("'edges':[{" IN_ "}]"),
+	CFG("'edges':[{'mode':'tls-in','listen':'127.0.0.1:8443','target':'127.0.0.1:80',"
+	    "'proxy_protocol':'v2','ca':'clients.crt',"
+	    "'allow':['spiffe://x/y','sha256/47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=']}]"),
+	CFG("'edges':[{" OUT_ ",'server_name':'10.0.0.1','ca':'b.crt','cert':'c.crt',"
+	    "'key':'c.key','pin':'sha256/47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='}]"),
+	CFG("'edges':[{" OUT_ "}],'limits':{'edge_connections':1}"),
+	"{" BASE ",'edges':[{" OUT_ "}]}",
 };
 
 static void test_good_table(void **state)
@@ -659,6 +710,53 @@ static void test_other_values(void **state)
 	assert_int_equal(cfg.log_format, TETHER_LOG_TEXT);
 }
 
+/* Edge routes: what each mode takes, and the defaults filled in. */
+static void test_edges(void **state)
+{
+	(void)state;
+	assert_int_equal(
+		parse_q(CFG("'edges':[{'mode':'tls-in','listen':'0.0.0.0:8443','target':"
+			    "'127.0.0.1:5432','allow':['spiffe://p/ops','sha256/"
+			    "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='],'proxy_protocol':'v2'},"
+			    "{'mode':'tls-out','listen':'127.0.0.1:1883','connect':'[2001:db8::1]:"
+			    "8883',"
+			    "'ca':'broker-ca.crt'},"
+			    "{'mode':'tls-out','listen':'127.0.0.1:1884','connect':'b.example:8883'"
+			    ","
+			    "'server_name':'mqtt.example','cert':'e.crt','key':'e.key'}],"
+			    "'limits':{'edge_connections':7}"),
+			NULL),
+		0);
+	assert_int_equal(cfg.n_edges, 3);
+	assert_int_equal(cfg.limits.edge_connections, 7);
+	assert_int_equal(cfg.edges[0].mode, TETHER_EDGE_TLS_IN);
+	assert_string_equal(cfg.edges[0].target, "127.0.0.1:5432");
+	assert_true(cfg.edges[0].proxy_v2);
+	assert_int_equal(cfg.edges[0].n_allow, 2);
+	assert_false(cfg.edges[0].allow[0].is_pin);
+	assert_string_equal(cfg.edges[0].allow[0].id, "spiffe://p/ops");
+	assert_true(cfg.edges[0].allow[1].is_pin);
+	assert_int_equal(cfg.edges[0].allow[1].pin[0], 0xe3);
+	assert_string_equal(cfg.edges[0].ca, "ca.crt"); /* identity.ca by default */
+	assert_string_equal(cfg.edges[0].cert, "");
+	assert_int_equal(cfg.edges[1].mode, TETHER_EDGE_TLS_OUT);
+	assert_string_equal(cfg.edges[1].server_name, "2001:db8::1"); /* host of connect */
+	assert_string_equal(cfg.edges[1].ca, "broker-ca.crt");
+	assert_false(cfg.edges[1].has_pin);
+	assert_string_equal(cfg.edges[2].server_name, "mqtt.example");
+	assert_string_equal(cfg.edges[2].cert, "e.crt");
+	assert_string_equal(cfg.edges[2].key, "e.key");
+	/* Defaults: the board's pool, no PROXY header on services. */
+	assert_int_equal(parse_q(MINIMAL, NULL), 0);
+	assert_int_equal(cfg.limits.edge_connections, TETHER_DEFAULT_EDGE_CONNECTIONS);
+	assert_int_equal(cfg.n_edges, 0);
+	assert_int_equal(parse_q(CFG("'peers':{'b':{}},'services':{'s':{'target':'127.0.0.1:1',"
+				     "'allow':['b'],'proxy_protocol':'v2'}}"),
+				 NULL),
+			 0);
+	assert_true(cfg.services[0].proxy_v2);
+}
+
 /* Every problem is reported, each at its own path, in one pass. */
 static void test_many_errors(void **state)
 {
@@ -669,7 +767,7 @@ static void test_many_errors(void **state)
 			"'peers':{'core-01':{'connect':'10.1.0.2'}},"
 			"'services':{'modbus':{'target':'127.0.0.1:502','allow':['core-01','x']}},"
 			"'forwards':[{'listen':'127.0.0.1:15020','peer':'nope','service':'h'}],"
-			"'edges':[],"
+			"'edges':[{'mode':'tls-sideways'}],"
 			"'tls':{'min_version':'1.0','ciphersuites':['TLS_AES_128_GCM_SHA256','RC4']"
 			"},"
 			"'limits':{'sessions':0},'log':{'level':'loud'}}",
@@ -685,7 +783,7 @@ static void test_many_errors(void **state)
 	assert_true(has_error("peers.core-01.connect", "expected \"host:port\""));
 	assert_true(has_error("services.modbus.allow[1]", "unknown peer \"x\""));
 	assert_true(has_error("forwards[0].peer", "unknown peer \"nope\""));
-	assert_true(has_error("edges", "not supported"));
+	assert_true(has_error("edges[0].mode", "expected \"tls-in\" or \"tls-out\""));
 	assert_true(has_error("tls.min_version", "expected"));
 	assert_true(has_error("tls.ciphersuites[1]", "unknown cipher suite \"RC4\""));
 	assert_true(has_error("limits.sessions", "expected a whole number"));
@@ -1006,6 +1104,7 @@ int main(void)
 		cmocka_unit_test(test_path_too_long),
 		cmocka_unit_test(test_peers),
 		cmocka_unit_test(test_services_forwards),
+		cmocka_unit_test(test_edges),
 		cmocka_unit_test(test_tls_suites),
 		cmocka_unit_test(test_other_values),
 		cmocka_unit_test(test_many_errors),
