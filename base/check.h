@@ -5,6 +5,12 @@
 #if TETHER_CRL_MESH && !TETHER_RELOAD
 #error "TETHER_CRL_MESH needs TETHER_RELOAD (a CRL from a peer is applied as a reload)"
 #endif
+#if TETHER_RENEW && !TETHER_RELOAD
+#error "TETHER_RENEW needs TETHER_RELOAD (a renewed certificate is applied as a reload)"
+#endif
+#if TETHER_RENEW && (TETHER_RENEW_DER_MAX < 1024 || TETHER_RENEW_DER_MAX + 16 > TETHER_RECORD_SIZE)
+#error "TETHER_RENEW_DER_MAX must be at least 1024 and fit one record with its frame header"
+#endif
 #if TETHER_RECORD_SIZE < 1032 || TETHER_RECORD_SIZE > 16384
 #error "TETHER_RECORD_SIZE must be within 1032..16384 (a HELLO announces at least 1024 + 8)"
 #endif

@@ -12,6 +12,7 @@ set(TETHER_HOSTED OFF)
 set(TETHER_METRICS OFF)
 set(TETHER_RELOAD OFF)
 set(TETHER_CRL_MESH OFF)
+set(TETHER_RENEW OFF)
 # Flash the self-test image may take (tools/cortex-m4.sh fails the board above it).
 set(TETHER_FLASH_BUDGET 196608) # 192 KiB
 

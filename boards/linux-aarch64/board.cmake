@@ -1,5 +1,6 @@
 # linux-aarch64: a static musl binary (boards/common/linux-static.cmake).
 # Without `tether demo` (README, "Build-time switches"): headroom in the budget.
 set(TETHER_DEMO OFF)
+set(TETHER_RENEW OFF) # renewal through the mesh: no room under the size budget
 set(TETHER_SIZE_BUDGET 393216) # 384 KiB, stripped; tools/boards.sh fails the board above it
 include("${CMAKE_CURRENT_LIST_DIR}/../common/linux-static.cmake")
