@@ -8,8 +8,9 @@
 #if TETHER_RENEW && !TETHER_RELOAD
 #error "TETHER_RENEW needs TETHER_RELOAD (a renewed certificate is applied as a reload)"
 #endif
-#if TETHER_RENEW && (TETHER_RENEW_DER_MAX < 1024 || TETHER_RENEW_DER_MAX + 16 > TETHER_RECORD_SIZE)
-#error "TETHER_RENEW_DER_MAX must be at least 1024 and fit one record with its frame header"
+/* A RENEW_ANS (8 + 1 + FRAME_RENEW_DER_MAX bytes) fits one record. */
+#if TETHER_RENEW && TETHER_RECORD_SIZE < 2057
+#error "TETHER_RENEW needs TETHER_RECORD_SIZE of at least 2057 (one RENEW_ANS frame)"
 #endif
 #if TETHER_RECORD_SIZE < 1032 || TETHER_RECORD_SIZE > 16384
 #error "TETHER_RECORD_SIZE must be within 1032..16384 (a HELLO announces at least 1024 + 8)"

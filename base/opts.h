@@ -134,13 +134,10 @@
 #define TETHER_CRL_HEAP (TETHER_CRL_MAX * 5)
 #endif
 /*
- * Renewal through the mesh: the largest CSR and certificate (DER) carried in
- * one RENEW_REQ or RENEW_ANS frame, and the issuer's rate limit per peer: a
- * burst of TETHER_RENEW_BURST, then one every TETHER_RENEW_RATE_S seconds.
+ * Renewal through the mesh: the issuer's rate limit per peer, a burst of
+ * TETHER_RENEW_BURST, then one every TETHER_RENEW_RATE_S seconds. (The CSR
+ * and certificate bounds are the protocol's: FRAME_RENEW_DER_MAX.)
  */
-#ifndef TETHER_RENEW_DER_MAX
-#define TETHER_RENEW_DER_MAX 2048
-#endif
 #ifndef TETHER_RENEW_BURST
 #define TETHER_RENEW_BURST 4
 #endif
