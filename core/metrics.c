@@ -184,6 +184,7 @@ static void write_metrics(struct tether_node *n, struct prom *p)
 	prom_family(p, "tether_reloads_total", "counter", "Reloads by result.");
 	prom_u64(p, "tether_reloads_total", "result", "ok", NULL, NULL, st.reloads_ok);
 	prom_u64(p, "tether_reloads_total", "result", "failed", NULL, NULL, st.reloads_failed);
+	renew_metrics(n, p, now);
 
 	prom_family(p, "tether_pool_used", "gauge", "Pool slots in use.");
 	pool3(p, "tether_pool_used", n->sessions.used, n->streams.used, n->handshakes);

@@ -112,10 +112,12 @@ struct renew_state {
 	mbedtls_pk_context key; /* the fresh key of the renewal under way */
 	bool has_key;
 	bool asked; /* `tether renew` waits for the next outcome */
+	bool want; /* `tether renew` asked, and no renewal succeeded since: retried until one does */
 	enum renew_phase phase;
 	struct session *via; /* RN_WAITING: the session to the issuer */
 	uint64_t deadline;   /* ms: RN_WAITING gives up then */
 	int64_t due;	     /* wall s: the next attempt */
+	int64_t rule_due;    /* wall s: when the certificate is due by the rule (with its jitter) */
 	uint32_t jitter_s;   /* how much earlier than the rule this certificate renews */
 	uint32_t attempt;    /* failures in a row */
 	int64_t last_ok, last_fail, next_not_after; /* wall s; 0 = never */
@@ -283,11 +285,19 @@ void renew_reload_abort(struct tether_node *n);
 void renew_on_head(struct tether_node *n, struct session *s, unsigned type, size_t len);
 void renew_on_frame(struct tether_node *n, struct session *s, unsigned type, size_t len);
 void renew_session_gone(struct tether_node *n, struct session *s);
+/* A session came up: after failures, a renewal through its peer is tried at once. */
+void renew_session_up(struct tether_node *n, struct session *s);
 void renew_timers(struct tether_node *n, uint64_t *next);
 /* After the events of a step: apply renewed files by a reload. */
 void renew_apply(struct tether_node *n);
 /* `tether renew`: renew now; false if this node has no "renew". */
 bool renew_ask(struct tether_node *n);
+/* Its part of the metrics, the status JSON (a member, after a comma) and the table; now: wall s. */
+struct prom;
+struct textbuf;
+void renew_metrics(const struct tether_node *n, struct prom *p, int64_t now);
+void renew_status_json(const struct tether_node *n, struct textbuf *t, int64_t now);
+void renew_status_table(const struct tether_node *n, struct textbuf *t, int64_t now);
 #else
 static inline void renew_nothing(struct tether_node *n, const void *x)
 {
@@ -304,9 +314,13 @@ static inline void renew_nothing(struct tether_node *n, const void *x)
 #define renew_on_head(n, s, type, len) renew_nothing(n, s)
 #define renew_on_frame(n, s, type, len) renew_nothing(n, s)
 #define renew_session_gone(n, s) renew_nothing(n, s)
+#define renew_session_up(n, s) renew_nothing(n, s)
 #define renew_timers(n, next) renew_nothing(n, next)
 #define renew_apply(n) renew_nothing(n, NULL)
 #define renew_ask(n) ((void)(n), false)
+#define renew_metrics(n, p, now) renew_nothing(n, p)
+#define renew_status_json(n, t, now) renew_nothing(n, t)
+#define renew_status_table(n, t, now) renew_nothing(n, t)
 #endif
 
 /* listener.c */

@@ -31,7 +31,9 @@
 #include <psa/crypto.h>
 
 #include "core/node_impl.h"
+#include "core/prom.h"
 #include "core/rand.h"
+#include "core/textbuf.h"
 
 #define ANSWER_MS 8000u	      /* the issuer answers within this (`tether renew` waits 10 s) */
 #define RETRY_MIN_S 30u	      /* back-off after a failure: 30 s, doubling ... */
@@ -39,6 +41,7 @@
 #define JITTER_MAX_S 3600u    /* renewals of a fleet spread over up to an hour ... */
 #define WALL_RECHECK_MS 60000 /* the wall clock may jump: look again at least this often */
 #define SKEW_S 300	      /* a certificate valid from this far ahead is taken (clock skew) */
+#define START_GRACE_MS 10000u /* after start, a renewal due waits this long for the session */
 
 static const char *const refusal_names[RF_COUNT] = {
 	"not_issuer", "not_allowed", "rate_limited", "busy", "identity_mismatch", "invalid"};
@@ -90,6 +93,7 @@ static void schedule(struct tether_node *n)
 
 	n->rn.jitter_s = span > 0 ? tether_random_below(span + 1) : 0;
 	n->rn.due = due - n->rn.jitter_s;
+	n->rn.rule_due = n->rn.due;
 	n->rn.attempt = 0;
 }
 
@@ -209,9 +213,13 @@ static void fail(struct tether_node *n, const char *why, const char *detail)
 	/* Jitter: three quarters to the whole back-off, so that a fleet does not retry in step. */
 	backoff = backoff - backoff / 4 + tether_random_below(backoff / 4 + 1);
 	n->rn.attempt++;
-	/* A failure before the certificate is due (`tether renew`) waits for the due time. */
-	normal = n->rn.due;
-	n->rn.due = normal > wall + (int64_t)backoff ? normal : wall + (int64_t)backoff;
+	/*
+	 * Retried after the back-off while the certificate is due or an operator asked;
+	 * otherwise (refused before it is due, say) at the due time.
+	 */
+	normal = n->rn.rule_due;
+	n->rn.due =
+		n->rn.want || normal <= wall + (int64_t)backoff ? wall + (int64_t)backoff : normal;
 	log_begin(&l, &n->log, PORT_LOG_WARN, "renew_failed");
 	log_str(&l, "peer", n->cfg->peers[n->cfg->renew.peer].name);
 	log_str(&l, "reason", n->rn.last_error);
@@ -258,6 +266,9 @@ static void begin(struct tether_node *n)
 	size_t len = 0;
 
 	if (s == NULL || !session_is_open(s)) {
+		/* Just started: the first dial gets its chance before this counts as a failure. */
+		if (n->now - n->t_started < START_GRACE_MS && !n->rn.asked)
+			return;
 		fail(n, "issuer unreachable: no session with", peer);
 		return;
 	}
@@ -294,6 +305,7 @@ bool renew_ask(struct tether_node *n)
 	if (n->rn.csr == NULL || !n->cfg->renew.on)
 		return false;
 	n->rn.asked = true;
+	n->rn.want = true;
 	return true;
 }
 
@@ -317,6 +329,9 @@ void renew_timers(struct tether_node *n, uint64_t *next)
 	wall = port_wall_s(n->port);
 	if (n->rn.asked || wall >= n->rn.due) {
 		begin(n);
+		/* Still idle: waiting for the first session after start. */
+		if (n->rn.phase == RN_IDLE && n->now + 1000u < *next)
+			*next = n->now + 1000u;
 		return;
 	}
 	{
@@ -479,6 +494,7 @@ void renew_apply(struct tether_node *n)
 	wall = port_wall_s(n->port);
 	n->rn.last_ok = wall;
 	n->rn.ok++;
+	n->rn.want = false;
 	n->rn.last_error[0] = '\0';
 	/* The reload scheduled the next renewal from the new certificate. */
 	if (mbedtls_x509_serial_gets(serial, sizeof(serial), &own_cert(n)->serial) < 0)
@@ -621,6 +637,19 @@ void renew_session_gone(struct tether_node *n, struct session *s)
 	}
 }
 
+void renew_session_up(struct tether_node *n, struct session *s)
+{
+	int64_t wall;
+
+	if (n->rn.csr == NULL || !n->cfg->renew.on || s->peer != (int)n->cfg->renew.peer ||
+	    n->rn.attempt == 0 || n->rn.phase != RN_IDLE)
+		return;
+	/* The issuer is back after failures: catch up now rather than at the back-off's end. */
+	wall = port_wall_s(n->port);
+	if ((n->rn.want || wall >= n->rn.rule_due) && n->rn.due > wall)
+		n->rn.due = wall;
+}
+
 /* ---- the parts without a session (renew.h) */
 
 int64_t renew_due(int64_t from, int64_t to, uint32_t before_days)
@@ -729,4 +758,115 @@ const char *renew_judge(const mbedtls_x509_crt *cur, const mbedtls_x509_crt *ca,
 out:
 	mbedtls_x509_crt_free(&chain);
 	return why;
+}
+
+/* ---- status and metrics */
+
+void renew_metrics(const struct tether_node *n, struct prom *p, int64_t now)
+{
+	unsigned i;
+
+	if (n->rn.csr != NULL && n->cfg->renew.on) {
+		prom_family(p, "tether_renewals_total", "counter",
+			    "Renewals of this node's certificate through the mesh, by result.");
+		prom_u64(p, "tether_renewals_total", "result", "ok", NULL, NULL, n->rn.ok);
+		prom_u64(p, "tether_renewals_total", "result", "failed", NULL, NULL, n->rn.failed);
+		prom_family(p, "tether_renew_next_seconds", "gauge",
+			    "Seconds until the next renewal attempt (negative: overdue).");
+		prom_i64(p, "tether_renew_next_seconds", NULL, NULL, NULL, NULL, n->rn.due - now);
+		prom_family(p, "tether_renew_last_timestamp_seconds", "gauge",
+			    "Unix time of the last renewal, by result (absent: none yet).");
+		if (n->rn.last_ok != 0)
+			prom_i64(p, "tether_renew_last_timestamp_seconds", "result", "ok", NULL,
+				 NULL, n->rn.last_ok);
+		if (n->rn.last_fail != 0)
+			prom_i64(p, "tether_renew_last_timestamp_seconds", "result", "failed", NULL,
+				 NULL, n->rn.last_fail);
+	}
+	if (n->rn.iss_in != NULL) {
+		prom_family(p, "tether_certs_issued_total", "counter",
+			    "Certificates this node signed as issuer for its peers' renewals.");
+		prom_u64(p, "tether_certs_issued_total", NULL, NULL, NULL, NULL, n->rn.issued);
+		prom_family(p, "tether_renew_refused_total", "counter",
+			    "Renewal requests this node refused as issuer, by reason.");
+		for (i = 0; i < RF_COUNT; i++)
+			prom_u64(p, "tether_renew_refused_total", "reason", refusal_names[i], NULL,
+				 NULL, n->rn.refused[i]);
+	}
+}
+
+static const char *phase_name(const struct tether_node *n)
+{
+	return n->rn.phase == RN_WAITING ? "waiting for the issuer"
+	       : n->rn.phase == RN_APPLY ? "applying"
+					 : "idle";
+}
+
+void renew_status_json(const struct tether_node *n, struct textbuf *t, int64_t now)
+{
+	uint64_t refused = 0;
+	unsigned i;
+
+	if (n->rn.csr != NULL && n->cfg->renew.on) {
+		tb_puts(t, ",\"renew\":{\"peer\":");
+		tb_json_str(t, n->cfg->peers[n->cfg->renew.peer].name);
+		tb_puts(t, ",\"state\":");
+		tb_json_str(t, phase_name(n));
+		tb_puts(t, ",\"next\":");
+		tb_i64(t, n->rn.due);
+		tb_puts(t, ",\"next_in_s\":");
+		tb_i64(t, n->rn.due - now);
+		tb_puts(t, ",\"last_ok\":");
+		tb_i64(t, n->rn.last_ok);
+		tb_puts(t, ",\"last_failure\":");
+		tb_i64(t, n->rn.last_fail);
+		tb_puts(t, ",\"last_error\":");
+		tb_json_str(t, n->rn.last_error);
+		tb_puts(t, ",\"ok\":");
+		tb_u64(t, n->rn.ok);
+		tb_puts(t, ",\"failed\":");
+		tb_u64(t, n->rn.failed);
+		tb_puts(t, "}");
+	}
+	if (n->rn.iss_in != NULL) {
+		tb_puts(t, ",\"issuer\":{\"issued\":");
+		tb_u64(t, n->rn.issued);
+		tb_puts(t, ",\"refused\":{");
+		for (i = 0; i < RF_COUNT; i++) {
+			tb_puts(t, i > 0 ? ",\"" : "\"");
+			tb_puts(t, refusal_names[i]);
+			tb_puts(t, "\":");
+			tb_u64(t, n->rn.refused[i]);
+			refused += n->rn.refused[i];
+		}
+		tb_puts(t, "},\"refused_total\":");
+		tb_u64(t, refused);
+		tb_puts(t, "}");
+	}
+}
+
+void renew_status_table(const struct tether_node *n, struct textbuf *t, int64_t now)
+{
+	unsigned i;
+
+	if (n->rn.csr != NULL && n->cfg->renew.on) {
+		tb_printf(t, "renew       through %s, %s, next in %llds",
+			  n->cfg->peers[n->cfg->renew.peer].name, phase_name(n),
+			  (long long)(n->rn.due - now));
+		tb_printf(t, "; ok %llu", (unsigned long long)n->rn.ok);
+		if (n->rn.last_ok != 0)
+			tb_printf(t, " (last %llds ago)", (long long)(now - n->rn.last_ok));
+		tb_printf(t, ", failed %llu", (unsigned long long)n->rn.failed);
+		if (n->rn.last_fail != 0)
+			tb_printf(t, " (last %llds ago: %s)", (long long)(now - n->rn.last_fail),
+				  n->rn.last_error[0] != '\0' ? n->rn.last_error : "recovered");
+		tb_puts(t, "\n");
+	}
+	if (n->rn.iss_in != NULL) {
+		tb_printf(t, "issuer      issued %llu, refused", (unsigned long long)n->rn.issued);
+		for (i = 0; i < RF_COUNT; i++)
+			tb_printf(t, " %s %llu", refusal_names[i],
+				  (unsigned long long)n->rn.refused[i]);
+		tb_puts(t, "\n");
+	}
 }

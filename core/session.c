@@ -537,6 +537,7 @@ static void on_event(struct session *s, const struct mux_event *ev)
 		s->came_up = true;
 		session_want_pump(s);
 		crl_announce(s->node, s);
+		renew_session_up(s->node, s);
 		return;
 	case MUX_EV_CRL_HAVE:
 		crl_on_have(s->node, s);
