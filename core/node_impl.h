@@ -114,12 +114,14 @@ struct renew_state {
 	bool asked; /* `tether renew` waits for the next outcome */
 	bool want; /* `tether renew` asked, and no renewal succeeded since: retried until one does */
 	enum renew_phase phase;
-	struct session *via; /* RN_WAITING: the session to the issuer */
-	uint64_t deadline;   /* ms: RN_WAITING gives up then */
-	int64_t due;	     /* wall s: the next attempt */
-	int64_t rule_due;    /* wall s: when the certificate is due by the rule (with its jitter) */
-	uint32_t jitter_s;   /* how much earlier than the rule this certificate renews */
-	uint32_t attempt;    /* failures in a row */
+	struct session *via; /* RN_WAITING: the session to the issuer (NULL: it ended, resend) */
+	uint16_t csr_len;
+	uint8_t roll_wait; /* half-seconds waited for a rolled session's successor */
+	uint64_t deadline; /* ms: RN_WAITING gives up then */
+	int64_t due;	   /* wall s: the next attempt */
+	int64_t rule_due;  /* wall s: when the certificate is due by the rule (with its jitter) */
+	uint32_t jitter_s; /* how much earlier than the rule this certificate renews */
+	uint32_t attempt;  /* failures in a row */
 	int64_t last_ok, last_fail, next_not_after; /* wall s; 0 = never */
 	uint64_t ok, failed;
 	char last_error[200];

@@ -258,20 +258,47 @@ static int make_key(mbedtls_pk_context *pk)
 	return ret;
 }
 
+/* The session to the issuer that a request may go on: open, not about to be replaced. */
+static struct session *issuer_session(struct tether_node *n)
+{
+	struct session *s = n->peers[n->cfg->renew.peer].session;
+
+	if (s == NULL || !session_is_open(s) || s->roll_why != REASON_NONE || s->roll_asked)
+		return NULL;
+	return s;
+}
+
+/* Send the CSR (again) on s. */
+static bool send_csr(struct tether_node *n, struct session *s)
+{
+	if (!mux_renew_request(&s->mux, n->rn.csr, n->rn.csr_len))
+		return false;
+	n->rn.via = s;
+	session_want_pump(s);
+	return true;
+}
+
 static void begin(struct tether_node *n)
 {
 	const char *peer = n->cfg->peers[n->cfg->renew.peer].name;
-	struct session *s = n->peers[n->cfg->renew.peer].session;
+	struct session *s = issuer_session(n), *any = n->peers[n->cfg->renew.peer].session;
 	struct log_line l;
 	size_t len = 0;
 
-	if (s == NULL || !session_is_open(s)) {
-		/* Just started: the first dial gets its chance before this counts as a failure. */
-		if (n->now - n->t_started < START_GRACE_MS && !n->rn.asked)
+	if (s == NULL) {
+		/*
+		 * Just started: the first dial gets its chance before this counts as a
+		 * failure. A session being rolled (a reload) hands over to its successor.
+		 */
+		if ((n->now - n->t_started < START_GRACE_MS && !n->rn.asked) ||
+		    (any != NULL && session_was_up(any) && any->state == SS_MUX &&
+		     (any->roll_why != REASON_NONE || any->roll_asked) && n->rn.roll_wait++ < 10))
 			return;
+		n->rn.roll_wait = 0;
 		fail(n, "issuer unreachable: no session with", peer);
 		return;
 	}
+	n->rn.roll_wait = 0;
 	if (!mux_renew_ok(&s->mux)) {
 		fail(n, "refused: the peer does not take renewals (no RENEW in its HELLO):", peer);
 		return;
@@ -286,14 +313,13 @@ static void begin(struct tether_node *n)
 		fail(n, "cannot make the CSR", NULL);
 		return;
 	}
-	if (!mux_renew_request(&s->mux, n->rn.csr, len)) {
+	n->rn.csr_len = (uint16_t)len;
+	if (!send_csr(n, s)) {
 		fail(n, "the CSR does not fit the issuer's frames", NULL);
 		return;
 	}
 	n->rn.phase = RN_WAITING;
-	n->rn.via = s;
 	n->rn.deadline = n->now + ANSWER_MS;
-	session_want_pump(s);
 	log_begin(&l, &n->log, PORT_LOG_INFO, "renew_requested");
 	log_str(&l, "peer", peer);
 	log_u64(&l, "csr_bytes", len);
@@ -316,12 +342,23 @@ void renew_timers(struct tether_node *n, uint64_t *next)
 	if (n->rn.csr == NULL || !n->cfg->renew.on || n->stopping)
 		return;
 	if (n->rn.phase == RN_WAITING) {
+		struct session *s;
+
 		if (n->now >= n->rn.deadline) {
-			mux_renew_cancel(&n->rn.via->mux);
+			if (n->rn.via != NULL)
+				mux_renew_cancel(&n->rn.via->mux);
 			fail(n, "issuer unreachable: no answer in time", NULL);
-		} else if (n->rn.deadline < *next) {
-			*next = n->rn.deadline;
+			return;
 		}
+		/* Its session ended (rolled by a reload, say): the same CSR on the next one. */
+		if (n->rn.via == NULL && (s = issuer_session(n)) != NULL && !send_csr(n, s)) {
+			fail(n, "the CSR does not fit the issuer's frames", NULL);
+			return;
+		}
+		if (n->rn.via == NULL && n->now + 200u < *next)
+			*next = n->now + 200u;
+		if (n->rn.deadline < *next)
+			*next = n->rn.deadline;
 		return;
 	}
 	if (n->rn.phase != RN_IDLE)
@@ -329,9 +366,9 @@ void renew_timers(struct tether_node *n, uint64_t *next)
 	wall = port_wall_s(n->port);
 	if (n->rn.asked || wall >= n->rn.due) {
 		begin(n);
-		/* Still idle: waiting for the first session after start. */
-		if (n->rn.phase == RN_IDLE && n->now + 1000u < *next)
-			*next = n->now + 1000u;
+		/* Still idle: waiting for the first session after start, or a rolled one's successor. */
+		if (n->rn.phase == RN_IDLE && n->now + 500u < *next)
+			*next = n->now + 500u;
 		return;
 	}
 	{
@@ -631,10 +668,9 @@ void renew_session_gone(struct tether_node *n, struct session *s)
 		n->rn.iss_in_from = NULL;
 	if (n->rn.iss_out_to == s)
 		n->rn.iss_out_to = NULL;
-	if (n->rn.phase == RN_WAITING && n->rn.via == s) {
+	/* The request goes again on the next session, within the same deadline (renew_timers). */
+	if (n->rn.phase == RN_WAITING && n->rn.via == s)
 		n->rn.via = NULL;
-		fail(n, "issuer unreachable: the session ended before the answer", NULL);
-	}
 }
 
 void renew_session_up(struct tether_node *n, struct session *s)
@@ -749,8 +785,8 @@ const char *renew_judge(const mbedtls_x509_crt *cur, const mbedtls_x509_crt *ca,
 		why = "it is not valid yet";
 	else if (*not_after <= now)
 		why = "it has expired";
-	else if (*not_after <= tls_time_unix(&cur->valid_to))
-		why = "it would not outlive our current certificate";
+	else if (*not_after < tls_time_unix(&cur->valid_to))
+		why = "it would end before our current certificate";
 	else if (mbedtls_x509_crt_verify(&chain, (mbedtls_x509_crt *)ca, (mbedtls_x509_crl *)crl,
 					 NULL, &flags, NULL, NULL) != 0)
 		why = flags & MBEDTLS_X509_BADCERT_REVOKED ? "it is revoked"

@@ -79,8 +79,8 @@ int renew_csr(const mbedtls_x509_crt *cur, mbedtls_pk_context *key, uint8_t *out
  * node's certificate; its chain after it)? It must parse as one certificate,
  * chain through cur's intermediates to ca (under crl, may be NULL), have
  * exactly cur's subject and SANs, carry key's public key, not be a CA, be
- * valid at now (Unix seconds; a few minutes of clock skew allowed) and end
- * after cur does. NULL if so, else why not in words (static storage); *not_after
+ * valid at now (Unix seconds; a few minutes of clock skew allowed) and not
+ * end before cur does. NULL if so, else why not in words (static storage); *not_after
  * the new expiry.
  */
 const char *renew_judge(const mbedtls_x509_crt *cur, const mbedtls_x509_crt *ca,
