@@ -295,12 +295,12 @@ static void begin(struct tether_node *n)
 		     (any->roll_why != REASON_NONE || any->roll_asked) && n->rn.roll_wait++ < 10))
 			return;
 		n->rn.roll_wait = 0;
-		fail(n, "issuer unreachable: no session with", peer);
+		fail(n, "issuer unreachable: no session with the issuer", peer);
 		return;
 	}
 	n->rn.roll_wait = 0;
 	if (!mux_renew_ok(&s->mux)) {
-		fail(n, "refused: the peer does not take renewals (no RENEW in its HELLO):", peer);
+		fail(n, "refused: the issuer announced no RENEW in its HELLO", peer);
 		return;
 	}
 	mbedtls_pk_init(&n->rn.key);
