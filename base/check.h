@@ -5,6 +5,13 @@
 #if TETHER_CRL_MESH && !TETHER_RELOAD
 #error "TETHER_CRL_MESH needs TETHER_RELOAD (a CRL from a peer is applied as a reload)"
 #endif
+#if TETHER_RENEW && !TETHER_RELOAD
+#error "TETHER_RENEW needs TETHER_RELOAD (a renewed certificate is applied as a reload)"
+#endif
+/* A RENEW_ANS (8 + 1 + FRAME_RENEW_DER_MAX bytes) fits one record. */
+#if TETHER_RENEW && TETHER_RECORD_SIZE < 2057
+#error "TETHER_RENEW needs TETHER_RECORD_SIZE of at least 2057 (one RENEW_ANS frame)"
+#endif
 #if TETHER_RECORD_SIZE < 1032 || TETHER_RECORD_SIZE > 16384
 #error "TETHER_RECORD_SIZE must be within 1032..16384 (a HELLO announces at least 1024 + 8)"
 #endif

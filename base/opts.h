@@ -25,6 +25,10 @@
  *   TETHER_CRL_MESH  CRLs passed between nodes (HELLO capability CRL):
  *                    core/crlmesh.c; needs TETHER_RELOAD (a CRL is applied
  *                    as a reload)
+ *   TETHER_RENEW     certificate renewal through the mesh ("issuer",
+ *                    "renew", `tether renew`, HELLO capability RENEW):
+ *                    core/renew.c, core/issue.c; needs TETHER_RELOAD (a
+ *                    renewed certificate is applied as a reload)
  *   TETHER_DEMO      `tether demo`: cli/cmd_demo.c
  *   TETHER_EDGES     edge routes (tls-in, tls-out, PROXY v2): core/edge.c,
  *                    core/proxy.c; raises mbedTLS's input records to 16 KB
@@ -37,6 +41,9 @@
 #endif
 #ifndef TETHER_CRL_MESH
 #define TETHER_CRL_MESH 1
+#endif
+#ifndef TETHER_RENEW
+#define TETHER_RENEW 1
 #endif
 #ifndef TETHER_DEMO
 #define TETHER_DEMO 1
@@ -160,6 +167,25 @@
 #ifndef TETHER_CRL_HEAP
 #define TETHER_CRL_HEAP (TETHER_CRL_MAX * 5)
 #endif
+/*
+ * Renewal through the mesh: the issuer's rate limit per peer, a burst of
+ * TETHER_RENEW_BURST, then one every TETHER_RENEW_RATE_S seconds. (The CSR
+ * and certificate bounds are the protocol's: FRAME_RENEW_DER_MAX.)
+ */
+#ifndef TETHER_RENEW_BURST
+#define TETHER_RENEW_BURST 4
+#endif
+#ifndef TETHER_RENEW_RATE_S
+#define TETHER_RENEW_RATE_S 900
+#endif
+/* mbedTLS heap a renewal or an issuance takes at most (a key, a CSR or certificate, parsed). */
+#ifndef TETHER_RENEW_HEAP
+#define TETHER_RENEW_HEAP (24u * 1024u)
+#endif
+#ifndef TETHER_DEFAULT_ISSUE_DAYS
+#define TETHER_DEFAULT_ISSUE_DAYS 30
+#endif
+
 #ifndef TETHER_RELOAD_TEXT
 #if TETHER_RELOAD
 #define TETHER_RELOAD_TEXT 2048 /* what a reload changed, or its problems */

@@ -21,6 +21,7 @@ int cmd_version(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_reload(int argc, char **argv);
+int cmd_renew(int argc, char **argv);
 
 /*
  * cli_config_arg: parse "[-c FILE] [--help]" for run and check. Returns 0 and

@@ -6,6 +6,7 @@
 
 #include "cli/cli.h"
 #include "core/edge.h"
+#include "core/renew.h"
 #include "core/identity.h"
 #include "core/tls.h"
 #include "port/port.h"
@@ -115,6 +116,36 @@ static unsigned check_edge(const struct tether_config *cfg, unsigned i, struct p
 	return 0;
 }
 #endif
+/* "issuer": what run and reload load (issuer_load), checked the same way. */
+static unsigned check_renew(const struct tls_material *t, const struct tether_config *cfg,
+			    struct port *port, unsigned char *scratch, size_t len)
+{
+#if TETHER_RENEW
+	struct issuer_material im;
+	char err[512];
+
+	if (cfg->renew.on)
+		printf("renew: through %s, %s\n", cfg->peers[cfg->renew.peer].name,
+		       cfg->renew.before_days > 0 ? "days before expiry as set"
+						  : "at a third of the lifetime left");
+	if (!cfg->issuer.on)
+		return 0;
+	printf("issuer: %s, %u days\n", cli_esc(cfg->issuer.cert), (unsigned)cfg->issuer.days);
+	if (issuer_load(&im, &cfg->issuer, &t->ca, port_wall_s(port), port, scratch, len, err,
+			sizeof(err)) != 0) {
+		printf("problem: %s\n", cli_esc(err));
+		return 1;
+	}
+	issuer_free(&im);
+#else
+	(void)t;
+	(void)cfg;
+	(void)port;
+	(void)scratch;
+	(void)len;
+#endif
+	return 0;
+}
 
 int cmd_check(int argc, char **argv)
 {
@@ -147,6 +178,7 @@ int cmd_check(int argc, char **argv)
 		problems++;
 	} else {
 		problems += check_material(&t, &cfg, port_wall_s(port));
+		problems += check_renew(&t, &cfg, port, scratch, sizeof(scratch));
 		tls_material_free(&t);
 	}
 	for (i = 0; i < cfg.n_peers; i++) {

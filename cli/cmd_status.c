@@ -1,10 +1,10 @@
 /*
- * cmd_status.c: `tether status` and `tether reload`: one request to the
+ * cmd_status.c: `tether status`, `tether reload` and `tether renew`: one request to the
  * running agent over its status socket, the answer printed.
  *
  * The socket speaks one line each way and then the body: the client sends
- * "status", "table", "metrics" or "reload"; the agent answers a first line
- * "ok", "refused" or "error", then the text, and closes.
+ * "status", "table", "metrics", "reload" or "renew"; the agent answers a
+ * first line "ok", "refused", "failed" or "error", then the text, and closes.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -24,6 +24,15 @@ static const char status_usage[] =
 	"node, every configured peer, pools and handshake failures; --json the same as\n"
 	"one JSON document; --prometheus the metrics text.\n"
 	"Exit 0 with the answer, 1 if no agent answers, 2 for a usage or config error.\n";
+
+static const char renew_usage[] =
+	"usage: tether renew [-c FILE | -s SOCKET]\n"
+	"\n"
+	"Ask the running agent to renew its certificate now through the peer its config's\n"
+	"\"renew\" names (as it does by itself when the certificate is due), through its\n"
+	"status socket, and print the outcome. Exit 0 renewed, 1 no agent answers or the\n"
+	"renewal failed (the agent keeps its certificate and retries), 2 this node does not\n"
+	"renew (no \"renew\" in its config) or a usage error.\n";
 
 static const char reload_usage[] =
 	"usage: tether reload [-c FILE | -s SOCKET]\n"
@@ -179,6 +188,25 @@ static int request_cmd(int argc, char **argv, const char *usage, bool formats, c
 int cmd_status(int argc, char **argv)
 {
 	return request_cmd(argc, argv, status_usage, true, "table\n", EXIT_RUNTIME, false);
+}
+
+int cmd_renew(int argc, char **argv)
+{
+	const char *cfg = TETHER_DEFAULT_CONFIG, *sock = NULL, *request = "renew\n";
+	char path[256], word[16];
+	int ret = parse_args(argc, argv, renew_usage, false, &cfg, &sock, &request);
+
+	if (ret != 0)
+		return ret < 0 ? EXIT_OK : ret;
+	ret = socket_path(cfg, sock, false, path, sizeof(path));
+	if (ret != 0)
+		return ret;
+	ret = ask(path, request, word, sizeof(word));
+	if (ret != 0)
+		return ret;
+	if (strcmp(word, "ok") == 0)
+		return EXIT_OK;
+	return strcmp(word, "failed") == 0 ? EXIT_RUNTIME : EXIT_USAGE;
 }
 
 int cmd_reload(int argc, char **argv)

@@ -15,6 +15,7 @@ static void usage(FILE *f)
 	      "  check [-c FILE]   validate the config and certificates, list every problem\n"
 	      "  status [-c FILE]  the running agent's status (--json, --prometheus)\n"
 	      "  reload [-c FILE]  ask the running agent to reload\n"
+	      "  renew [-c FILE]   ask the running agent to renew its certificate now\n"
 #if TETHER_DEMO
 	      "  demo              two nodes on loopback with a throwaway PKI, data through a "
 	      "stream\n"
@@ -49,6 +50,8 @@ int main(int argc, char **argv)
 		return cmd_status(argc - 1, argv + 1);
 	if (strcmp(cmd, "reload") == 0)
 		return cmd_reload(argc - 1, argv + 1);
+	if (strcmp(cmd, "renew") == 0)
+		return cmd_renew(argc - 1, argv + 1);
 #if TETHER_DEMO
 	if (strcmp(cmd, "demo") == 0)
 		return cmd_demo(argc - 1, argv + 1);

@@ -39,6 +39,7 @@
 #define DRAIN_MAX_S 604800u /* a week */
 #define WARN_DAYS_MAX 3650u
 #define WATCH_MAX_S 86400u
+#define ISSUE_DAYS_MAX 3650u
 #define KEEPALIVE_MIN_MS 100u
 #define KEEPALIVE_INTERVAL_MAX_MS 3600000u
 #define KEEPALIVE_TIMEOUT_MAX_MS (3u * KEEPALIVE_INTERVAL_MAX_MS)
@@ -533,8 +534,8 @@ static bool get_proxy(struct ctx *c, const cJSON *it, const char *path)
 	return false;
 }
 
-static void parse_allow(struct ctx *c, const cJSON *arr, const char *path,
-			struct tether_service_cfg *svc)
+static void parse_allow(struct ctx *c, const cJSON *arr, const char *path, unsigned *n_allow,
+			uint16_t allow[TETHER_MAX_ALLOW])
 {
 	char p[PATH_LEN];
 	char q[QUOTE_LEN];
@@ -561,17 +562,17 @@ static void parse_allow(struct ctx *c, const cJSON *arr, const char *path,
 			report(c, p, "unknown peer \"%s\"", quote(q, s));
 			continue;
 		}
-		for (unsigned k = 0; k < svc->n_allow; k++)
-			dup = dup || svc->allow[k] == idx;
+		for (unsigned k = 0; k < *n_allow; k++)
+			dup = dup || allow[k] == idx;
 		if (dup) {
 			report(c, p, "peer \"%s\" is listed twice", quote(q, s));
 			continue;
 		}
-		if (svc->n_allow == TETHER_MAX_ALLOW) {
+		if (*n_allow == TETHER_MAX_ALLOW) {
 			report(c, path, "too many peers (at most %d)", TETHER_MAX_ALLOW);
 			return;
 		}
-		svc->allow[svc->n_allow++] = (uint16_t)idx;
+		allow[(*n_allow)++] = (uint16_t)idx;
 	}
 }
 
@@ -596,7 +597,7 @@ static void parse_service(struct ctx *c, const cJSON *obj, const char *path,
 	if ((it = field(obj, "allow")) == NULL)
 		report(c, p, "required");
 	else
-		parse_allow(c, it, p, svc);
+		parse_allow(c, it, p, &svc->n_allow, svc->allow);
 	path_key(p, path, "proxy_protocol");
 	if ((it = field(obj, "proxy_protocol")) != NULL)
 		svc->proxy_v2 = get_proxy(c, it, p);
@@ -1041,6 +1042,80 @@ static void parse_reload(struct ctx *c, const cJSON *root)
 	opt_uint(c, obj, "reload", "watch_s", 0, WATCH_MAX_S, &c->cfg->reload_watch_s);
 }
 
+/*
+ * "issuer" and "renew" (docs/DESIGN.md "Renewal through the mesh"). A build
+ * without TETHER_RENEW refuses both, so that a config never silently loses them.
+ */
+static void parse_issuer(struct ctx *c, const cJSON *root)
+{
+	static const char *const keys[] = {"cert", "key", "days", "allow", NULL};
+	struct tether_issuer_cfg *is = &c->cfg->issuer;
+	const cJSON *obj = field(root, "issuer");
+	const cJSON *it;
+
+	if (obj == NULL)
+		return;
+	if (!TETHER_RENEW) {
+		report(c, "issuer", "not supported by this build (TETHER_RENEW=0)");
+		return;
+	}
+	if (!want_object(c, obj, "issuer"))
+		return;
+	check_keys(c, obj, "issuer", keys);
+	is->on = true;
+	if ((it = field(obj, "cert")) == NULL)
+		report(c, "issuer.cert", "required");
+	else
+		get_path(c, it, "issuer.cert", is->cert);
+	if ((it = field(obj, "key")) == NULL)
+		report(c, "issuer.key", "required");
+	else
+		get_path(c, it, "issuer.key", is->key);
+	opt_uint(c, obj, "issuer", "days", 1, ISSUE_DAYS_MAX, &is->days);
+	if ((it = field(obj, "allow")) == NULL)
+		report(c, "issuer.allow", "required");
+	else
+		parse_allow(c, it, "issuer.allow", &is->n_allow, is->allow);
+	if (is->cert[0] != '\0' && strcmp(is->key, c->cfg->identity.key) == 0)
+		report(c, "issuer.key", "is the node's own key (identity.key): use a CA's key");
+}
+
+static void parse_renew(struct ctx *c, const cJSON *root)
+{
+	static const char *const keys[] = {"peer", "before_days", NULL};
+	struct tether_config *cfg = c->cfg;
+	const cJSON *obj = field(root, "renew");
+	const cJSON *it;
+	char q[QUOTE_LEN];
+
+	if (obj == NULL)
+		return;
+	if (!TETHER_RENEW) {
+		report(c, "renew", "not supported by this build (TETHER_RENEW=0)");
+		return;
+	}
+	if (!want_object(c, obj, "renew"))
+		return;
+	check_keys(c, obj, "renew", keys);
+	if ((it = field(obj, "peer")) == NULL) {
+		report(c, "renew.peer", "required");
+	} else {
+		const char *s = want_string(c, it, "renew.peer");
+		int idx = s != NULL ? config_peer_index(cfg, s) : -1;
+
+		if (s != NULL && idx < 0)
+			report(c, "renew.peer", "unknown peer \"%s\"", quote(q, s));
+		if (idx >= 0) {
+			cfg->renew.peer = (uint16_t)idx;
+			cfg->renew.on = true;
+		}
+	}
+	opt_uint(c, obj, "renew", "before_days", 1, ISSUE_DAYS_MAX, &cfg->renew.before_days);
+	/* The renewed pair replaces both files: they must be two. */
+	if (cfg->identity.cert[0] != '\0' && strcmp(cfg->identity.cert, cfg->identity.key) == 0)
+		report(c, "renew", "needs identity.cert and identity.key in two files");
+}
+
 static void parse_limits(struct ctx *c, const cJSON *root)
 {
 	static const char *const keys[] = {
@@ -1164,9 +1239,9 @@ static void parse_log(struct ctx *c, const cJSON *root)
 static void parse_root(struct ctx *c, const cJSON *root)
 {
 	static const char *const keys[] = {
-		"node",	   "identity", "listen", "peers",     "services",  "forwards",
-		"edges",   "tls",      "limits", "keepalive", "reconnect", "status",
-		"metrics", "log",      "user",	 "reload",    NULL};
+		"node", "identity", "listen",	 "peers",     "services", "forwards", "edges",
+		"tls",	"limits",   "keepalive", "reconnect", "status",	  "metrics",  "log",
+		"user", "reload",   "issuer",	 "renew",     NULL};
 	struct tether_config *cfg = c->cfg;
 	const cJSON *it;
 	const cJSON *peers;
@@ -1203,6 +1278,8 @@ static void parse_root(struct ctx *c, const cJSON *root)
 				report(c, "metrics", "same address as edges[%u].listen", i);
 	}
 	parse_reload(c, root);
+	parse_issuer(c, root);
+	parse_renew(c, root);
 	parse_log(c, root);
 	if ((it = field(root, "user")) != NULL)
 		get_name(c, it, "user", "user", cfg->user);

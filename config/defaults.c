@@ -17,6 +17,7 @@ void config_defaults(struct tether_config *cfg)
 	cfg->tls.drain_s = TETHER_DEFAULT_DRAIN_S;
 	cfg->identity.warn_days = TETHER_DEFAULT_WARN_DAYS;
 	cfg->reload_watch_s = TETHER_DEFAULT_RELOAD_WATCH_S;
+	cfg->issuer.days = TETHER_DEFAULT_ISSUE_DAYS;
 	cfg->limits.sessions = TETHER_DEFAULT_SESSIONS;
 	cfg->limits.streams = TETHER_DEFAULT_STREAMS;
 	cfg->limits.stream_window = TETHER_DEFAULT_STREAM_WINDOW;

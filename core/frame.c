@@ -45,6 +45,10 @@ static const struct frame_rule frame_rules[] = {
 	[FRAME_CRL] = {FRAME_CRL_PIECE_HEAD + 1, UINT16_MAX, 1, "CRL on a non-zero stream",
 		       "empty CRL piece"},
 	[FRAME_ROLL] = {0, 0, 1, "ROLL on a non-zero stream", "ROLL with a payload"},
+	[FRAME_RENEW_REQ] = {1, FRAME_RENEW_DER_MAX, 1, "RENEW_REQ on a non-zero stream",
+			     "bad RENEW_REQ length"},
+	[FRAME_RENEW_ANS] = {2, 1 + FRAME_RENEW_DER_MAX, 1, "RENEW_ANS on a non-zero stream",
+			     "bad RENEW_ANS length"},
 };
 
 #define FRAME_TYPE_COUNT (sizeof(frame_rules) / sizeof(frame_rules[0]))
@@ -405,6 +409,10 @@ const char *frame_type_name(unsigned type)
 		return "CRL";
 	case FRAME_ROLL:
 		return "ROLL";
+	case FRAME_RENEW_REQ:
+		return "RENEW_REQ";
+	case FRAME_RENEW_ANS:
+		return "RENEW_ANS";
 	default:
 		return "UNKNOWN";
 	}

@@ -45,11 +45,20 @@ enum frame_type {
 	FRAME_CRL = 0xb,      /* a piece of a CRL (DER): total, offset, bytes */
 	/* Only where both HELLOs announced FRAME_CAP_ROLL. */
 	FRAME_ROLL = 0xc, /* to the dialer: dial a successor, then let this session drain */
+	/* Only where both HELLOs announced FRAME_CAP_RENEW (PROTOCOL.md section 13). */
+	FRAME_RENEW_REQ = 0xd, /* sign this CSR (DER): renew my certificate */
+	FRAME_RENEW_ANS = 0xe, /* the answer: result, then the certificate (DER) or a reason */
 };
 
 /* HELLO capability bits. */
-#define FRAME_CAP_CRL 0x1u  /* CRL_HAVE, CRL_GET and CRL frames understood */
-#define FRAME_CAP_ROLL 0x2u /* ROLL understood */
+#define FRAME_CAP_CRL 0x1u   /* CRL_HAVE, CRL_GET and CRL frames understood */
+#define FRAME_CAP_ROLL 0x2u  /* ROLL understood */
+#define FRAME_CAP_RENEW 0x4u /* RENEW_REQ and RENEW_ANS understood */
+
+/* RENEW_REQ carries a CSR, RENEW_ANS a result byte and a certificate: each at most this. */
+#define FRAME_RENEW_DER_MAX 2048
+#define FRAME_RENEW_ISSUED 0  /* RENEW_ANS result: the certificate follows */
+#define FRAME_RENEW_REFUSED 1 /* RENEW_ANS result: the reason follows, in words */
 
 #define FRAME_CRL_ISSUER_ID 8	/* the first 8 bytes of SHA-256(issuer DN, DER) */
 #define FRAME_CRL_NUMBER_MAX 20 /* RFC 5280: at most 20 octets */

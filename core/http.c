@@ -151,5 +151,7 @@ enum status_req status_parse(const char *buf, size_t len)
 		return STATUS_REQ_METRICS;
 	if (n == 6 && memcmp(buf, "reload", 6) == 0)
 		return STATUS_REQ_RELOAD;
+	if (n == 5 && memcmp(buf, "renew", 5) == 0)
+		return STATUS_REQ_RENEW;
 	return STATUS_REQ_BAD;
 }

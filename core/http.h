@@ -41,6 +41,7 @@ enum status_req {
 	STATUS_REQ_TABLE,
 	STATUS_REQ_METRICS,
 	STATUS_REQ_RELOAD,
+	STATUS_REQ_RENEW,
 	STATUS_REQ_BAD, /* another line, or none within STATUS_LINE_MAX bytes */
 };
 

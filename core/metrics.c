@@ -21,6 +21,9 @@
 #include "core/x509_time.h"
 #include "tether_version.h"
 
+/* A `tether renew` waits for the issuer's answer (renew.c gives up after 8 s). */
+#define RENEW_WAIT_MS 9500u
+
 /* Room before the body for the status line and headers. */
 #define HEAD_ROOM 256u
 
@@ -181,6 +184,7 @@ static void write_metrics(struct tether_node *n, struct prom *p)
 	prom_family(p, "tether_reloads_total", "counter", "Reloads by result.");
 	prom_u64(p, "tether_reloads_total", "result", "ok", NULL, NULL, st.reloads_ok);
 	prom_u64(p, "tether_reloads_total", "result", "failed", NULL, NULL, st.reloads_failed);
+	renew_metrics(n, p, now);
 
 	prom_family(p, "tether_pool_used", "gauge", "Pool slots in use.");
 	pool3(p, "tether_pool_used", n->sessions.used, n->streams.used, n->handshakes);
@@ -245,6 +249,10 @@ enum local_req {
 	LQ_RELOAD,
 	LQ_RELOAD_OK,
 	LQ_RELOAD_REFUSED,
+	LQ_RENEW,
+	LQ_RENEW_OK,
+	LQ_RENEW_FAILED,
+	LQ_RENEW_NONE,
 	LQ_BAD,
 };
 
@@ -261,6 +269,8 @@ static int local_parse(const struct mconn *c)
 		return LQ_METRICS;
 	case STATUS_REQ_RELOAD:
 		return LQ_RELOAD;
+	case STATUS_REQ_RENEW:
+		return LQ_RENEW;
 	default:
 		return LQ_BAD;
 	}
@@ -289,10 +299,22 @@ static size_t local_response(struct tether_node *n, struct mconn *c, size_t *sta
 		word = c->verdict == LQ_RELOAD_OK ? "ok\n" : "refused\n";
 		len = (size_t)snprintf(out, cap, "%s%s\n", word, n->reload_answer);
 		return len < cap ? len : cap - 1;
+#if TETHER_RENEW
+	case LQ_RENEW_OK:
+	case LQ_RENEW_FAILED:
+		word = c->verdict == LQ_RENEW_OK ? "ok\n" : "failed\n";
+		len = (size_t)snprintf(out, cap, "%s%s\n", word, n->rn.answer);
+		return len < cap ? len : cap - 1;
+#endif
+	case LQ_RENEW_NONE:
+		len = (size_t)snprintf(out, cap,
+				       "refused\nthis node has no \"renew\" in its config%s\n",
+				       TETHER_RENEW ? "" : " (built without TETHER_RENEW)");
+		return len < cap ? len : cap - 1;
 	default:
 		len = (size_t)snprintf(out, cap,
 				       "error\nunknown request: expected one line, "
-				       "status, table, metrics or reload\n");
+				       "status, table, metrics, reload or renew\n");
 		return len < cap ? len : cap - 1;
 	}
 	if (len == 0) {
@@ -320,6 +342,20 @@ void node_reload_answer(struct tether_node *n, bool ok)
 		if (c->state != MC_RELOAD)
 			continue;
 		c->verdict = ok ? LQ_RELOAD_OK : LQ_RELOAD_REFUSED;
+		c->state = MC_WAITING;
+	}
+}
+
+void node_renew_answer(struct tether_node *n, bool ok)
+{
+	unsigned i;
+
+	for (i = 0; n->mconns != NULL && i < TETHER_METRICS_CONNS; i++) {
+		struct mconn *c = &n->mconns[i];
+
+		if (c->state != MC_RENEW)
+			continue;
+		c->verdict = ok ? LQ_RENEW_OK : LQ_RENEW_FAILED;
 		c->state = MC_WAITING;
 	}
 }
@@ -555,6 +591,15 @@ void metrics_event(struct tether_node *n, struct mconn *c, unsigned events)
 			n->requests |= TETHER_REQ_RELOAD;
 			return;
 		}
+		if (v == LQ_RENEW && renew_ask(n)) {
+			/* Answered when the renewal ends (node_renew_answer()), within its own deadline. */
+			c->state = MC_RENEW;
+			c->deadline = n->now + RENEW_WAIT_MS;
+			port_watch(n->port, c->h, 0, c);
+			return;
+		}
+		if (v == LQ_RENEW)
+			c->verdict = LQ_RENEW_NONE;
 		c->state = MC_WAITING;
 		port_watch(n->port, c->h, 0, c);
 		next_response(n);

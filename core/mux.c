@@ -223,6 +223,28 @@ static bool out_crl(struct mux *m, struct out *o)
 			return false;
 		m->owe_roll = false;
 	}
+	if (m->renew_req != NULL) {
+		if (!put(o, FRAME_RENEW_REQ, 0, m->renew_req, m->renew_req_len))
+			return false;
+		m->renew_req = NULL;
+	}
+	if (m->renew_ans != NULL) {
+		if (!put(o, FRAME_RENEW_ANS, 0, m->renew_ans, m->renew_ans_len))
+			return false;
+		m->renew_ans = NULL;
+	}
+	if (m->renew_refusal != NULL) {
+		uint8_t r[1 + FRAME_REASON_MAX];
+		size_t n = strlen(m->renew_refusal);
+
+		if (n > FRAME_REASON_MAX)
+			n = FRAME_REASON_MAX;
+		r[0] = FRAME_RENEW_REFUSED;
+		memcpy(r + 1, m->renew_refusal, n);
+		if (!put(o, FRAME_RENEW_ANS, 0, r, 1 + n))
+			return false;
+		m->renew_refusal = NULL;
+	}
 	if (m->owe_crl_have) {
 		if (!put(o, FRAME_CRL_HAVE, 0, m->crl_have, m->crl_have_len))
 			return false;
@@ -488,6 +510,54 @@ void mux_crl_send(struct mux *m, const uint8_t *der, uint32_t len)
 void mux_crl_send_cancel(struct mux *m)
 {
 	m->crl_out = NULL;
+}
+
+bool mux_renew_ok(const struct mux *m)
+{
+	return (m->p.caps & FRAME_CAP_RENEW) && (m->peer_caps & FRAME_CAP_RENEW) && m->hello_rx &&
+	       (m->state == MUX_OPEN || m->state == MUX_DRAINING);
+}
+
+bool mux_renew_request(struct mux *m, const uint8_t *der, size_t len)
+{
+	if (!mux_renew_ok(m) || der == NULL || len == 0 || len > FRAME_RENEW_DER_MAX ||
+	    len > m->peer_max_payload)
+		return false;
+	m->renew_req = der;
+	m->renew_req_len = (uint16_t)len;
+	return true;
+}
+
+void mux_renew_cancel(struct mux *m)
+{
+	m->renew_req = NULL;
+}
+
+bool mux_renew_answer(struct mux *m, const uint8_t *p, size_t len)
+{
+	if (!mux_renew_ok(m) || p == NULL || len < 2 || len > 1 + FRAME_RENEW_DER_MAX ||
+	    len > m->peer_max_payload)
+		return false;
+	m->renew_ans = p;
+	m->renew_ans_len = (uint16_t)len;
+	return true;
+}
+
+void mux_renew_refuse(struct mux *m, const char *reason)
+{
+	if (mux_renew_ok(m) && reason != NULL && reason[0] != '\0')
+		m->renew_refusal = reason;
+}
+
+bool mux_renew_answer_pending(const struct mux *m)
+{
+	return m->renew_ans != NULL;
+}
+
+void mux_renew_sink(struct mux *m, uint8_t *sink, size_t cap)
+{
+	if (m->rx == MUX_RX_RENEW && m->renew_got == 0 && sink != NULL && cap >= m->rx_left)
+		m->renew_sink = sink;
 }
 
 /* ---- input */
@@ -756,8 +826,23 @@ static void on_header(struct mux *m, struct mux_event *ev)
 		fail(m, FRAME_GOAWAY_PROTOCOL, "ROLL not announced in HELLO", true, ev);
 		return;
 	}
+	if ((m->hdr.type == FRAME_RENEW_REQ || m->hdr.type == FRAME_RENEW_ANS) &&
+	    (!(m->p.caps & FRAME_CAP_RENEW) || !(m->peer_caps & FRAME_CAP_RENEW))) {
+		fail(m, FRAME_GOAWAY_PROTOCOL, "RENEW frame not announced in HELLO", true, ev);
+		return;
+	}
 	if (m->hdr.type == FRAME_CRL) {
 		m->rx = MUX_RX_CRL_HEAD;
+		return;
+	}
+	if (m->hdr.type == FRAME_RENEW_REQ || m->hdr.type == FRAME_RENEW_ANS) {
+		/* The driver says where it goes (mux_renew_sink()) while it hears of it. */
+		m->rx = MUX_RX_RENEW;
+		m->renew_sink = NULL;
+		m->renew_got = 0;
+		ev->type = MUX_EV_RENEW_HEAD;
+		ev->code = m->hdr.type;
+		ev->len = m->rx_left;
 		return;
 	}
 	if (m->hdr.type != FRAME_DATA) {
@@ -823,6 +908,15 @@ uint8_t *mux_input_buf(struct mux *m, size_t *want)
 	case MUX_RX_CRL_BODY:
 		*want = m->rx_left;
 		return m->crl_sink + m->crl_got;
+	case MUX_RX_RENEW:
+		if (m->renew_sink == NULL) {
+			/* Nobody took it: dropped, the session is fine. */
+			m->rx = MUX_RX_DISCARD;
+			*want = m->rx_left < sizeof(m->rx_buf) ? m->rx_left : sizeof(m->rx_buf);
+			return m->rx_buf;
+		}
+		*want = m->rx_left;
+		return m->renew_sink + m->renew_got;
 	}
 	return NULL;
 }
@@ -892,6 +986,17 @@ void mux_input_ack(struct mux *m, size_t got, struct mux_event *ev)
 			m->crl_sink = NULL;
 			ev->type = MUX_EV_CRL;
 			ev->len = m->crl_total;
+		}
+		return;
+	case MUX_RX_RENEW:
+		m->renew_got += (uint32_t)got;
+		m->rx_left -= got;
+		if (m->rx_left == 0) {
+			m->rx = MUX_RX_HEADER;
+			m->renew_sink = NULL;
+			ev->type = MUX_EV_RENEW;
+			ev->code = m->hdr.type;
+			ev->len = m->renew_got;
 		}
 		return;
 	}

@@ -84,6 +84,12 @@ enum mux_event_type {
 	MUX_EV_CRL,	     /* the CRL we asked for arrived whole: len bytes at the sink */
 	MUX_EV_CRL_BAD,	     /* a CRL piece refused (text says why); the transfer is off */
 	MUX_EV_ROLL,	     /* the peer asks us (the dialer) to roll the session */
+	/*
+	 * A RENEW_REQ or RENEW_ANS (code: its type) of len payload bytes begins:
+	 * the driver gives it a sink with mux_renew_sink() now, or it is dropped.
+	 */
+	MUX_EV_RENEW_HEAD,
+	MUX_EV_RENEW, /* the RENEW_REQ or RENEW_ANS (code) arrived whole in the sink: len bytes */
 };
 
 struct mux_event {
@@ -108,7 +114,8 @@ enum mux_rx {
 	MUX_RX_DATA,
 	MUX_RX_DISCARD,
 	MUX_RX_CRL_HEAD, /* a CRL piece's total and offset */
-	MUX_RX_CRL_BODY	 /* its bytes, into the sink */
+	MUX_RX_CRL_BODY, /* its bytes, into the sink */
+	MUX_RX_RENEW	 /* a RENEW_REQ or RENEW_ANS payload, into the renew sink */
 };
 
 struct mux_reset {
@@ -184,6 +191,15 @@ struct mux {
 	struct frame_crl_have peer_crls[FRAME_CRL_HAVE_MAX]; /* its last CRL_HAVE */
 	unsigned n_peer_crls;
 	uint8_t crl_asked[FRAME_CRL_ISSUER_ID]; /* the issuer of the peer's last CRL_GET */
+
+	/* Renewal: only when both HELLOs announced FRAME_CAP_RENEW. */
+	const uint8_t *renew_req; /* a CSR leaving (MUST stay valid until sent or cancelled) */
+	uint16_t renew_req_len;
+	const uint8_t *renew_ans; /* an answer leaving: result byte and certificate */
+	uint16_t renew_ans_len;
+	const char *renew_refusal; /* a refusal leaving (static words), NULL if none */
+	uint8_t *renew_sink;	   /* where the RENEW frame coming in lands; NULL: dropped */
+	uint32_t renew_got;
 
 	uint64_t bytes_in; /* DATA payload */
 	uint64_t bytes_out;
@@ -264,6 +280,25 @@ void mux_crl_get(struct mux *m, const uint8_t issuer[FRAME_CRL_ISSUER_ID], uint8
 void mux_crl_get_cancel(struct mux *m);
 void mux_crl_send(struct mux *m, const uint8_t *der, uint32_t len);
 void mux_crl_send_cancel(struct mux *m);
+
+/*
+ * Renewal (PROTOCOL.md section 13); each a no-op unless both HELLOs announced
+ * FRAME_CAP_RENEW. mux_renew_request: send the CSR der (len bytes, at most
+ * FRAME_RENEW_DER_MAX and within the peer's max frame), which MUST stay valid
+ * until it has left or mux_renew_cancel(). mux_renew_answer: send p (len
+ * bytes: the result byte and the certificate), valid until it has left
+ * (mux_renew_answer_pending()) or the session ends. mux_renew_refuse: answer
+ * with a refusal, reason static words. mux_renew_sink: during
+ * MUX_EV_RENEW_HEAD only, where the payload goes (cap bytes, at least the
+ * frame's length, valid until MUX_EV_RENEW or the session ends).
+ */
+bool mux_renew_ok(const struct mux *m);
+bool mux_renew_request(struct mux *m, const uint8_t *der, size_t len);
+void mux_renew_cancel(struct mux *m);
+bool mux_renew_answer(struct mux *m, const uint8_t *p, size_t len);
+void mux_renew_refuse(struct mux *m, const char *reason);
+bool mux_renew_answer_pending(const struct mux *m);
+void mux_renew_sink(struct mux *m, uint8_t *sink, size_t cap);
 
 /* NORMAL, LIFETIME and DUPLICATE drain; every other code ends the session. */
 bool mux_code_drains(uint32_t code);

@@ -36,6 +36,7 @@ enum piece {
 	P_STREAMS,
 	P_METRICS,
 	P_CRL,
+	P_RENEW,
 	P_ARRIVALS,
 	P_IO,
 	P_EDGE_ROUTES,
@@ -56,6 +57,7 @@ static void layout(const struct tether_config *cfg, size_t sz[P_COUNT])
 	sz[P_METRICS] = metrics_buffer_size(cfg);
 	/* Only a node that keeps CRL files takes newer ones from its peers. */
 	sz[P_CRL] = TETHER_CRL_MESH && cfg->identity.n_crl > 0 ? TETHER_CRL_MAX : 0;
+	sz[P_RENEW] = renew_buffer_size(cfg);
 	/* Twice the live arrivals: slots freed in a step are reused only after it (admit.c). */
 	sz[P_ARRIVALS] =
 		cfg->listen[0] != '\0' ? 2u * sizeof(struct arrival) * admit_capacity(cfg) : 0;
@@ -94,7 +96,8 @@ size_t tether_tls_heap_size(const struct tether_config *cfg)
 	return TETHER_HEAP_BASE + (size_t)cfg->limits.sessions * TETHER_HEAP_PER_SESSION +
 	       2u * (size_t)cfg->limits.handshakes *
 		       (TETHER_HEAP_PER_HANDSHAKE + TETHER_HEAP_HANDSHAKE_INPUT) +
-	       edge_heap_size(cfg) + (cfg->identity.n_crl > 0 ? 2u * (size_t)TETHER_CRL_HEAP : 0u);
+	       edge_heap_size(cfg) + (cfg->identity.n_crl > 0 ? 2u * (size_t)TETHER_CRL_HEAP : 0u) +
+	       (TETHER_RENEW && (cfg->issuer.on || cfg->renew.on) ? (size_t)TETHER_RENEW_HEAP : 0u);
 }
 
 int tether_node_init(struct tether_node **out, void *mem, size_t mem_len,
@@ -170,6 +173,15 @@ int tether_node_init(struct tether_node **out, void *mem, size_t mem_len,
 			goto nomem;
 		n->st.edges_cap = cfg->limits.edge_connections;
 	}
+	if (sz[P_RENEW] > 0) {
+		uint8_t *b = arena_take(&a, sz[P_RENEW]);
+
+		if (b == NULL)
+			goto nomem;
+		renew_init(n, b);
+	} else {
+		renew_init(n, NULL);
+	}
 	n->arena = a;
 	n->st.sessions_cap = cfg->limits.sessions;
 	n->st.streams_cap = cfg->limits.streams;
@@ -207,6 +219,10 @@ int tether_node_start(struct tether_node *n, char *err, size_t err_len)
 	n->start_err_len = err_len;
 	err[0] = '\0';
 	if (tls_material_check(tls_cur(&n->tls), port_wall_s(n->port), start_problem, n) > 0) {
+		tls_ctx_free(&n->tls);
+		return TETHER_ERR_CONFIG;
+	}
+	if (renew_start(n, err, err_len) != 0) {
 		tls_ctx_free(&n->tls);
 		return TETHER_ERR_CONFIG;
 	}
@@ -359,6 +375,8 @@ int tether_node_step(struct tether_node *n, int max_wait_ms)
 	listeners_resume(n, &next);
 	metrics_timers(n, &next);
 	crl_timers(n, &next);
+	renew_timers(n, &next);
+	settle(n);
 	admit_timers(n, &next);
 	edge_timers(n, &next);
 	if (n->now >= n->t_expiry)
@@ -409,6 +427,11 @@ int tether_node_step(struct tether_node *n, int max_wait_ms)
 		n->reload_quiet = true;
 		(void)tether_node_reload(n, n->cfg, NULL);
 		n->reload_quiet = false;
+		settle(n);
+	}
+	if (TETHER_RENEW) {
+		/* A renewed certificate was written: apply it as a reload of the same config. */
+		renew_apply(n);
 		settle(n);
 	}
 	handle_signals(n);
@@ -471,6 +494,7 @@ void tether_node_free(struct tether_node *n)
 	metrics_close_all(n);
 	edge_close_all(n, REASON_NODE_STOPPED);
 	edge_routes_free(n);
+	renew_free(n);
 	tls_ctx_free(&n->tls);
 	/*
 	 * Every stream slot was wiped as far as it was written when it was given

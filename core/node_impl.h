@@ -16,6 +16,7 @@
 #include "core/log.h"
 #include "core/node.h"
 #include "core/pool.h"
+#include "core/renew.h"
 #include "core/session.h"
 #include "core/stream.h"
 #include "core/tls.h"
@@ -55,6 +56,7 @@ struct peer_state {
 	uint64_t bytes_in;	 /* stream payload of its ended sessions */
 	uint64_t bytes_out;
 	uint64_t t_change;   /* ms: its session came up or went down */
+	uint64_t renew_tat;  /* ms: the issuer's rate limit for this peer (renew.c) */
 	char last_error[96]; /* why its last session or dial ended, "" if none (session_end) */
 };
 
@@ -76,6 +78,57 @@ enum mconn_state {
 	MC_WRITING, /* the response is leaving */
 	MC_CLOSING, /* sent and shut down for writing: reads to EOF, then closes */
 	MC_RELOAD,  /* a reload request waits for the loop's owner to answer it */
+	MC_RENEW,   /* a renew request waits for the renewal's outcome */
+};
+
+/* Refusals the issuer counts, by kind (the metric's reason label). */
+enum renew_refusal {
+	RF_NOT_ISSUER = 0,
+	RF_NOT_ALLOWED,
+	RF_RATE_LIMITED,
+	RF_BUSY,
+	RF_IDENTITY,
+	RF_INVALID,
+	RF_COUNT
+};
+
+enum renew_phase {
+	RN_IDLE = 0,
+	RN_WAITING, /* the CSR is out: the issuer's answer is awaited */
+	RN_APPLY,   /* the files are written: a reload applies them once the event is over */
+};
+
+/* Renewal through the mesh (renew.c): the issuer's side and the renewing node's. */
+struct renew_state {
+	/* The issuer: its material (a reload loads the spare slot), one request in, one answer out. */
+	struct issuer_material iss[2];
+	unsigned iss_cur;
+	uint8_t *iss_in;	     /* FRAME_RENEW_DER_MAX bytes; NULL: this node issues nothing */
+	uint8_t *iss_out;	     /* 1 + FRAME_RENEW_DER_MAX bytes */
+	struct session *iss_in_from; /* the session whose request is coming into iss_in */
+	struct session *iss_out_to;  /* the session the answer in iss_out is leaving on */
+	uint64_t issued;
+	uint64_t refused[RF_COUNT];
+	/* The renewing node. */
+	uint8_t *csr;		/* FRAME_RENEW_DER_MAX bytes; NULL: no "renew" */
+	uint8_t *ans;		/* 1 + FRAME_RENEW_DER_MAX bytes */
+	mbedtls_pk_context key; /* the fresh key of the renewal under way */
+	bool has_key;
+	bool asked; /* `tether renew` waits for the next outcome */
+	bool want; /* `tether renew` asked, and no renewal succeeded since: retried until one does */
+	enum renew_phase phase;
+	struct session *via; /* RN_WAITING: the session to the issuer (NULL: it ended, resend) */
+	uint16_t csr_len;
+	uint8_t roll_wait; /* half-seconds waited for a rolled session's successor */
+	uint64_t deadline; /* ms: RN_WAITING gives up then */
+	int64_t due;	   /* wall s: the next attempt */
+	int64_t rule_due;  /* wall s: when the certificate is due by the rule (with its jitter) */
+	uint32_t jitter_s; /* how much earlier than the rule this certificate renews */
+	uint32_t attempt;  /* failures in a row */
+	int64_t last_ok, last_fail, next_not_after; /* wall s; 0 = never */
+	uint64_t ok, failed;
+	char last_error[200];
+	char answer[320]; /* what `tether renew` clients get */
 };
 
 struct mconn {
@@ -165,6 +218,9 @@ struct tether_node {
 	uint8_t *pl;
 	size_t pl_off, pl_len;
 #endif
+#if TETHER_RENEW
+	struct renew_state rn;
+#endif
 	/* Frame assembly for whichever session is pumping (see session.out_pending). */
 	size_t out_len;
 	uint8_t out[TETHER_RECORD_SIZE];
@@ -239,6 +295,61 @@ static inline void crl_nothing(struct tether_node *n, const void *x)
 #define crl_timers(n, next) crl_nothing(n, next)
 #endif
 
+/* renew.c */
+#if TETHER_RENEW
+/* Lay out and load at start: the issuer's buffers and material, the renewing node's buffers. */
+size_t renew_buffer_size(const struct tether_config *cfg);
+void renew_init(struct tether_node *n, uint8_t *buf);
+int renew_start(struct tether_node *n, char *err, size_t err_len);
+void renew_free(struct tether_node *n);
+/* Reload: load the issuer's material for next into the spare slot (problems said), then commit. */
+unsigned renew_reload_check(struct tether_node *n, const struct tether_config *next,
+			    const mbedtls_x509_crt *ca,
+			    void (*say)(void *ctx, const char *path, const char *what), void *ctx);
+void renew_reload_commit(struct tether_node *n, bool own_changed);
+void renew_reload_abort(struct tether_node *n);
+/* A RENEW frame begins (MUX_EV_RENEW_HEAD) or arrived whole (MUX_EV_RENEW). */
+void renew_on_head(struct tether_node *n, struct session *s, unsigned type, size_t len);
+void renew_on_frame(struct tether_node *n, struct session *s, unsigned type, size_t len);
+void renew_session_gone(struct tether_node *n, struct session *s);
+/* A session came up: after failures, a renewal through its peer is tried at once. */
+void renew_session_up(struct tether_node *n, struct session *s);
+void renew_timers(struct tether_node *n, uint64_t *next);
+/* After the events of a step: apply renewed files by a reload. */
+void renew_apply(struct tether_node *n);
+/* `tether renew`: renew now; false if this node has no "renew". */
+bool renew_ask(struct tether_node *n);
+/* Its part of the metrics, the status JSON (a member, after a comma) and the table; now: wall s. */
+struct prom;
+struct textbuf;
+void renew_metrics(const struct tether_node *n, struct prom *p, int64_t now);
+void renew_status_json(const struct tether_node *n, struct textbuf *t, int64_t now);
+void renew_status_table(const struct tether_node *n, struct textbuf *t, int64_t now);
+#else
+static inline void renew_nothing(struct tether_node *n, const void *x)
+{
+	(void)n;
+	(void)x;
+}
+#define renew_buffer_size(cfg) ((void)(cfg), (size_t)0)
+#define renew_init(n, buf) renew_nothing(n, buf)
+#define renew_start(n, err, len) ((void)(n), (void)(err), (void)(len), 0)
+#define renew_free(n) renew_nothing(n, NULL)
+#define renew_reload_check(n, next, ca, say, ctx) ((void)(n), (void)(next), (void)(ctx), 0u)
+#define renew_reload_commit(n, own) renew_nothing(n, NULL)
+#define renew_reload_abort(n) renew_nothing(n, NULL)
+#define renew_on_head(n, s, type, len) renew_nothing(n, s)
+#define renew_on_frame(n, s, type, len) renew_nothing(n, s)
+#define renew_session_gone(n, s) renew_nothing(n, s)
+#define renew_session_up(n, s) renew_nothing(n, s)
+#define renew_timers(n, next) renew_nothing(n, next)
+#define renew_apply(n) renew_nothing(n, NULL)
+#define renew_ask(n) ((void)(n), false)
+#define renew_metrics(n, p, now) renew_nothing(n, p)
+#define renew_status_json(n, t, now) renew_nothing(n, t)
+#define renew_status_table(n, t, now) renew_nothing(n, t)
+#endif
+
 /* listener.c */
 int listeners_open(struct tether_node *n, char *err, size_t err_len);
 void listeners_close(struct tether_node *n);
@@ -258,6 +369,8 @@ void metrics_timers(struct tether_node *n, uint64_t *next);
 void metrics_close_all(struct tether_node *n);
 /* Count the reload, and answer the `tether reload` clients waiting (unless quiet). */
 void node_reload_answer(struct tether_node *n, bool ok);
+/* A renewal ended: answer the `tether renew` clients waiting (n->rn.answer). */
+void node_renew_answer(struct tether_node *n, bool ok);
 #else
 /* Built without them (TETHER_METRICS=0): listeners_open() refuses a config
  * with metrics or status, so no connection of theirs ever comes. */
@@ -272,6 +385,7 @@ static inline void metrics_nothing(struct tether_node *n, const void *x)
 #define metrics_timers(n, next) metrics_nothing(n, next)
 #define metrics_close_all(n) metrics_nothing(n, NULL)
 #define node_reload_answer(n, ok) metrics_nothing(n, NULL)
+#define node_renew_answer(n, ok) metrics_nothing(n, NULL)
 #endif
 
 /* peer.c */

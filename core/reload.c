@@ -85,6 +85,8 @@ static unsigned restart_needed(struct tether_node *n, const struct tether_config
 	RESTART(cur->n_edges != next->n_edges ||
 			memcmp(cur->edges, next->edges, sizeof(cur->edges[0]) * cur->n_edges) != 0,
 		"edges");
+	/* Their buffers are laid out at start. */
+	RESTART(cur->renew.on != next->renew.on, "renew (added or removed)");
 #undef RESTART
 	return problems;
 }
@@ -253,6 +255,10 @@ static void describe(struct tether_node *n, const struct tether_config *next,
 		say(n, "changed: identity.warn_days");
 	if (cur->reload_watch_s != next->reload_watch_s)
 		say(n, "changed: reload.watch_s");
+	if (memcmp(&cur->issuer, &next->issuer, sizeof(cur->issuer)) != 0)
+		say(n, "changed: issuer");
+	if (memcmp(&cur->renew, &next->renew, sizeof(cur->renew)) != 0)
+		say(n, "changed: renew");
 	if (n->reload_text[0] == '\0')
 		say(n, "nothing changed");
 }
@@ -354,9 +360,11 @@ int tether_node_reload(struct tether_node *n, const struct tether_config *next,
 		problems++;
 	} else {
 		problems += tls_material_check(m, port_wall_s(n->port), material_problem, n);
+		problems += renew_reload_check(n, next, &m->ca, material_problem, n);
 	}
 	if (problems > 0) {
 		tls_material_free(m);
+		renew_reload_abort(n);
 		say(n, "nothing changed: the agent keeps running on the old config and identity");
 		return finish(n, false, problems);
 	}
@@ -386,6 +394,7 @@ int tether_node_reload(struct tether_node *n, const struct tether_config *next,
 		n->reload_text[0] = '\0';
 		say(n, "%s", err);
 		crl_resend(n);
+		renew_reload_abort(n);
 		return finish(n, false, 1);
 	}
 	/* From here nothing can fail. Judged under the old names, so the log says which peer went. */
@@ -437,6 +446,7 @@ int tether_node_reload(struct tether_node *n, const struct tether_config *next,
 			}
 		}
 	}
+	renew_reload_commit(n, own_changed);
 	expiry_sweep(n);
 	/* What we hold now, to every peer; and anything newer one of them holds. */
 	crl_announce_all(n);

@@ -460,7 +460,8 @@ static void handshake_step(struct session *s)
 	p.window = n->cfg->limits.stream_window;
 	p.max_payload = TETHER_RECORD_SIZE - FRAME_HEADER_LEN;
 	p.odd_ids = s->dialed;
-	p.caps = (TETHER_CRL_MESH ? FRAME_CAP_CRL : 0u) | FRAME_CAP_ROLL;
+	p.caps = (TETHER_CRL_MESH ? FRAME_CAP_CRL : 0u) | FRAME_CAP_ROLL |
+		 (TETHER_RENEW ? FRAME_CAP_RENEW : 0u);
 	mux_init(&s->mux, &p, stream_pull, s);
 	s->state = SS_MUX;
 	session_pump(s);
@@ -635,6 +636,7 @@ void session_end(struct session *s, enum tether_reason why, const char *detail)
 	if (s->state == SS_CLOSED)
 		return;
 	crl_session_gone(n, s);
+	renew_session_gone(n, s);
 	if (s->peer >= 0)
 		snprintf(n->peers[s->peer].last_error, sizeof(n->peers[s->peer].last_error), "%s",
 			 reason);
@@ -731,6 +733,7 @@ static void on_event(struct session *s, const struct mux_event *ev)
 		s->came_up = true;
 		session_want_pump(s);
 		crl_announce(s->node, s);
+		renew_session_up(s->node, s);
 		return;
 	case MUX_EV_CRL_HAVE:
 		crl_on_have(s->node, s);
@@ -743,6 +746,12 @@ static void on_event(struct session *s, const struct mux_event *ev)
 		return;
 	case MUX_EV_CRL_BAD:
 		crl_on_bad(s->node, s, ev->text);
+		return;
+	case MUX_EV_RENEW_HEAD:
+		renew_on_head(s->node, s, ev->code, ev->len);
+		return;
+	case MUX_EV_RENEW:
+		renew_on_frame(s->node, s, ev->code, ev->len);
 		return;
 	case MUX_EV_ROLL:
 		/* The acceptor's certificate changed, or its lifetime passed: roll, make before break. */

@@ -120,6 +120,27 @@ struct tether_edge_cfg {
 	struct tether_edge_allow allow[TETHER_MAX_EDGE_ALLOW];
 };
 
+/*
+ * "issuer": this node signs renewals of its peers' certificates with an
+ * (intermediate) CA's certificate and key (core/renew.c).
+ */
+struct tether_issuer_cfg {
+	bool on;
+	char cert[TETHER_PATH_MAX];
+	char key[TETHER_PATH_MAX];
+	uint32_t days; /* validity of what it signs, capped at its own certificate's expiry */
+	unsigned n_allow;
+	uint16_t allow[TETHER_MAX_ALLOW]; /* indexes into tether_config.peers */
+};
+
+/* "renew": this node renews its own certificate through a peer that issues. */
+struct tether_renew_cfg {
+	bool on;
+	uint16_t peer; /* index into tether_config.peers */
+	uint32_t
+		before_days; /* renew this many days before expiry; 0 = a third of the lifetime left */
+};
+
 struct tether_tls_cfg {
 	enum tether_tls_version min_version; /* default 1.3 */
 	unsigned n_suites;		     /* 0 = the built-in secure list */
@@ -156,6 +177,8 @@ struct tether_config {
 	struct tether_edge_cfg edges[TETHER_MAX_EDGES];
 	struct tether_tls_cfg tls;
 	struct tether_limits_cfg limits;
+	struct tether_issuer_cfg issuer;
+	struct tether_renew_cfg renew;
 	uint32_t keepalive_interval_ms;
 	uint32_t keepalive_timeout_ms;
 	uint32_t reconnect_min_ms;

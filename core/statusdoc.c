@@ -128,7 +128,9 @@ size_t tether_node_status_json(struct tether_node *n, char *buf, size_t cap)
 	tb_u64(&t, st.reloads_ok);
 	tb_puts(&t, ",\"failed\":");
 	tb_u64(&t, st.reloads_failed);
-	tb_puts(&t, "}}\n");
+	tb_puts(&t, "}");
+	renew_status_json(n, &t, port_wall_s(n->port));
+	tb_puts(&t, "}\n");
 	return t.full ? 0 : t.len;
 }
 
@@ -243,5 +245,6 @@ size_t tether_node_status_table(struct tether_node *n, char *buf, size_t cap)
 	tb_puts(&t, ", failed ");
 	tb_u64(&t, st.reloads_failed);
 	tb_puts(&t, "\n");
+	renew_status_table(n, &t, port_wall_s(n->port));
 	return t.full ? 0 : t.len;
 }

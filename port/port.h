@@ -150,6 +150,13 @@ int port_file_private(struct port *p, const char *path);
  */
 int port_write_file(struct port *p, const char *path, const void *data, size_t len, unsigned mode);
 
+/*
+ * port_rename: move the file at from over the one at to, atomically (a reader
+ * sees the old file at to or the new one), and flush the folder so that the
+ * move survives a crash. 0, or TETHER_ERR_FILE (nothing moved).
+ */
+int port_rename(struct port *p, const char *from, const char *to);
+
 /* Write one log line (no trailing newline in line); the port adds it. */
 void port_log_write(struct port *p, const char *line, size_t len);
 

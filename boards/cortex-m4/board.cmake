@@ -15,6 +15,7 @@ set(TETHER_CRL_MESH OFF)
 set(TETHER_FAST_AEAD OFF) # the AEAD driver's fast code is x86_64 only
 # No config loader, so no edge routes; and 4 KB TLS input records save RAM.
 set(TETHER_EDGES OFF)
+set(TETHER_RENEW OFF)
 # Flash the self-test image may take (tools/cortex-m4.sh fails the board above it).
 set(TETHER_FLASH_BUDGET 196608) # 192 KiB
 

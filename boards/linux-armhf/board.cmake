@@ -7,5 +7,6 @@ set(TETHER_FAST_AEAD OFF) # the AEAD driver's fast code is x86_64 only (docs/DES
 # Without edge routes (README, "Build-time switches"): their code (about 16 KB on
 # x86_64) does not fit the headroom left under the budget.
 set(TETHER_EDGES OFF)
+set(TETHER_RENEW OFF) # renewal through the mesh: no room under the size budget
 set(TETHER_SIZE_BUDGET 262144) # 256 KiB, stripped; tools/boards.sh fails the board above it
 include("${CMAKE_CURRENT_LIST_DIR}/../common/linux-static.cmake")

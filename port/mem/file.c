@@ -56,7 +56,7 @@ int port_read_file(struct port *p, const char *path, unsigned char *buf, size_t 
 	if (cap == 0)
 		return TETHER_ERR_TOO_BIG;
 	f = find(path);
-	if (f == NULL)
+	if (f == NULL || f->absent)
 		return TETHER_ERR_FILE;
 	if (f->len > cap - 1)
 		return TETHER_ERR_TOO_BIG;
@@ -74,7 +74,7 @@ int port_file_private(struct port *p, const char *path)
 	if (path == NULL)
 		return TETHER_ERR_INVALID;
 	f = find(path);
-	if (f == NULL)
+	if (f == NULL || f->absent)
 		return TETHER_ERR_FILE;
 	return (f->mode & 077u) != 0 ? TETHER_ERR_PERM : 0;
 }
@@ -95,12 +95,39 @@ int port_write_file(struct port *p, const char *path, const void *data, size_t l
 	struct mem_file *f = path != NULL ? find(path) : NULL;
 
 	(void)p;
-	(void)mode;
 	if (f == NULL || f->wbuf == NULL || len > f->wcap || (data == NULL && len > 0))
 		return TETHER_ERR_FILE;
 	if (len > 0)
 		memmove(f->wbuf, data, len);
 	f->data = f->wbuf;
 	f->len = len;
+	/* A file that was renamed away is new again: it gets the mode asked for. */
+	if (f->absent)
+		f->mode = mode;
+	f->absent = false;
+	return 0;
+}
+
+/*
+ * Both files must be in the table (the program declares them). The contents
+ * and write buffers swap, so each path keeps a buffer for its next write;
+ * from then reads as absent.
+ */
+int port_rename(struct port *p, const char *from, const char *to)
+{
+	struct mem_file *a = from != NULL ? find(from) : NULL;
+	struct mem_file *b = to != NULL ? find(to) : NULL;
+	struct mem_file t;
+
+	(void)p;
+	if (a == NULL || b == NULL || a->absent || a == b)
+		return TETHER_ERR_FILE;
+	t = *b;
+	memcpy(t.path, a->path, sizeof(t.path));
+	memcpy(a->path, b->path, sizeof(a->path));
+	*b = *a;
+	*a = t;
+	a->absent = true;
+	b->absent = false;
 	return 0;
 }

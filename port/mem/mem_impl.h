@@ -8,6 +8,8 @@
 #ifndef TETHER_PORT_MEM_IMPL_H
 #define TETHER_PORT_MEM_IMPL_H
 
+#include <stdbool.h>
+
 #include "port/mem/port_mem.h"
 
 #define MEM_NEVER UINT64_MAX
@@ -82,6 +84,7 @@ struct mem_file {
 	unsigned mode;
 	unsigned char *wbuf; /* port_mem_file_writable(): writes land here */
 	size_t wcap;
+	bool absent; /* renamed away: its slot (and write buffer) waits for the next write */
 };
 
 /* Faults on the way from one port to another (port_mem.h). */

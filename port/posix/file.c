@@ -118,7 +118,8 @@ int port_write_file(struct port *p, const char *path, const void *data, size_t l
 	while (fd < 0 && errno == EINTR);
 	if (fd < 0)
 		return TETHER_ERR_FILE;
-	ok = write_full(fd, data, len) == 0 && fsync(fd) == 0;
+	/* An old .tmp left by a crash keeps its mode through O_TRUNC: set ours. */
+	ok = fchmod(fd, (mode_t)mode) == 0 && write_full(fd, data, len) == 0 && fsync(fd) == 0;
 	ok = close(fd) == 0 && ok;
 	if (!ok || rename(tmp, path) != 0) {
 		(void)unlink(tmp);
@@ -130,6 +131,28 @@ int port_write_file(struct port *p, const char *path, const void *data, size_t l
 		snprintf(dir, sizeof(dir), ".");
 	else
 		snprintf(dir, sizeof(dir), "%.*s", slash == path ? 1 : (int)(slash - path), path);
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0) {
+		(void)fsync(fd);
+		close(fd);
+	}
+	return 0;
+}
+
+int port_rename(struct port *p, const char *from, const char *to)
+{
+	char dir[4096];
+	const char *slash;
+	int fd;
+
+	(void)p;
+	if (from == NULL || to == NULL || rename(from, to) != 0)
+		return TETHER_ERR_FILE;
+	slash = strrchr(to, '/');
+	if (slash == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else
+		snprintf(dir, sizeof(dir), "%.*s", slash == to ? 1 : (int)(slash - to), to);
 	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd >= 0) {
 		(void)fsync(fd);

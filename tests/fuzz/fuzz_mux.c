@@ -39,7 +39,10 @@
  *  - CRL_HAVE, CRL_GET and CRL leave only when both HELLOs announced CRL,
  *    ROLL only when both announced ROLL; the pieces of a CRL leave in order,
  *    whole, and none after mux_crl_send_cancel(); a CRL that arrives whole
- *    fits the sink it was asked into.
+ *    fits the sink it was asked into;
+ *  - RENEW_REQ and RENEW_ANS leave only when both HELLOs announced RENEW
+ *    (bits 6 and 7 of the first byte), within their bounds; one that arrives
+ *    lands whole in a heap sink of exactly its length, given as it begins.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -79,6 +82,9 @@ static uint8_t crl_src[6000];	  /* what we send as our CRL */
 static bool crl_sending;	  /* pieces are still owed */
 static uint32_t crl_len, crl_off; /* of the CRL leaving: its length, next offset */
 static uint8_t *sink;		  /* where the CRL we asked for lands (heap, exact size) */
+static uint8_t *renew_sink;	  /* where a RENEW frame lands (heap, its exact length) */
+static size_t renew_cap;
+static uint8_t renew_src[1 + FRAME_RENEW_DER_MAX];
 static uint32_t sink_cap;
 
 /* The independent reading of the peer's bytes: frame by frame, which bytes are DATA payload. */
@@ -282,6 +288,11 @@ static void check_output(const uint8_t *p, size_t n, bool odd)
 				crl_sending = false;
 			break;
 		}
+		case FRAME_RENEW_REQ:
+		case FRAME_RENEW_ANS:
+			CHECK((M.p.caps & FRAME_CAP_RENEW) && (M.peer_caps & FRAME_CAP_RENEW));
+			CHECK(h.length >= 1 && h.length <= 1 + FRAME_RENEW_DER_MAX);
+			break;
 		case FRAME_ROLL:
 			CHECK(h.length == 0);
 			CHECK((M.p.caps & FRAME_CAP_ROLL) && (M.peer_caps & FRAME_CAP_ROLL));
@@ -380,6 +391,28 @@ static void on_event(const struct mux_event *ev)
 	case MUX_EV_ROLL:
 		CHECK((M.p.caps & FRAME_CAP_ROLL) && (M.peer_caps & FRAME_CAP_ROLL));
 		return;
+	case MUX_EV_RENEW_HEAD:
+		CHECK(mux_renew_ok(&M));
+		CHECK(ev->len >= 1 && ev->len <= 1 + FRAME_RENEW_DER_MAX);
+		free(renew_sink);
+		renew_sink = NULL;
+		renew_cap = 0;
+		if (next_byte() & 1) {
+			renew_sink = malloc(ev->len);
+			CHECK(renew_sink != NULL);
+			renew_cap = ev->len;
+			mux_renew_sink(&M, renew_sink, renew_cap);
+		}
+		return;
+	case MUX_EV_RENEW:
+		CHECK(renew_sink != NULL && ev->len == renew_cap);
+		if (ev->code == FRAME_RENEW_REQ) {
+			if (next_byte() & 1)
+				mux_renew_refuse(&M, "busy");
+			else
+				(void)mux_renew_answer(&M, renew_src, 2u + next_byte() * 8u);
+		}
+		return;
 	case MUX_EV_OPEN:
 		for (i = 0; i < SLOTS && slots[i].used; i++)
 			;
@@ -464,6 +497,12 @@ static void crl_work(uint8_t op)
 		break;
 	case 5:
 		(void)mux_roll(&M);
+		break;
+	case 6:
+		(void)mux_renew_request(&M, renew_src, 1u + next_byte() * 8u);
+		break;
+	case 7:
+		mux_renew_cancel(&M);
 		break;
 	default:
 		break;
@@ -555,6 +594,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	p.odd_ids = odd;
 	/* Bits 2-3 take capabilities away from ours, bits 4-5 give them to the peer's HELLO. */
 	p.caps = ((flags >> 2) & 3u) ^ (FRAME_CAP_CRL | FRAME_CAP_ROLL);
+	/* Bit 6 takes RENEW away from ours, bit 7 gives it to the peer's HELLO. */
+	if (!(flags & 0x40))
+		p.caps |= FRAME_CAP_RENEW;
+	for (size_t i = 0; i < sizeof(renew_src); i++)
+		renew_src[i] = (uint8_t)(i * 13 + 5);
 	memset(slots, 0, sizeof(slots));
 	for (size_t i = 0; i < sizeof(crl_src); i++)
 		crl_src[i] = (uint8_t)(i * 31 + 7);
@@ -576,7 +620,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	output(odd);
 	if (flags & 2) {
 		struct mux_event ev;
-		size_t n = prefix_hello(hello, (flags >> 4) & 3u);
+		size_t n = prefix_hello(hello, ((flags >> 4) & 3u) |
+						       ((flags & 0x80) ? FRAME_CAP_RENEW : 0u));
 
 		CHECK(feed(hello, n, &ev) == n);
 		CHECK(ev.type == MUX_EV_UP);
@@ -617,6 +662,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_accounting();
 	/* The mux holds no pointer into the sink past here: M is set up afresh next run. */
 	free(sink);
+	free(renew_sink);
+	renew_sink = NULL;
+	renew_cap = 0;
 	sink = NULL;
 	return 0;
 }

@@ -21,16 +21,17 @@
 /* What the line (up to the first LF) must be judged, computed independently. */
 static enum status_req expected(const uint8_t *p, size_t n)
 {
-	static const char *const words[] = {"status", "table", "metrics", "reload"};
+	static const char *const words[] = {"status", "table", "metrics", "reload", "renew"};
 	static const enum status_req verdicts[] = {STATUS_REQ_STATUS, STATUS_REQ_TABLE,
-						   STATUS_REQ_METRICS, STATUS_REQ_RELOAD};
+						   STATUS_REQ_METRICS, STATUS_REQ_RELOAD,
+						   STATUS_REQ_RENEW};
 	size_t end;
 
 	for (end = 0; end < n && p[end] != '\n'; end++)
 		;
 	if (end == n)
 		return n >= STATUS_LINE_MAX ? STATUS_REQ_BAD : STATUS_REQ_MORE;
-	for (size_t w = 0; w < 4; w++) {
+	for (size_t w = 0; w < sizeof(words) / sizeof(words[0]); w++) {
 		size_t k = strlen(words[w]);
 
 		if (memcmp(p, words[w], end < k ? end : k) != 0)

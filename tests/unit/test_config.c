@@ -405,6 +405,31 @@ static const struct bad_case bad_cases[] = {
 	{CFG("'log':{'format':'xml'}"), "log.format", "expected \"text\" or \"json\""},
 	{CFG("'log':{'file':'x'}"), "log.file", "unknown key"},
 	{CFG("'user':0"), "user", "expected a string"},
+	/* Renewal through the mesh. */
+	{CFGP("'issuer':{'key':'i.key','allow':['b']}"), "issuer.cert", "required"},
+	{CFGP("'issuer':{'cert':'i.crt','allow':['b']}"), "issuer.key", "required"},
+	{CFGP("'issuer':{'cert':'i.crt','key':'i.key'}"), "issuer.allow", "required"},
+	{CFGP("'issuer':{'cert':'i.crt','key':'i.key','allow':[]}"), "issuer.allow",
+	 "at least one peer"},
+	{CFGP("'issuer':{'cert':'i.crt','key':'i.key','allow':['x']}"), "issuer.allow[0]",
+	 "unknown peer \"x\""},
+	{CFGP("'issuer':{'cert':'i.crt','key':'i.key','allow':['b','b']}"), "issuer.allow[1]",
+	 "listed twice"},
+	{CFGP("'issuer':{'cert':'i.crt','key':'i.key','allow':['b'],'days':0}"), "issuer.days",
+	 "from 1 to 3650"},
+	{CFGP("'issuer':{'cert':'i.crt','key':'a.key','allow':['b']}"), "issuer.key",
+	 "the node's own key"},
+	{CFGP("'issuer':{'cert':'i.crt','key':'i.key','allow':['b'],'ttl':1}"), "issuer.ttl",
+	 "unknown key"},
+	{CFGP("'issuer':1"), "issuer", "expected an object"},
+	{CFGP("'renew':{}"), "renew.peer", "required"},
+	{CFGP("'renew':{'peer':'x'}"), "renew.peer", "unknown peer \"x\""},
+	{CFGP("'renew':{'peer':1}"), "renew.peer", "expected a string"},
+	{CFGP("'renew':{'peer':'b','before_days':0}"), "renew.before_days", "from 1 to 3650"},
+	{CFGP("'renew':{'peer':'b','every':1}"), "renew.every", "unknown key"},
+	{"{'node':'a','identity':{'cert':'a.pem','key':'a.pem','ca':'ca.crt'}," PEERS
+	 ",'renew':{'peer':'b'}}",
+	 "renew", "two files"},
 	{CFG("'user':'no body'"), "user", "expected a user name"},
 };
 
@@ -461,6 +486,8 @@ static const char *const good_cases[] = {
 	    "'key':'c.key','pin':'sha256/47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='}]"),
 	CFG("'edges':[{" OUT_ "}],'limits':{'edge_connections':1}"),
 	"{" BASE ",'edges':[{" OUT_ "}]}",
+	CFGP("'issuer':{'cert':'i.crt','key':'i.key','days':7,'allow':['b','c']},"
+	     "'renew':{'peer':'b','before_days':2}"),
 };
 
 static void test_good_table(void **state)
@@ -755,6 +782,32 @@ static void test_edges(void **state)
 				 NULL),
 			 0);
 	assert_true(cfg.services[0].proxy_v2);
+}
+
+static void test_renew_values(void **state)
+{
+	(void)state;
+	assert_int_equal(parse_q(CFGP("'renew':{'peer':'c'}"), "/etc/tether"), 0);
+	assert_false(cfg.issuer.on);
+	assert_true(cfg.renew.on);
+	assert_int_equal(cfg.renew.peer, 1);
+	assert_int_equal(cfg.renew.before_days, 0);
+	assert_int_equal(parse_q(CFGP("'issuer':{'cert':'i.crt','key':'k/i.key','days':7,"
+				      "'allow':['c','b']},'renew':{'peer':'b','before_days':3}"),
+				 "/etc/tether"),
+			 0);
+	assert_true(cfg.issuer.on);
+	assert_string_equal(cfg.issuer.cert, "/etc/tether/i.crt");
+	assert_string_equal(cfg.issuer.key, "/etc/tether/k/i.key");
+	assert_int_equal(cfg.issuer.days, 7);
+	assert_int_equal(cfg.issuer.n_allow, 2);
+	assert_int_equal(cfg.issuer.allow[0], 1);
+	assert_int_equal(cfg.issuer.allow[1], 0);
+	assert_int_equal(cfg.renew.peer, 0);
+	assert_int_equal(cfg.renew.before_days, 3);
+	assert_int_equal(
+		parse_q(CFGP("'issuer':{'cert':'i.crt','key':'i.key','allow':['b']}"), NULL), 0);
+	assert_int_equal(cfg.issuer.days, TETHER_DEFAULT_ISSUE_DAYS);
 }
 
 /* Every problem is reported, each at its own path, in one pass. */
@@ -1107,6 +1160,7 @@ int main(void)
 		cmocka_unit_test(test_edges),
 		cmocka_unit_test(test_tls_suites),
 		cmocka_unit_test(test_other_values),
+		cmocka_unit_test(test_renew_values),
 		cmocka_unit_test(test_many_errors),
 		cmocka_unit_test(test_error_overflow),
 		cmocka_unit_test(test_too_many),

@@ -181,11 +181,11 @@ static void test_header_byte_order(void **state)
 static void test_header_unknown_type(void **state)
 {
 	(void)state;
-	for (unsigned t = 0xd; t <= 0xff; t++)
+	for (unsigned t = 0xf; t <= 0xff; t++)
 		expect_header_bad((uint8_t)t, 0, 0, 0, MAX_PAYLOAD, FRAME_GOAWAY_PROTOCOL,
 				  "unknown frame type");
 	/* The type is checked first, before flags, size and stream. */
-	expect_header_bad(0xd, 0xff, 0xffff, 1, MAX_PAYLOAD, FRAME_GOAWAY_PROTOCOL,
+	expect_header_bad(0xf, 0xff, 0xffff, 1, MAX_PAYLOAD, FRAME_GOAWAY_PROTOCOL,
 			  "unknown frame type");
 }
 
@@ -372,8 +372,14 @@ static void test_header_exhaustive(void **state)
 						case 12: /* ROLL */
 							lo = hi = 0, zero = 1;
 							break;
+						case 13: /* RENEW_REQ: a CSR */
+							lo = 1, hi = 2048, zero = 1;
+							break;
+						case 14: /* RENEW_ANS: result, then bytes */
+							lo = 2, hi = 2049, zero = 1;
+							break;
 						}
-						if (t > 12 || f)
+						if (t > 14 || f)
 							want = FRAME_GOAWAY_PROTOCOL;
 						else if (len > max)
 							want = FRAME_GOAWAY_FRAME_SIZE;
@@ -1043,8 +1049,25 @@ static void test_crl_get_roll_headers(void **state)
 			  "ROLL on a non-zero stream");
 	expect_header_bad(FRAME_ROLL, 0x01, 0, 0, MAX_PAYLOAD, FRAME_GOAWAY_PROTOCOL,
 			  "nonzero flags");
-	/* The next type after ROLL is unknown. */
-	expect_header_bad(FRAME_ROLL + 1, 0, 0, 0, MAX_PAYLOAD, FRAME_GOAWAY_PROTOCOL,
+	/* RENEW_REQ: a CSR of 1..2048 bytes; RENEW_ANS: a result and 1..2048 bytes; stream 0. */
+	expect_header_ok(FRAME_RENEW_REQ, 1, 0, MAX_PAYLOAD);
+	expect_header_ok(FRAME_RENEW_REQ, FRAME_RENEW_DER_MAX, 0, MAX_PAYLOAD);
+	expect_header_bad(FRAME_RENEW_REQ, 0, 0, 0, MAX_PAYLOAD, FRAME_GOAWAY_PROTOCOL,
+			  "bad RENEW_REQ length");
+	expect_header_bad(FRAME_RENEW_REQ, 0, FRAME_RENEW_DER_MAX + 1, 0, MAX_PAYLOAD,
+			  FRAME_GOAWAY_PROTOCOL, "bad RENEW_REQ length");
+	expect_header_bad(FRAME_RENEW_REQ, 0, 10, 3, MAX_PAYLOAD, FRAME_GOAWAY_PROTOCOL,
+			  "RENEW_REQ on a non-zero stream");
+	expect_header_ok(FRAME_RENEW_ANS, 2, 0, MAX_PAYLOAD);
+	expect_header_ok(FRAME_RENEW_ANS, 1 + FRAME_RENEW_DER_MAX, 0, MAX_PAYLOAD);
+	expect_header_bad(FRAME_RENEW_ANS, 0, 1, 0, MAX_PAYLOAD, FRAME_GOAWAY_PROTOCOL,
+			  "bad RENEW_ANS length");
+	expect_header_bad(FRAME_RENEW_ANS, 0, 2 + FRAME_RENEW_DER_MAX, 0, MAX_PAYLOAD,
+			  FRAME_GOAWAY_PROTOCOL, "bad RENEW_ANS length");
+	expect_header_bad(FRAME_RENEW_ANS, 0, 10, 2, MAX_PAYLOAD, FRAME_GOAWAY_PROTOCOL,
+			  "RENEW_ANS on a non-zero stream");
+	/* The next type after RENEW_ANS is unknown. */
+	expect_header_bad(FRAME_RENEW_ANS + 1, 0, 0, 0, MAX_PAYLOAD, FRAME_GOAWAY_PROTOCOL,
 			  "unknown frame type");
 	/* And a ROLL frame built by frame_build is 8 bytes of header. */
 	{
@@ -1151,7 +1174,9 @@ static void test_names(void **state)
 	assert_string_equal(frame_type_name(10), "CRL_GET");
 	assert_string_equal(frame_type_name(11), "CRL");
 	assert_string_equal(frame_type_name(12), "ROLL");
-	assert_string_equal(frame_type_name(13), "UNKNOWN");
+	assert_string_equal(frame_type_name(13), "RENEW_REQ");
+	assert_string_equal(frame_type_name(14), "RENEW_ANS");
+	assert_string_equal(frame_type_name(15), "UNKNOWN");
 	assert_string_equal(frame_type_name(0xffffffffu), "UNKNOWN");
 
 	for (uint32_t c = 1; c <= 7; c++)

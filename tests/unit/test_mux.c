@@ -39,6 +39,8 @@ struct side {
 	unsigned n_st;
 	struct mux_event events[256];
 	unsigned n_events;
+	uint8_t *renew_sink; /* given to a RENEW frame as it begins; NULL: dropped */
+	size_t renew_cap;
 };
 
 static long pull(void *user, struct mux_stream *ms, uint8_t *dst, size_t room)
@@ -116,6 +118,8 @@ static void feed(struct side *s, const uint8_t *p, size_t len)
 
 			mux_stream_accept(&s->mux, &t->m, ev.id, ev.text);
 		}
+		if (ev.type == MUX_EV_RENEW_HEAD && s->renew_sink != NULL)
+			mux_renew_sink(&s->mux, s->renew_sink, s->renew_cap);
 		if (ev.type == MUX_EV_FATAL)
 			return;
 		if (used == 0)
@@ -1273,10 +1277,106 @@ static void test_roll(void **state)
 	assert_false(mux_roll(&B.mux));
 }
 
+/* ---------- renewal (capability RENEW) ---------- */
+
+static void test_renew_frames(void **state)
+{
+	static uint8_t csr[FRAME_RENEW_DER_MAX + 1], got[FRAME_RENEW_DER_MAX + 1];
+	static uint8_t ans[1 + FRAME_RENEW_DER_MAX];
+	const struct mux_event *e;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(csr); i++)
+		csr[i] = (uint8_t)(i * 7 + 1);
+	up_caps(FRAME_CAP_RENEW, FRAME_CAP_RENEW | FRAME_CAP_CRL);
+	assert_true(mux_renew_ok(&A.mux));
+	/* Bounded: nothing over FRAME_RENEW_DER_MAX leaves. */
+	assert_false(mux_renew_request(&A.mux, csr, FRAME_RENEW_DER_MAX + 1));
+	assert_false(mux_renew_request(&A.mux, csr, 0));
+
+	/* A request the issuer takes lands whole in its sink. */
+	B.renew_sink = got;
+	B.renew_cap = FRAME_RENEW_DER_MAX;
+	assert_true(mux_renew_request(&A.mux, csr, FRAME_RENEW_DER_MAX));
+	settle(&A, &B);
+	e = find(&B, MUX_EV_RENEW_HEAD);
+	assert_int_equal(e->code, FRAME_RENEW_REQ);
+	assert_int_equal(e->len, FRAME_RENEW_DER_MAX);
+	e = find(&B, MUX_EV_RENEW);
+	assert_int_equal(e->code, FRAME_RENEW_REQ);
+	assert_int_equal(e->len, FRAME_RENEW_DER_MAX);
+	assert_memory_equal(got, csr, FRAME_RENEW_DER_MAX);
+
+	/* The answer: result and certificate; the asker's sink takes it. */
+	ans[0] = FRAME_RENEW_ISSUED;
+	memcpy(ans + 1, csr + 5, 700);
+	A.renew_sink = got;
+	A.renew_cap = sizeof(got);
+	assert_true(mux_renew_answer(&B.mux, ans, 701));
+	assert_true(mux_renew_answer_pending(&B.mux));
+	settle(&A, &B);
+	assert_false(mux_renew_answer_pending(&B.mux));
+	e = find(&A, MUX_EV_RENEW);
+	assert_int_equal(e->code, FRAME_RENEW_ANS);
+	assert_int_equal(e->len, 701);
+	assert_memory_equal(got, ans, 701);
+
+	/* A refusal: result 1 and the words. */
+	A.n_events = 0;
+	mux_renew_refuse(&B.mux, "not allowed: this peer is not in issuer.allow");
+	settle(&A, &B);
+	e = find(&A, MUX_EV_RENEW);
+	assert_int_equal(e->len, 1 + strlen("not allowed: this peer is not in issuer.allow"));
+	assert_int_equal(got[0], FRAME_RENEW_REFUSED);
+	assert_memory_equal(got + 1, "not allowed", 11);
+
+	/* Nobody takes it (busy, not asked for): dropped, and the session carries on. */
+	A.n_events = B.n_events = 0;
+	B.renew_sink = NULL;
+	memset(got, 0, sizeof(got));
+	assert_true(mux_renew_request(&A.mux, csr, 300));
+	settle(&A, &B);
+	assert_int_equal(count(&B, MUX_EV_RENEW_HEAD), 1);
+	assert_int_equal(count(&B, MUX_EV_RENEW), 0);
+	assert_int_equal(got[0], 0);
+	still_alive();
+	/* A sink too small for the frame is not taken either. */
+	B.n_events = 0;
+	B.renew_sink = got;
+	B.renew_cap = 299;
+	assert_true(mux_renew_request(&A.mux, csr, 300));
+	settle(&A, &B);
+	assert_int_equal(count(&B, MUX_EV_RENEW), 0);
+	still_alive();
+	/* A request cancelled before it left does not leave. */
+	B.n_events = 0;
+	assert_true(mux_renew_request(&A.mux, csr, 300));
+	mux_renew_cancel(&A.mux);
+	settle(&A, &B);
+	assert_int_equal(count(&B, MUX_EV_RENEW_HEAD), 0);
+
+	/* Without both bits: a protocol error, and the calls say nothing. */
+	expect_unannounced(FRAME_CAP_RENEW, 0, FRAME_RENEW_REQ, csr, 10,
+			   "protocol error: RENEW frame not announced in HELLO");
+	expect_unannounced(0, FRAME_CAP_RENEW, FRAME_RENEW_ANS, csr, 10,
+			   "protocol error: RENEW frame not announced in HELLO");
+	up_caps(FRAME_CAP_RENEW, FRAME_CAP_CRL);
+	assert_false(mux_renew_ok(&A.mux));
+	assert_false(mux_renew_request(&A.mux, csr, 100));
+	assert_false(mux_renew_answer(&A.mux, ans, 100));
+	mux_renew_refuse(&A.mux, "no");
+	{
+		uint8_t out[RECORD];
+
+		assert_int_equal(mux_output(&A.mux, out, sizeof(out)), 0);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_hello_and_data),
+		cmocka_unit_test(test_renew_frames),
 		cmocka_unit_test(test_open_order),
 		cmocka_unit_test(test_window),
 		cmocka_unit_test(test_faults),

@@ -104,6 +104,7 @@ static void test_status_request(void **state)
 	assert_int_equal(S("table\r\n"), STATUS_REQ_TABLE);
 	assert_int_equal(S("metrics\nextra"), STATUS_REQ_METRICS);
 	assert_int_equal(S("reload\n"), STATUS_REQ_RELOAD);
+	assert_int_equal(S("renew\n"), STATUS_REQ_RENEW);
 	assert_int_equal(S(""), STATUS_REQ_MORE);
 	assert_int_equal(S("stat"), STATUS_REQ_MORE);
 	assert_int_equal(S("status"), STATUS_REQ_MORE);
