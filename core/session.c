@@ -824,6 +824,21 @@ static void read_records(struct session *s)
 		}
 		if (s->io_err != 0) {
 			session_end(s, REASON_IO, tether_err_str(s->io_err));
+		} else if (r == MBEDTLS_ERR_SSL_INVALID_MAC && s->dialed && !s->mux.hello_rx &&
+			   mbedtls_ssl_get_version_number(&s->ssl) == MBEDTLS_SSL_VERSION_TLS1_3) {
+			/*
+			 * A TLS 1.3 server that refuses this node's certificate sends
+			 * its alert under the handshake keys, after our Finished, when
+			 * this side already reads with the application keys: the alert
+			 * cannot be authenticated. Before the peer's HELLO that is the
+			 * peer refusing the handshake, and it is logged and counted as
+			 * a handshake failure (handshake_fail), not as a session that
+			 * went down.
+			 */
+			s->tls_up = false;
+			session_end(
+				s, REASON_TLS_ALERT,
+				"refused by peer after our certificate (its alert was unreadable)");
 		} else if (tls_record_error(r) != NULL) {
 			/* In words: "record too large", not "Bad input parameters to function". */
 			session_end(s, REASON_TLS_ERROR, tls_record_error(r));
