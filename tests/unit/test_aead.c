@@ -56,7 +56,7 @@ static const char *driver_impl(psa_key_type_t type, size_t bits, psa_algorithm_t
 #endif
 }
 
-/* ---- helpers ---- */
+/* ---- keys, hex, randomness ---- */
 
 static psa_key_id_t key_import(psa_key_type_t type, const uint8_t *k, size_t klen,
 			       psa_algorithm_t alg)
