@@ -522,8 +522,10 @@ const char *tls_version_name(const mbedtls_ssl_context *ssl)
 	}
 }
 
+#if defined(MBEDTLS_SSL_VARIABLE_BUFFER_LENGTH)
 /* A fresh context's input buffer: MBEDTLS_SSL_IN_BUFFER_LEN (mbedTLS keeps that macro private). */
 static size_t full_in_len;
+#endif
 
 void tls_note_setup(const mbedtls_ssl_context *ssl)
 {

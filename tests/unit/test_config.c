@@ -993,6 +993,11 @@ static void test_load_examples(void **state)
 	snprintf(want, sizeof(want), "%s/config/examples/gw-01.crt", src);
 	assert_string_equal(cfg.identity.cert, want);
 	assert_string_equal(cfg.status, "/run/tether/status.sock");
+	assert_int_equal(cfg.n_edges, 2);
+	assert_true(cfg.edges[0].proxy_v2);
+	assert_string_equal(cfg.edges[1].server_name, "broker.example");
+	snprintf(want, sizeof(want), "%s/config/examples/broker-ca.crt", src);
+	assert_string_equal(cfg.edges[1].ca, want);
 
 	snprintf(path, sizeof(path), "%s/config/examples/two-nodes/a.json", src);
 	if (config_load(path, &cfg, &errs) != 0)
