@@ -124,10 +124,12 @@ static unsigned check_renew(const struct tls_material *t, const struct tether_co
 	struct issuer_material im;
 	char err[512];
 
-	if (cfg->renew.on)
-		printf("renew: through %s, %s\n", cfg->peers[cfg->renew.peer].name,
-		       cfg->renew.before_days > 0 ? "days before expiry as set"
-						  : "at a third of the lifetime left");
+	if (cfg->renew.on && cfg->renew.before_days > 0)
+		printf("renew: through %s, %u days before expiry\n",
+		       cfg->peers[cfg->renew.peer].name, (unsigned)cfg->renew.before_days);
+	else if (cfg->renew.on)
+		printf("renew: through %s, at a third of the lifetime left\n",
+		       cfg->peers[cfg->renew.peer].name);
 	if (!cfg->issuer.on)
 		return 0;
 	printf("issuer: %s, %u days\n", cli_esc(cfg->issuer.cert), (unsigned)cfg->issuer.days);

@@ -210,6 +210,11 @@ def main():
             nxt = metric(n, "tether_renew_next_seconds")
             check(8 * 3600 < nxt <= 16 * 3600 + 60,
                   "%s: next renewal in %ds (a third of a day left, less jitter)" % (n.name, nxt))
+        for n in gws + [hub]:
+            peak = metric(n, "tether_tls_heap_bytes", kind="peak")
+            size = metric(n, "tether_tls_heap_bytes", kind="size")
+            check(0 < peak < size, "%s: TLS heap peak %d of %d" % (n.name, peak, size))
+            print("     %s: TLS heap peak %d of %d bytes" % (n.name, peak, size), flush=True)
     env.case("gw1..gw3 renew by themselves at start (less than a third of life left)",
              automatic)
 
