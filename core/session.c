@@ -185,6 +185,11 @@ static bool session_holds_tx(const struct session *s)
 	return s->node->tx_owner == s;
 }
 
+static bool session_holds_rx(const struct session *s)
+{
+	return s->node->rx_owner == s;
+}
+
 /*
  * The session's gathered records go out: 0 (sent, or waiting for PORT_WRITE,
  * watched), -1 the transport failed and the session ended.
@@ -241,6 +246,12 @@ static int session_flush(struct session *s)
 }
 
 static bool session_holds_tx(const struct session *s)
+{
+	(void)s;
+	return false;
+}
+
+static bool session_holds_rx(const struct session *s)
 {
 	(void)s;
 	return false;
@@ -551,6 +562,9 @@ void session_pump(struct session *s)
 			continue;
 		}
 		if (s->rx_paused && !mux_input_full(&s->mux)) {
+			/* What is owed leaves before more input is taken. */
+			if (session_flush(s) < 0 || session_holds_tx(s))
+				return;
 			/* Room again: input may be waiting inside TLS with no socket event to come. */
 			s->rx_paused = false;
 			session_read(s);
@@ -769,8 +783,20 @@ static void on_event(struct session *s, const struct mux_event *ev)
 	}
 }
 
+/*
+ * Plaintext bytes one read pass takes before the session's output runs: a
+ * peer that sends faster than this node decrypts would otherwise keep the
+ * pass going, and the PONGs and WINDOWs it is owed waiting, as long as it
+ * sends. The pass pauses input (rx_paused); session_pump sends what is owed
+ * and resumes it, so bytes held outside the socket (read ahead, or inside
+ * mbedTLS) are taken without waiting for a socket event.
+ */
+#define READ_PASS_BYTES (256u * 1024u)
+
 static void read_records(struct session *s)
 {
+	size_t taken = 0;
+
 	while (s->state == SS_MUX) {
 		struct mux_event ev;
 		size_t want;
@@ -788,6 +814,11 @@ static void read_records(struct session *s)
 			if (ev.type == MUX_EV_DATA)
 				s->node->st.bytes_in += ev.len;
 			on_event(s, &ev);
+			taken += (size_t)r;
+			if (taken >= READ_PASS_BYTES && s->state == SS_MUX) {
+				s->rx_paused = true;
+				return;
+			}
 			continue;
 		}
 		if (r == MBEDTLS_ERR_SSL_WANT_READ)
@@ -857,7 +888,8 @@ void session_event(struct session *s, unsigned events)
 	case SS_MUX:
 		break;
 	}
-	if (events & (PORT_READ | PORT_ERROR))
+	/* Bytes read ahead raise no socket event: take them whatever the event. */
+	if ((events & (PORT_READ | PORT_ERROR)) || session_holds_rx(s))
 		session_read(s);
 	session_pump(s);
 }
