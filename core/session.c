@@ -113,7 +113,12 @@ static int bio_send(void *ctx, const unsigned char *buf, size_t len)
 	struct session *s = ctx;
 	struct tether_node *n = s->node;
 
-	if (n->tx_owner != NULL && n->tx_owner != s)
+	/*
+	 * Handshake flights go as mbedTLS writes them: a peer that refuses our
+	 * certificate answers the first of them, and its alert must find us
+	 * still in the handshake to be told as the handshake's failure.
+	 */
+	if ((n->tx_owner != NULL && n->tx_owner != s) || s->state == SS_HANDSHAKE)
 		return bio_send_direct(s, buf, len);
 	if (n->tx_owner == s && TETHER_IO_BATCH - n->tx_len < len) {
 		int r = tx_flush(s);
@@ -164,7 +169,7 @@ static int bio_recv(void *ctx, unsigned char *buf, size_t len)
 		}
 		return (int)take;
 	}
-	if (n->rx_owner != NULL || len >= TETHER_IO_BATCH)
+	if (n->rx_owner != NULL || len >= TETHER_IO_BATCH || s->state == SS_HANDSHAKE)
 		return bio_recv_direct(s, buf, len);
 	r = bio_recv_direct(s, n->rx, TETHER_IO_BATCH);
 	if (r <= 0)
@@ -442,9 +447,6 @@ static void handshake_step(struct session *s)
 	s->want_write = false;
 	ret = mbedtls_ssl_handshake(&s->ssl);
 	note_heap_peak(s);
-	/* This flight (or the alert of a failure) leaves in one send. */
-	if (session_flush(s) < 0)
-		return;
 	if (ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE) {
 		if (ret == MBEDTLS_ERR_SSL_WANT_WRITE)
 			s->want_write = true;
