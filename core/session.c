@@ -113,7 +113,12 @@ static int bio_send(void *ctx, const unsigned char *buf, size_t len)
 	struct session *s = ctx;
 	struct tether_node *n = s->node;
 
-	if (n->tx_owner != NULL && n->tx_owner != s)
+	/*
+	 * Handshake flights go as mbedTLS writes them: a peer that refuses our
+	 * certificate answers the first of them, and its alert must find us
+	 * still in the handshake to be told as the handshake's failure.
+	 */
+	if ((n->tx_owner != NULL && n->tx_owner != s) || s->state == SS_HANDSHAKE)
 		return bio_send_direct(s, buf, len);
 	if (n->tx_owner == s && TETHER_IO_BATCH - n->tx_len < len) {
 		int r = tx_flush(s);
@@ -164,7 +169,7 @@ static int bio_recv(void *ctx, unsigned char *buf, size_t len)
 		}
 		return (int)take;
 	}
-	if (n->rx_owner != NULL || len >= TETHER_IO_BATCH)
+	if (n->rx_owner != NULL || len >= TETHER_IO_BATCH || s->state == SS_HANDSHAKE)
 		return bio_recv_direct(s, buf, len);
 	r = bio_recv_direct(s, n->rx, TETHER_IO_BATCH);
 	if (r <= 0)
@@ -183,6 +188,11 @@ static int bio_recv(void *ctx, unsigned char *buf, size_t len)
 static bool session_holds_tx(const struct session *s)
 {
 	return s->node->tx_owner == s;
+}
+
+static bool session_holds_rx(const struct session *s)
+{
+	return s->node->rx_owner == s;
 }
 
 /*
@@ -241,6 +251,12 @@ static int session_flush(struct session *s)
 }
 
 static bool session_holds_tx(const struct session *s)
+{
+	(void)s;
+	return false;
+}
+
+static bool session_holds_rx(const struct session *s)
 {
 	(void)s;
 	return false;
@@ -431,9 +447,6 @@ static void handshake_step(struct session *s)
 	s->want_write = false;
 	ret = mbedtls_ssl_handshake(&s->ssl);
 	note_heap_peak(s);
-	/* This flight (or the alert of a failure) leaves in one send. */
-	if (session_flush(s) < 0)
-		return;
 	if (ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE) {
 		if (ret == MBEDTLS_ERR_SSL_WANT_WRITE)
 			s->want_write = true;
@@ -553,6 +566,9 @@ void session_pump(struct session *s)
 			continue;
 		}
 		if (s->rx_paused && !mux_input_full(&s->mux)) {
+			/* What is owed leaves before more input is taken. */
+			if (session_flush(s) < 0 || session_holds_tx(s))
+				return;
 			/* Room again: input may be waiting inside TLS with no socket event to come. */
 			s->rx_paused = false;
 			session_read(s);
@@ -779,8 +795,20 @@ static void on_event(struct session *s, const struct mux_event *ev)
 	}
 }
 
+/*
+ * Plaintext bytes one read pass takes before the session's output runs: a
+ * peer that sends faster than this node decrypts would otherwise keep the
+ * pass going, and the PONGs and WINDOWs it is owed waiting, as long as it
+ * sends. The pass pauses input (rx_paused); session_pump sends what is owed
+ * and resumes it, so bytes held outside the socket (read ahead, or inside
+ * mbedTLS) are taken without waiting for a socket event.
+ */
+#define READ_PASS_BYTES (256u * 1024u)
+
 static void read_records(struct session *s)
 {
+	size_t taken = 0;
+
 	while (s->state == SS_MUX) {
 		struct mux_event ev;
 		size_t want;
@@ -798,6 +826,11 @@ static void read_records(struct session *s)
 			if (ev.type == MUX_EV_DATA)
 				s->node->st.bytes_in += ev.len;
 			on_event(s, &ev);
+			taken += (size_t)r;
+			if (taken >= READ_PASS_BYTES && s->state == SS_MUX) {
+				s->rx_paused = true;
+				return;
+			}
 			continue;
 		}
 		if (r == MBEDTLS_ERR_SSL_WANT_READ) {
@@ -885,7 +918,8 @@ void session_event(struct session *s, unsigned events)
 	case SS_MUX:
 		break;
 	}
-	if (events & (PORT_READ | PORT_ERROR))
+	/* Bytes read ahead raise no socket event: take them whatever the event. */
+	if ((events & (PORT_READ | PORT_ERROR)) || session_holds_rx(s))
 		session_read(s);
 	session_pump(s);
 }
