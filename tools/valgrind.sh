@@ -6,8 +6,8 @@
 # Runs the integration tests of the host build (build/host, built first) with
 # every tether process they start under valgrind's memcheck, each writing its
 # own report. Fails if a test fails or if any report has an error: invalid
-# reads or writes, uses of uninitialised values, bad frees, file descriptors
-# or memory definitely or indirectly lost. Memory still reachable at exit is
+# reads or writes, uses of uninitialised values, bad frees, or memory
+# definitely or indirectly lost. Memory still reachable at exit is
 # not an error (the arena and the pools live until the process ends).
 #
 # Without names it runs VALGRIND_TESTS below: the CLI and config paths
