@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <mbedtls/ecp.h>
 #include <mbedtls/error.h>
 #include <mbedtls/memory_buffer_alloc.h>
 #include <mbedtls/platform.h>
@@ -627,4 +628,31 @@ void tls_heap_peak_reset(void)
 #if defined(MBEDTLS_MEMORY_DEBUG)
 	mbedtls_memory_buffer_alloc_max_reset();
 #endif
+}
+
+int tls_p256_keygen(mbedtls_pk_context *pk)
+{
+	int ret;
+
+#if !defined(MBEDTLS_PK_USE_PSA_EC_DATA)
+	ret = mbedtls_pk_setup(pk, mbedtls_pk_info_from_type(MBEDTLS_PK_ECKEY));
+	if (ret == 0)
+		ret = mbedtls_ecp_gen_key(MBEDTLS_ECP_DP_SECP256R1, mbedtls_pk_ec(*pk),
+					  mbedtls_psa_get_random, MBEDTLS_PSA_RANDOM_STATE);
+#else
+	{
+		psa_key_attributes_t attr = PSA_KEY_ATTRIBUTES_INIT;
+		mbedtls_svc_key_id_t id = MBEDTLS_SVC_KEY_ID_INIT;
+
+		psa_set_key_type(&attr, PSA_KEY_TYPE_ECC_KEY_PAIR(PSA_ECC_FAMILY_SECP_R1));
+		psa_set_key_bits(&attr, 256);
+		psa_set_key_usage_flags(&attr, PSA_KEY_USAGE_EXPORT);
+		ret = psa_generate_key(&attr, &id);
+		if (ret == PSA_SUCCESS) {
+			ret = mbedtls_pk_copy_from_psa(id, pk);
+			psa_destroy_key(id);
+		}
+	}
+#endif
+	return ret;
 }

@@ -183,4 +183,11 @@ void tls_heap_peak_reset(void);
 /* Unix seconds of an mbedtls_x509_time. */
 int64_t tls_time_unix(const mbedtls_x509_time *t);
 
+/*
+ * A fresh P-256 key pair into pk (set up here; free it with mbedtls_pk_free):
+ * for renewal (core/renew.c) and `tether pki` alike. 0, or an mbedTLS or PSA
+ * error code.
+ */
+int tls_p256_keygen(mbedtls_pk_context *pk);
+
 #endif

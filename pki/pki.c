@@ -16,11 +16,8 @@
 #include "mbedtls/x509_crt.h"
 #include "psa/crypto.h"
 
-#if !defined(MBEDTLS_PK_USE_PSA_EC_DATA)
-#include "mbedtls/ecp.h"
-#endif
-
 #include "base/err.h"
+#include "core/tls.h"
 #include "pki/pki.h"
 
 #define PKI_SERIAL_LEN 16
@@ -115,28 +112,7 @@ int pki_key_generate(mbedtls_pk_context *pk)
 
 	if (pk == NULL)
 		return TETHER_ERR_INVALID;
-#if !defined(MBEDTLS_PK_USE_PSA_EC_DATA)
-	ret = mbedtls_pk_setup(pk, mbedtls_pk_info_from_type(MBEDTLS_PK_ECKEY));
-	if (ret != 0)
-		return pki_err(ret);
-	ret = mbedtls_ecp_gen_key(MBEDTLS_ECP_DP_SECP256R1, mbedtls_pk_ec(*pk),
-				  mbedtls_psa_get_random, MBEDTLS_PSA_RANDOM_STATE);
-#else
-	/* No legacy ECP module: let PSA make the key, then copy it out. */
-	{
-		psa_key_attributes_t attr = PSA_KEY_ATTRIBUTES_INIT;
-		mbedtls_svc_key_id_t id = MBEDTLS_SVC_KEY_ID_INIT;
-
-		psa_set_key_type(&attr, PSA_KEY_TYPE_ECC_KEY_PAIR(PSA_ECC_FAMILY_SECP_R1));
-		psa_set_key_bits(&attr, 256);
-		psa_set_key_usage_flags(&attr, PSA_KEY_USAGE_EXPORT);
-		ret = psa_generate_key(&attr, &id);
-		if (ret == PSA_SUCCESS) {
-			ret = mbedtls_pk_copy_from_psa(id, pk);
-			psa_destroy_key(id);
-		}
-	}
-#endif
+	ret = tls_p256_keygen(pk);
 	if (ret != 0) {
 		mbedtls_pk_free(pk);
 		mbedtls_pk_init(pk);
