@@ -501,9 +501,13 @@ void tether_node_free(struct tether_node *n)
 	 * back, and slots never handed out were never written: wiping the stream
 	 * pool again would only bring all of it into memory on the way out.
 	 */
-	mbedtls_platform_zeroize(n->arena.base, (size_t)(n->streams.base - n->arena.base));
-	mbedtls_platform_zeroize(n->streams.base +
-					 pool_bytes(n->streams.slot_size, n->streams.count),
-				 n->arena.used - (size_t)(n->streams.base - n->arena.base) -
-					 pool_bytes(n->streams.slot_size, n->streams.count));
+	if (n->streams.base == NULL) {
+		mbedtls_platform_zeroize(n->arena.base, n->arena.used);
+	} else {
+		size_t head = (size_t)(n->streams.base - n->arena.base);
+		size_t pool = pool_bytes(n->streams.slot_size, n->streams.count);
+
+		mbedtls_platform_zeroize(n->arena.base, head);
+		mbedtls_platform_zeroize(n->streams.base + pool, n->arena.used - head - pool);
+	}
 }
