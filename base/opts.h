@@ -32,6 +32,8 @@
  *   TETHER_DEMO      `tether demo`: cli/cmd_demo.c
  *   TETHER_EDGES     edge routes (tls-in, tls-out, PROXY v2): core/edge.c,
  *                    core/proxy.c; raises mbedTLS's input records to 16 KB
+ *   TETHER_HS_BACKOFF back-off of sources whose handshakes failed:
+ *                    core/backoff.c (without it no source is deprioritised)
  */
 #ifndef TETHER_METRICS
 #define TETHER_METRICS 1
@@ -50,6 +52,9 @@
 #endif
 #ifndef TETHER_EDGES
 #define TETHER_EDGES 1
+#endif
+#ifndef TETHER_HS_BACKOFF
+#define TETHER_HS_BACKOFF 1
 #endif
 
 /*

@@ -15,11 +15,6 @@
 #include "core/backoff.h"
 #include "core/node_impl.h"
 
-size_t backoff_bytes(unsigned cap)
-{
-	return sizeof(struct backoff_entry) * cap;
-}
-
 void backoff_init(struct backoff_table *t, void *mem, unsigned cap)
 {
 	t->e = mem;

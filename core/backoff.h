@@ -30,7 +30,10 @@ struct backoff_table {
 };
 
 /* Bytes of a table of cap entries. */
-size_t backoff_bytes(unsigned cap);
+static inline size_t backoff_bytes(unsigned cap)
+{
+	return sizeof(struct backoff_entry) * cap;
+}
 /* Over mem (backoff_bytes(cap) of it): every entry free. */
 void backoff_init(struct backoff_table *t, void *mem, unsigned cap);
 /* Does a handshake that ended for this reason count against its source? */

@@ -63,9 +63,10 @@ static void layout(const struct tether_config *cfg, size_t sz[P_COUNT])
 	sz[P_ARRIVALS] =
 		cfg->listen[0] != '\0' ? 2u * sizeof(struct arrival) * admit_capacity(cfg) : 0;
 	/* One table for the session listener and the edge listeners. */
-	sz[P_BACKOFF] = cfg->listen[0] != '\0' || (TETHER_EDGES && cfg->n_edges > 0)
-				? backoff_bytes(TETHER_BACKOFF_SOURCES)
-				: 0;
+	sz[P_BACKOFF] =
+		TETHER_HS_BACKOFF && (cfg->listen[0] != '\0' || (TETHER_EDGES && cfg->n_edges > 0))
+			? backoff_bytes(TETHER_BACKOFF_SOURCES)
+			: 0;
 	sz[P_IO] = 3u * (size_t)TETHER_IO_BATCH;
 	sz[P_EDGE_ROUTES] = TETHER_EDGES ? sizeof(struct edge_route) * cfg->n_edges : 0;
 	sz[P_EDGES] = TETHER_EDGES && cfg->n_edges > 0
@@ -158,6 +159,7 @@ int tether_node_init(struct tether_node **out, void *mem, size_t mem_len,
 		for (i = 0; i < n->cap_arrivals; i++)
 			n->arrivals[i].h = -1;
 	}
+#if TETHER_HS_BACKOFF
 	if (sz[P_BACKOFF] > 0) {
 		void *mem = arena_take(&a, sz[P_BACKOFF]);
 
@@ -165,6 +167,7 @@ int tether_node_init(struct tether_node **out, void *mem, size_t mem_len,
 			goto nomem;
 		backoff_init(&n->backoff, mem, TETHER_BACKOFF_SOURCES);
 	}
+#endif
 	if (sz[P_CRL] > 0) {
 		n->crl_buf = arena_reserve(&a, sz[P_CRL]);
 		if (n->crl_buf == NULL)

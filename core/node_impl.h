@@ -265,10 +265,31 @@ void admit_step_end(struct tether_node *n);
  * unestablished for why, or came up. Only failures that are the source's
  * count (backoff_counts); our own dials never come here.
  */
+#if TETHER_HS_BACKOFF
 void backoff_note_fail(struct tether_node *n, const char *addr, enum tether_reason why);
 void backoff_note_ok(struct tether_node *n, const char *addr);
 /* Is addr's source deprioritised now? */
 bool backoff_now(const struct tether_node *n, const char *addr);
+#else
+static inline void backoff_note_fail(struct tether_node *n, const char *addr,
+				     enum tether_reason why)
+{
+	(void)n;
+	(void)addr;
+	(void)why;
+}
+static inline void backoff_note_ok(struct tether_node *n, const char *addr)
+{
+	(void)n;
+	(void)addr;
+}
+static inline bool backoff_now(const struct tether_node *n, const char *addr)
+{
+	(void)n;
+	(void)addr;
+	return false;
+}
+#endif
 
 /* expiry.c: log what expires within identity.warn_days, or has. */
 void expiry_sweep(struct tether_node *n);
