@@ -12,9 +12,14 @@ must have its session within 2 s every time: its connection takes the slot
 from the source in back-off. Then the same failing client runs from B's own
 address, 127.0.0.1: B is deprioritised with it, yet gets its session as soon
 as a slot is free, and its success takes the address out of back-off.
+The same holds on a tls-in edge route, which shares the table: a client
+from another address gets through at once although the failing client
+keeps a handshake stalled in the route's only slot, and one from the
+failing address gets through when a slot is free.
 """
 
 import socket
+import ssl
 import threading
 import time
 import urllib.request
@@ -87,10 +92,40 @@ def metric(addr, name):
     return int(line[0].split()[1])
 
 
+def edge_client(port, src, cert, ca):
+    """A tls-in client from src: handshake, 4 bytes echoed; returns the handshake's ms."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.load_verify_locations(ca.cert)
+    ctx.load_cert_chain(cert.cert, cert.key)
+    raw = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    raw.settimeout(10)
+    raw.bind((src, 0))
+    raw.connect((h.LOOP, port))
+    t0 = time.monotonic()
+    with ctx.wrap_socket(raw, server_hostname="localhost") as s:
+        ms = int((time.monotonic() - t0) * 1000)
+        s.sendall(b"ping")
+        got = b""
+        while len(got) < 4:
+            chunk = s.recv(4 - len(got))
+            check(chunk, "the edge route closed before echoing")
+            got += chunk
+        check(got == b"ping", "echoed %r" % got)
+    return ms
+
+
 def main():
     env = h.Env("backoff")
     ca = env.pki.ca("ca")
-    a = env.node("A", ca=ca, extra={"metrics": "127.0.0.1:0", "limits": {"handshakes": 1}})
+    srv = env.pki.node(ca, "edge-srv", dns="localhost")
+    ops = env.pki.node(ca, "ops", uri="spiffe://plant.example/ops")
+    edge_port = h.free_port()
+    echo = env.server(h.EchoServer())
+    a = env.node("A", ca=ca, extra={"metrics": "127.0.0.1:0", "limits": {"handshakes": 1},
+                                   "tls": {"handshake_timeout_ms": 10000}})
+    a.cfg["edges"] = [{"mode": "tls-in", "listen": "%s:%d" % (h.LOOP, edge_port),
+                       "target": echo.addr, "allow": ["spiffe://plant.example/ops"],
+                       "cert": a.rel(srv.cert), "key": a.rel(srv.key)}]
     b = env.node("B", ca=ca, listen=False)
     a.add_peer(b)
     b.add_peer(a, dial=True)
@@ -101,6 +136,7 @@ def main():
         b.start()
         h.wait_session(a, b)
         st["metrics"] = a.wait_for("listen", 5, what="metrics")["addr"]
+        h.wait_listening(edge_port, 10, a.proc)
     env.setup("A (one accepting handshake slot) and B up", start)
 
     def other_address():
@@ -166,6 +202,33 @@ def main():
         check(a.running(), "A is not running")
     env.case("a peer from the failing client's own address gets in when a slot is free, "
              "and its success clears the back-off", same_address)
+
+    def edge_route():
+        c0 = metric(st["metrics"], "tether_handshake_backoff_total")
+        with Failing(edge_port, "127.0.0.4", stall=True):
+            deadline = time.monotonic() + 5
+            while metric(st["metrics"], "tether_handshake_backoff_total") <= c0:
+                check(time.monotonic() < deadline, "127.0.0.4 never entered back-off")
+                time.sleep(0.05)
+            time.sleep(0.5)
+            for round_ in range(3):
+                m = a.mark()
+                ms = edge_client(edge_port, "127.0.0.5", ops, ca)
+                # Its handshake slot was the stalled one's: without back-off it
+                # would wait for the 10 s handshake timeout.
+                check(ms < 2000, "round %d: the tls-in handshake took %d ms" % (round_, ms))
+                a.wait_for("edge_up", 5, m, addr=h.re.compile(r"^127\.0\.0\.5:"))
+                print("     round %d: tls-in client from another address up in %d ms" % (
+                    round_, ms), flush=True)
+        refused = a.events("edge_refused", reason=h.re.compile("in back-off"))
+        check(refused, "no tls-in handshake of the source in back-off gave up its slot")
+        with Failing(edge_port, "127.0.0.4", stall=False):
+            time.sleep(0.5)
+            ms = edge_client(edge_port, "127.0.0.4", ops, ca)
+            check(ms < 5000, "the tls-in client from the address in back-off took %d ms" % ms)
+            print("     tls-in client from the failing address up in %d ms" % ms, flush=True)
+    env.case("tls-in route: a client from another address takes the slot of a source in "
+             "back-off; one from that address gets in when a slot is free", edge_route)
 
     env.finish()
 
