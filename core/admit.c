@@ -171,13 +171,19 @@ static unsigned arrivals_from(const struct tether_node *n, const char *addr)
 	return k;
 }
 
+/* Accepted handshakes one source may hold: half the reserve, at least one. */
+static unsigned per_source(const struct tether_node *n)
+{
+	unsigned cap = n->cfg->limits.handshakes;
+
+	return cap / 2 > 0 ? cap / 2 : 1;
+}
+
 /* May an arrival from addr start its handshake now? */
 static bool room_for(const struct tether_node *n, const char *addr)
 {
-	unsigned cap = n->cfg->limits.handshakes;
-	unsigned per_source = cap / 2 > 0 ? cap / 2 : 1;
-
-	return n->hs_accept < cap && accepting_from(n, addr) < per_source && !n->stopping;
+	return n->hs_accept < n->cfg->limits.handshakes &&
+	       accepting_from(n, addr) < per_source(n) && !n->stopping;
 }
 
 static void promote(struct tether_node *n, struct arrival *v)
@@ -291,7 +297,8 @@ void admit_accept(struct tether_node *n, int h, const char *addr)
 
 /*
  * The reserve is full and someone waits: if the one waiting is not in
- * back-off, the oldest accepted handshake from a source in back-off ends;
+ * back-off and its address is under its share, the oldest accepted handshake
+ * from a source in back-off ends;
  * else the accepted handshake that has received nothing for longest, if that
  * is TETHER_STALL_MS or more. Returns true if one did.
  */
@@ -299,10 +306,14 @@ static bool evict_stalled(struct tether_node *n, const struct arrival *waiting)
 {
 	struct session *s, *worst = NULL, *bo = NULL;
 
+	/* Only if the freed slot would be its: its address is under its share. */
+	if (waiting != NULL &&
+	    (backoff_now(n, waiting->addr) || accepting_from(n, waiting->addr) >= per_source(n)))
+		waiting = NULL;
 	for (s = n->all; s != NULL; s = s->next_all) {
 		if (!s->counted_handshake || s->dialed)
 			continue;
-		if (waiting != NULL && !backoff_now(n, waiting->addr) && backoff_now(n, s->addr) &&
+		if (waiting != NULL && backoff_now(n, s->addr) &&
 		    (bo == NULL || s->t_start < bo->t_start))
 			bo = s;
 		if (n->now >= s->t_rx + TETHER_STALL_MS && (worst == NULL || s->t_rx < worst->t_rx))
