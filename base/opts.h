@@ -32,6 +32,8 @@
  *   TETHER_DEMO      `tether demo`: cli/cmd_demo.c
  *   TETHER_EDGES     edge routes (tls-in, tls-out, PROXY v2): core/edge.c,
  *                    core/proxy.c; raises mbedTLS's input records to 16 KB
+ *   TETHER_HS_BACKOFF back-off of sources whose handshakes failed:
+ *                    core/backoff.c (without it no source is deprioritised)
  */
 #ifndef TETHER_METRICS
 #define TETHER_METRICS 1
@@ -50,6 +52,9 @@
 #endif
 #ifndef TETHER_EDGES
 #define TETHER_EDGES 1
+#endif
+#ifndef TETHER_HS_BACKOFF
+#define TETHER_HS_BACKOFF 1
 #endif
 
 /*
@@ -159,6 +164,25 @@
 #endif
 #ifndef TETHER_FIRST_BYTE_MS
 #define TETHER_FIRST_BYTE_MS 2000 /* an accepted connection must speak within this */
+#endif
+/*
+ * Back-off after failed handshakes (core/backoff.c): sources remembered
+ * (0: none, the feature is built out), and how long one is deprioritised:
+ * TETHER_BACKOFF_MIN_MS after a failure, doubling with each further one in
+ * a row up to TETHER_BACKOFF_MAX_MS. At most one log line per
+ * TETHER_BACKOFF_LOG_MS says a source entered back-off.
+ */
+#ifndef TETHER_BACKOFF_SOURCES
+#define TETHER_BACKOFF_SOURCES 32
+#endif
+#ifndef TETHER_BACKOFF_MIN_MS
+#define TETHER_BACKOFF_MIN_MS 1000
+#endif
+#ifndef TETHER_BACKOFF_MAX_MS
+#define TETHER_BACKOFF_MAX_MS 60000
+#endif
+#ifndef TETHER_BACKOFF_LOG_MS
+#define TETHER_BACKOFF_LOG_MS 10000
 #endif
 #ifndef TETHER_CRL_MAX
 #define TETHER_CRL_MAX 16384 /* largest CRL taken from a peer (DER), ~400 entries */

@@ -22,6 +22,11 @@
  * handshake we accepted that has received nothing for TETHER_STALL_MS gives
  * its slot to a waiting one: stalled handshakes cannot hold the reserve
  * either.
+ * A source whose handshakes failed recently (backoff.c) is deprioritised,
+ * never refused (NAT puts peers behind a failing client's address): its
+ * connections are the first to give way when the table is full, its waiting
+ * ones start only when no other source's wait, and a handshake of its gives
+ * its slot to another source's waiting connection at once.
  */
 #include <string.h>
 
@@ -166,13 +171,19 @@ static unsigned arrivals_from(const struct tether_node *n, const char *addr)
 	return k;
 }
 
+/* Accepted handshakes one source may hold: half the reserve, at least one. */
+static unsigned per_source(const struct tether_node *n)
+{
+	unsigned cap = n->cfg->limits.handshakes;
+
+	return cap / 2 > 0 ? cap / 2 : 1;
+}
+
 /* May an arrival from addr start its handshake now? */
 static bool room_for(const struct tether_node *n, const char *addr)
 {
-	unsigned cap = n->cfg->limits.handshakes;
-	unsigned per_source = cap / 2 > 0 ? cap / 2 : 1;
-
-	return n->hs_accept < cap && accepting_from(n, addr) < per_source && !n->stopping;
+	return n->hs_accept < n->cfg->limits.handshakes &&
+	       accepting_from(n, addr) < per_source(n) && !n->stopping;
 }
 
 static void promote(struct tether_node *n, struct arrival *v)
@@ -228,28 +239,40 @@ void admit_accept(struct tether_node *n, int h, const char *addr)
 		 * Full: one of the address holding the most gives way, silent before
 		 * spoken, oldest first. A newcomer is never refused, and a peer (one
 		 * connection from its address) is the last to go, whether many
-		 * addresses stay silent or send a byte and stall.
+		 * addresses stay silent or send a byte and stall. A source in
+		 * back-off gives way before any other.
 		 */
+		bool victim_bo = false;
+
 		for (i = 0; i < n->cap_arrivals; i++) {
 			struct arrival *v = &n->arrivals[i];
 			unsigned k = 0;
+			bool bo;
 
 			if (v->h < 0)
 				continue;
+			bo = backoff_now(n, v->addr);
 			for (j = 0; j < n->cap_arrivals; j++)
 				if (n->arrivals[j].h >= 0 &&
 				    same_host(n->arrivals[j].addr, v->addr))
 					k++;
-			if (victim == NULL || k > most ||
-			    (k == most && ((!v->spoke && victim->spoke) ||
-					   (v->spoke == victim->spoke && v->seq < victim->seq)))) {
+			if (victim == NULL || (bo && !victim_bo) ||
+			    (bo == victim_bo &&
+			     (k > most || (k == most && ((!v->spoke && victim->spoke) ||
+							 (v->spoke == victim->spoke &&
+							  v->seq < victim->seq)))))) {
 				victim = v;
 				most = k;
+				victim_bo = bo;
 			}
 		}
 		if (victim != NULL)
 			arrival_close(n, victim,
-				      "evicted: oldest waiting connection of the busiest address");
+				      victim_bo
+					      ? "evicted: its address is in back-off after failed "
+						"handshakes"
+					      : "evicted: oldest waiting connection of the busiest "
+						"address");
 		free_slot = NULL;
 	}
 	for (i = 0; free_slot == NULL && i < n->cap_arrivals; i++)
@@ -273,18 +296,36 @@ void admit_accept(struct tether_node *n, int h, const char *addr)
 }
 
 /*
- * The reserve is full and someone waits: the accepted handshake that has
- * received nothing for longest, if that is TETHER_STALL_MS or more, ends.
- * Returns true if one did.
+ * The reserve is full and someone waits: if the one waiting is not in
+ * back-off and its address is under its share, the oldest accepted handshake
+ * from a source in back-off ends;
+ * else the accepted handshake that has received nothing for longest, if that
+ * is TETHER_STALL_MS or more. Returns true if one did.
  */
-static bool evict_stalled(struct tether_node *n)
+static bool evict_stalled(struct tether_node *n, const struct arrival *waiting)
 {
-	struct session *s, *worst = NULL;
+	struct session *s, *worst = NULL, *bo = NULL;
 
-	for (s = n->all; s != NULL; s = s->next_all)
-		if (s->counted_handshake && !s->dialed && n->now >= s->t_rx + TETHER_STALL_MS &&
-		    (worst == NULL || s->t_rx < worst->t_rx))
+	/* Only if the freed slot would be its: its address is under its share. */
+	if (waiting != NULL &&
+	    (backoff_now(n, waiting->addr) || accepting_from(n, waiting->addr) >= per_source(n)))
+		waiting = NULL;
+	for (s = n->all; s != NULL; s = s->next_all) {
+		if (!s->counted_handshake || s->dialed)
+			continue;
+		if (waiting != NULL && backoff_now(n, s->addr) &&
+		    (bo == NULL || s->t_start < bo->t_start))
+			bo = s;
+		if (n->now >= s->t_rx + TETHER_STALL_MS && (worst == NULL || s->t_rx < worst->t_rx))
 			worst = s;
+	}
+	if (bo != NULL) {
+		n->st.arrivals_dropped++;
+		/* Evicted, not failed: its back-off does not grow for what we did. */
+		session_end(bo, REASON_EVICTED,
+			    "its address is in back-off: its slot went to another address");
+		return true;
+	}
 	if (worst == NULL)
 		return false;
 	n->st.arrivals_dropped++;
@@ -294,29 +335,38 @@ static bool evict_stalled(struct tether_node *n)
 }
 
 /*
- * The waiting arrival to start next: from the address with the smallest
- * footprint (handshakes under way and connections waiting), then the oldest.
- * A peer dials with one connection; a flood's addresses hold many.
+ * The waiting arrival to start next: from a source not in back-off if any
+ * waits, then from the address with the smallest footprint (handshakes under
+ * way and connections waiting), then the oldest. A peer dials with one
+ * connection; a flood's addresses hold many. *want: the one chosen, even if
+ * it may not start yet.
  */
-static struct arrival *next_waiting(struct tether_node *n, bool *blocked)
+static struct arrival *next_waiting(struct tether_node *n, bool *blocked,
+				    const struct arrival **want)
 {
 	struct arrival *best = NULL;
 	unsigned i, best_k = 0;
+	bool best_bo = false;
 
 	*blocked = false;
 	for (i = 0; i < n->cap_arrivals; i++) {
 		struct arrival *v = &n->arrivals[i];
 		unsigned k;
+		bool bo;
 
 		if (v->h < 0 || !v->spoke)
 			continue;
+		bo = backoff_now(n, v->addr);
 		/* Its address's footprint: handshakes under way and connections waiting. */
 		k = accepting_from(n, v->addr) + arrivals_from(n, v->addr);
-		if (best == NULL || k < best_k || (k == best_k && v->seq < best->seq)) {
+		if (best == NULL || (!bo && best_bo) ||
+		    (bo == best_bo && (k < best_k || (k == best_k && v->seq < best->seq)))) {
 			best = v;
 			best_k = k;
+			best_bo = bo;
 		}
 	}
+	*want = best;
 	if (best != NULL && !room_for(n, best->addr)) {
 		/* Only the whole reserve being full stops it: its address is under its share. */
 		*blocked = n->hs_accept >= n->cfg->limits.handshakes && !n->stopping;
@@ -341,10 +391,11 @@ void admit_more(struct tether_node *n)
 {
 	while (n->n_arrivals > 0) {
 		bool blocked;
-		struct arrival *v = next_waiting(n, &blocked);
+		const struct arrival *want;
+		struct arrival *v = next_waiting(n, &blocked, &want);
 
-		if (v == NULL && blocked && evict_stalled(n))
-			v = next_waiting(n, &blocked);
+		if (v == NULL && blocked && evict_stalled(n, want))
+			v = next_waiting(n, &blocked, &want);
 		if (v == NULL)
 			return;
 		promote(n, v);
@@ -370,11 +421,14 @@ void admit_timers(struct tether_node *n, uint64_t *next)
 		if (v->spoke && n->hs_accept > 0 && n->now + TETHER_STALL_MS < *next)
 			*next = n->now + TETHER_STALL_MS;
 		due = v->t_accept + (v->spoke ? n->cfg->tls.handshake_timeout_ms : first);
-		if (n->now >= due)
+		if (n->now >= due) {
+			/* Silence is the source's failure; no slot in time is ours. */
+			if (!v->spoke)
+				backoff_note_fail(n, v->addr, REASON_HANDSHAKE_TIMEOUT);
 			arrival_close(n, v,
 				      v->spoke ? "no handshake slot within the handshake timeout"
 					       : "nothing received within the first-byte deadline");
-		else if (due < *next)
+		} else if (due < *next)
 			*next = due;
 	}
 }

@@ -390,6 +390,9 @@ void edge_end(struct edge_conn *c, enum tether_reason why, const char *detail)
 		n->st.handshakes_refused[why]++;
 		n->st.edge_handshakes_failed++;
 		log_edge(c, PORT_LOG_WARN, "edge_refused", reason);
+		/* tls-in: the client's handshake; tls-out's is our dial to the target. */
+		if (is_in(c))
+			backoff_note_fail(n, c->addr, why);
 	}
 	c->state = EC_CLOSED;
 	if (c->hs_counted) {
@@ -535,22 +538,48 @@ static void start_handshake(struct edge_conn *c)
 	edge_watch(c);
 }
 
-/* Waiting connections that spoke start as handshake slots free, oldest first. */
+/*
+ * Waiting connections that spoke start as handshake slots free: those of
+ * sources not in back-off first (backoff.c), then the oldest. When every slot
+ * is taken and one not in back-off waits, a tls-in handshake of a source in
+ * back-off gives its slot up.
+ */
 void edge_more(struct tether_node *n)
 {
-	while (n->edge_hs < edge_hs_cap(n)) {
-		struct edge_conn *best = NULL;
+	for (;;) {
+		struct edge_conn *best = NULL, *bo_hs = NULL;
+		bool best_bo = false;
 		uint32_t i;
 
 		for (i = 0; i < n->edges.count; i++) {
 			struct edge_conn *c = slot_at(n, i);
+			bool bo;
 
-			if (live(c) && c->state == EC_WAITING && c->spoke &&
-			    (best == NULL || c->seq < best->seq))
+			if (!live(c))
+				continue;
+			bo = is_in(c) && backoff_now(n, c->addr);
+			if (c->state == EC_HANDSHAKE && c->hs_counted && bo &&
+			    (bo_hs == NULL || c->seq < bo_hs->seq))
+				bo_hs = c;
+			if (c->state != EC_WAITING || !c->spoke)
+				continue;
+			if (best == NULL || (!bo && best_bo) ||
+			    (bo == best_bo && c->seq < best->seq)) {
 				best = c;
+				best_bo = bo;
+			}
 		}
 		if (best == NULL)
 			return;
+		if (n->edge_hs >= edge_hs_cap(n)) {
+			if (best_bo || bo_hs == NULL)
+				return;
+			/* Evicted, not failed: its back-off does not grow for what we did. */
+			edge_end(bo_hs, REASON_EVICTED,
+				 "its address is in back-off: its slot went to another address");
+			if (n->edge_hs >= edge_hs_cap(n))
+				return;
+		}
 		start_handshake(best);
 	}
 }
@@ -576,8 +605,9 @@ static unsigned source_handshakes(struct tether_node *n, const char *addr)
  * in this step finds a connection of the same kind, whose steps never block:
  * harmless). Silent ones (no ClientHello yet) go first; among those alike, the
  * newcomer's own address's when it holds half of the pool or more (churning
- * connections evict their own), else the oldest. A newcomer is never refused
- * while one such connection exists.
+ * connections evict their own), else the oldest. Before all that, a tls-in
+ * connection of a source in back-off (backoff.c) goes first. A newcomer is
+ * never refused while one such connection exists.
  */
 static struct edge_conn *evict_one(struct tether_node *n, const char *from)
 {
@@ -589,10 +619,19 @@ static struct edge_conn *evict_one(struct tether_node *n, const char *from)
 		struct edge_conn *c = slot_at(n, i);
 		bool mine, vmine;
 
+		bool bo, vbo;
+
 		if (!live(c) || c->tls_up)
 			continue;
 		if (victim == NULL) {
 			victim = c;
+			continue;
+		}
+		bo = is_in(c) && backoff_now(n, c->addr);
+		vbo = is_in(victim) && backoff_now(n, victim->addr);
+		if (bo != vbo) {
+			if (bo)
+				victim = c;
 			continue;
 		}
 		if (c->spoke != victim->spoke) {
@@ -704,6 +743,8 @@ static void edge_up(struct edge_conn *c)
 
 	n->st.edge_handshakes_ok++;
 	n->st.handshakes_ok++;
+	if (is_in(c))
+		backoff_note_ok(n, c->addr);
 	if (solo) {
 		n->st.edge_heap_last = now - c->heap_before;
 		n->st.edge_handshake_peak_last = c->heap_peak;
@@ -942,10 +983,14 @@ void edge_event(struct edge_conn *c, unsigned events)
 		if (c->spoke || !(events & (PORT_READ | PORT_ERROR)))
 			return;
 		c->spoke = true;
-		if (c->node->edge_hs < edge_hs_cap(c->node))
+		if (c->node->edge_hs < edge_hs_cap(c->node)) {
 			start_handshake(c);
-		else
+		} else {
 			edge_watch(c);
+			/* A source in back-off holding a slot gives it up to this one. */
+			if (!backoff_now(c->node, c->addr))
+				edge_more(c->node);
+		}
 		return;
 	case EC_DIALING:
 		ret = port_tcp_connect_result(c->node->port, c->tls_h);

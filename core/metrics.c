@@ -181,6 +181,10 @@ static void write_metrics(struct tether_node *n, struct prom *p)
 		    "Connections to the session listener closed before their handshake: silent "
 		    "past the first-byte deadline, or evicted for a newcomer.");
 	prom_u64(p, "tether_arrivals_dropped_total", NULL, NULL, NULL, NULL, st.arrivals_dropped);
+	prom_family(p, "tether_handshake_backoff_total", "counter",
+		    "Source addresses (IPv6: /64) that entered back-off after a failed handshake "
+		    "on the session or an edge listener: deprioritised, not refused.");
+	prom_u64(p, "tether_handshake_backoff_total", NULL, NULL, NULL, NULL, st.backoffs);
 	prom_family(p, "tether_reloads_total", "counter", "Reloads by result.");
 	prom_u64(p, "tether_reloads_total", "result", "ok", NULL, NULL, st.reloads_ok);
 	prom_u64(p, "tether_reloads_total", "result", "failed", NULL, NULL, st.reloads_failed);

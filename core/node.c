@@ -38,6 +38,7 @@ enum piece {
 	P_CRL,
 	P_RENEW,
 	P_ARRIVALS,
+	P_BACKOFF,
 	P_IO,
 	P_EDGE_ROUTES,
 	P_EDGES,
@@ -61,6 +62,11 @@ static void layout(const struct tether_config *cfg, size_t sz[P_COUNT])
 	/* Twice the live arrivals: slots freed in a step are reused only after it (admit.c). */
 	sz[P_ARRIVALS] =
 		cfg->listen[0] != '\0' ? 2u * sizeof(struct arrival) * admit_capacity(cfg) : 0;
+	/* One table for the session listener and the edge listeners. */
+	sz[P_BACKOFF] =
+		TETHER_HS_BACKOFF && (cfg->listen[0] != '\0' || (TETHER_EDGES && cfg->n_edges > 0))
+			? backoff_bytes(TETHER_BACKOFF_SOURCES)
+			: 0;
 	sz[P_IO] = 3u * (size_t)TETHER_IO_BATCH;
 	sz[P_EDGE_ROUTES] = TETHER_EDGES ? sizeof(struct edge_route) * cfg->n_edges : 0;
 	sz[P_EDGES] = TETHER_EDGES && cfg->n_edges > 0
@@ -153,6 +159,15 @@ int tether_node_init(struct tether_node **out, void *mem, size_t mem_len,
 		for (i = 0; i < n->cap_arrivals; i++)
 			n->arrivals[i].h = -1;
 	}
+#if TETHER_HS_BACKOFF
+	if (sz[P_BACKOFF] > 0) {
+		void *mem = arena_take(&a, sz[P_BACKOFF]);
+
+		if (mem == NULL)
+			goto nomem;
+		backoff_init(&n->backoff, mem, TETHER_BACKOFF_SOURCES);
+	}
+#endif
 	if (sz[P_CRL] > 0) {
 		n->crl_buf = arena_reserve(&a, sz[P_CRL]);
 		if (n->crl_buf == NULL)

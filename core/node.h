@@ -59,6 +59,7 @@ struct tether_stats {
 	uint64_t crls_received;	   /* CRLs from peers stored and applied */
 	uint64_t crls_refused;	   /* CRLs from peers refused (forged, older, too big, ...) */
 	uint64_t arrivals_dropped; /* accepted connections closed before their handshake */
+	uint64_t backoffs;	   /* sources that entered back-off after a failed handshake */
 	/* Edge routes: connections of every route together. */
 	uint32_t edges_open;
 	uint32_t edges_high;

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "base/opts.h"
+#include "core/backoff.h"
 #include "core/edge.h"
 #include "core/frame.h"
 #include "core/log.h"
@@ -167,6 +168,11 @@ struct tether_node {
 	struct arrival *arrivals; /* cap_arrivals of them */
 	unsigned cap_arrivals, n_arrivals;
 	uint64_t arrival_seq;
+	/* Sources whose handshakes failed recently (backoff.c), both listeners'. */
+	struct backoff_table backoff;
+	uint64_t backoff_logged;   /* ms: the last "handshake_backoff" line */
+	uint64_t backoff_unlogged; /* sources that entered back-off since, not logged */
+
 	struct session *all;  /* live sessions */
 	struct session *pump; /* sessions to pump once the current event is handled */
 	struct session *dead_sessions;
@@ -253,6 +259,37 @@ void admit_timers(struct tether_node *n, uint64_t *next);
 void admit_close_all(struct tether_node *n);
 /* The slots whose connections went in this step are free again. */
 void admit_step_end(struct tether_node *n);
+
+/*
+ * backoff.c: a handshake accepted from addr (session listener or edge) ended
+ * unestablished for why, or came up. Only failures that are the source's
+ * count (backoff_counts); our own dials never come here.
+ */
+#if TETHER_HS_BACKOFF
+void backoff_note_fail(struct tether_node *n, const char *addr, enum tether_reason why);
+void backoff_note_ok(struct tether_node *n, const char *addr);
+/* Is addr's source deprioritised now? */
+bool backoff_now(const struct tether_node *n, const char *addr);
+#else
+static inline void backoff_note_fail(struct tether_node *n, const char *addr,
+				     enum tether_reason why)
+{
+	(void)n;
+	(void)addr;
+	(void)why;
+}
+static inline void backoff_note_ok(struct tether_node *n, const char *addr)
+{
+	(void)n;
+	(void)addr;
+}
+static inline bool backoff_now(const struct tether_node *n, const char *addr)
+{
+	(void)n;
+	(void)addr;
+	return false;
+}
+#endif
 
 /* expiry.c: log what expires within identity.warn_days, or has. */
 void expiry_sweep(struct tether_node *n);

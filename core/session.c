@@ -466,6 +466,8 @@ static void handshake_step(struct session *s)
 	s->counted_handshake = false;
 	uncount_handshake(s);
 	n->st.handshakes_ok++;
+	if (!s->dialed)
+		backoff_note_ok(n, s->addr);
 	if (s->peer < 0)
 		s->peer = s->verify.peer;
 	p.name = n->cfg->node;
@@ -679,6 +681,9 @@ void session_end(struct session *s, enum tether_reason why, const char *detail)
 			log_str(&l, "id", s->verify.id);
 		log_str(&l, "reason", reason);
 		log_end(&l);
+		/* Accepted ones only: our own dials failing say nothing of a source. */
+		if (!s->dialed)
+			backoff_note_fail(n, s->addr, why);
 	}
 	had_mux = s->state == SS_MUX;
 	if (had_mux && s->peer >= 0) {

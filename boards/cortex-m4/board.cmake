@@ -16,6 +16,7 @@ set(TETHER_FAST_AEAD OFF) # the AEAD driver's fast code is x86_64 only
 # No config loader, so no edge routes; and 4 KB TLS input records save RAM.
 set(TETHER_EDGES OFF)
 set(TETHER_RENEW OFF)
+set(TETHER_HS_BACKOFF OFF) # back-off after failed handshakes: about 3.4 KB; admission still caps and evicts per source
 # Flash the self-test image may take (tools/cortex-m4.sh fails the board above it).
 set(TETHER_FLASH_BUDGET 196608) # 192 KiB
 
