@@ -516,13 +516,23 @@ void tether_node_free(struct tether_node *n)
 	 * back, and slots never handed out were never written: wiping the stream
 	 * pool again would only bring all of it into memory on the way out.
 	 */
-	if (n->streams.base == NULL) {
-		mbedtls_platform_zeroize(n->arena.base, n->arena.used);
-	} else {
-		size_t head = (size_t)(n->streams.base - n->arena.base);
-		size_t pool = pool_bytes(n->streams.slot_size, n->streams.count);
+	{
+		/*
+		 * The node itself is the arena's first piece: read what the
+		 * wipe needs before the first wipe clears it.
+		 */
+		uint8_t *base = n->arena.base, *pool = n->streams.base;
+		size_t used = n->arena.used;
+		size_t pool_len =
+			pool != NULL ? pool_bytes(n->streams.slot_size, n->streams.count) : 0;
 
-		mbedtls_platform_zeroize(n->arena.base, head);
-		mbedtls_platform_zeroize(n->streams.base + pool, n->arena.used - head - pool);
+		if (pool == NULL) {
+			mbedtls_platform_zeroize(base, used);
+		} else {
+			size_t head = (size_t)(pool - base);
+
+			mbedtls_platform_zeroize(base, head);
+			mbedtls_platform_zeroize(pool + pool_len, used - head - pool_len);
+		}
 	}
 }
