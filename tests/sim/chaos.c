@@ -576,18 +576,17 @@ static int warm_key_store(void)
 	static const uint8_t raw[16];
 	psa_key_attributes_t at = PSA_KEY_ATTRIBUTES_INIT;
 	psa_key_id_t id[256];
+	psa_status_t st = PSA_SUCCESS;
 	unsigned k, n;
-	int rc = 0;
 
 	psa_set_key_type(&at, PSA_KEY_TYPE_RAW_DATA);
 	for (n = 0; n < 256; n++)
-		if (psa_import_key(&at, raw, sizeof(raw), &id[n]) != PSA_SUCCESS) {
-			rc = -1;
+		if ((st = psa_import_key(&at, raw, sizeof(raw), &id[n])) != PSA_SUCCESS)
 			break;
-		}
 	for (k = 0; k < n; k++)
 		psa_destroy_key(id[k]);
-	return rc;
+	/* A board's static key store (MBEDTLS_PSA_KEY_SLOT_COUNT) fills first: full is the aim. */
+	return n == 256 || (n > 0 && st == PSA_ERROR_INSUFFICIENT_MEMORY) ? 0 : -1;
 }
 
 static bool all_done(void *ctx)
