@@ -166,9 +166,9 @@ static int parse_args(int argc, char **argv, const char *usage, bool formats, co
 	return 0;
 }
 
-/* Parse, find the socket, ask; exit 0 on "ok", else refused_code. */
+/* Parse, find the socket, ask; exit 0 on "ok", 1 on failed_word (if any), else refused_code. */
 static int request_cmd(int argc, char **argv, const char *usage, bool formats, const char *request,
-		       int refused_code, bool lenient)
+		       int refused_code, bool lenient, const char *failed_word)
 {
 	const char *cfg = TETHER_DEFAULT_CONFIG, *sock = NULL;
 	char path[256], word[16];
@@ -182,35 +182,24 @@ static int request_cmd(int argc, char **argv, const char *usage, bool formats, c
 	ret = ask(path, request, word, sizeof(word));
 	if (ret != 0)
 		return ret;
-	return strcmp(word, "ok") == 0 ? EXIT_OK : refused_code;
+	if (strcmp(word, "ok") == 0)
+		return EXIT_OK;
+	return failed_word != NULL && strcmp(word, failed_word) == 0 ? EXIT_RUNTIME : refused_code;
 }
 
 int cmd_status(int argc, char **argv)
 {
-	return request_cmd(argc, argv, status_usage, true, "table\n", EXIT_RUNTIME, false);
+	return request_cmd(argc, argv, status_usage, true, "table\n", EXIT_RUNTIME, false, NULL);
 }
 
 int cmd_renew(int argc, char **argv)
 {
-	const char *cfg = TETHER_DEFAULT_CONFIG, *sock = NULL, *request = "renew\n";
-	char path[256], word[16];
-	int ret = parse_args(argc, argv, renew_usage, false, &cfg, &sock, &request);
-
-	if (ret != 0)
-		return ret < 0 ? EXIT_OK : ret;
-	ret = socket_path(cfg, sock, false, path, sizeof(path));
-	if (ret != 0)
-		return ret;
-	ret = ask(path, request, word, sizeof(word));
-	if (ret != 0)
-		return ret;
-	if (strcmp(word, "ok") == 0)
-		return EXIT_OK;
-	return strcmp(word, "failed") == 0 ? EXIT_RUNTIME : EXIT_USAGE;
+	/* "failed": the agent tried and failed; anything else: it does not renew. */
+	return request_cmd(argc, argv, renew_usage, false, "renew\n", EXIT_USAGE, false, "failed");
 }
 
 int cmd_reload(int argc, char **argv)
 {
 	/* Refused: the agent keeps running on what it had (tether's "usage or config" code). */
-	return request_cmd(argc, argv, reload_usage, false, "reload\n", EXIT_USAGE, true);
+	return request_cmd(argc, argv, reload_usage, false, "reload\n", EXIT_USAGE, true, NULL);
 }
