@@ -71,14 +71,22 @@ machine() {
 }
 
 # FPU instructions of MIPS (coprocessor 1): loads, stores, moves, arithmetic,
-# conversions, compares and branches on its condition codes.
-MIPS_FPU_RE='\s(l[wd]c1|s[wd]c1|[wd]?mtc1|[wd]?mfc1|m[ft]hc1|[ct]fc1|bc1[ft]l?|(add|sub|mul|div|abs|neg|mov|sqrt|madd|msub)\.[sd]|cvt\.|trunc\.|round\.|ceil\.|floor\.|c\.[a-z]+\.[sd])\s'
+# conversions, compares and branches on its condition codes. Matched against
+# the mnemonic alone (objdump's third tab-separated column): the encoding
+# column of MIPS16e code shows halfwords such as "cfc1" that are not one.
+MIPS_FPU_RE='^(l[wd]c1|s[wd]c1|[wd]?mtc1|[wd]?mfc1|m[ft]hc1|[ct]fc1|bc1[ft]l?|(add|sub|mul|div|abs|neg|mov|sqrt|madd|msub)\.[sd]|cvt\..*|trunc\..*|round\..*|ceil\..*|floor\..*|c\.[a-z]+\.[sd])$'
+
+# mips_fpu_lines OBJDUMP BIN: the disassembled lines whose mnemonic is an FPU
+# instruction.
+mips_fpu_lines() {
+	"$1" -d "$2" | awk -F'\t' -v re="$MIPS_FPU_RE" 'NF >= 3 && $3 ~ re'
+}
 
 # soft_float BOARD BIN: the MIPS binary is soft-float: the ABI attribute says
 # so and the code holds no FPU instruction (a router without an FPU and
 # without the kernel's emulator would kill tether on the first one).
 soft_float() {
-	local bin=$2 triple n attrs
+	local bin=$2 triple n attrs fpu
 	triple=mips-linux-gnu
 	[ "$1" = linux-mipsel ] && triple=mipsel-linux-gnu
 	# (Whole outputs into variables: grep -q ending a pipe early would make
@@ -90,10 +98,10 @@ soft_float() {
 	fi
 	# The unstripped program: its symbols tell MIPS16e functions from MIPS32.
 	bin=$bin.debug
-	n=$("$triple-objdump" -d "$bin" | grep -cE "$MIPS_FPU_RE")
-	if [ "$n" -ne 0 ]; then
-		echo "the MIPS binary holds $n FPU instructions, e.g.: $("$triple-objdump" -d "$bin" |
-			grep -m3 -E "$MIPS_FPU_RE" | tr -s ' \t' ' ')"
+	fpu=$(mips_fpu_lines "$triple-objdump" "$bin")
+	if [ -n "$fpu" ]; then
+		n=$(wc -l <<<"$fpu")
+		echo "the MIPS binary holds $n FPU instructions, e.g.: $(head -n3 <<<"$fpu" | tr -s ' \t' ' ')"
 		return 1
 	fi
 }
