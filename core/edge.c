@@ -1068,6 +1068,38 @@ void edge_end_handshakes(struct tether_node *n, enum tether_reason why)
 	}
 }
 
+unsigned edge_rejudge(struct tether_node *n)
+{
+	const struct tls_material *m = tls_cur(&n->tls);
+	unsigned ended = 0;
+	uint32_t i;
+
+	for (i = 0; i < n->edges.count; i++) {
+		struct edge_conn *c = slot_at(n, i);
+		const struct edge_route *r;
+		const mbedtls_x509_crt *crt;
+		enum tether_reason why;
+
+		if (!live(c) || !c->tls_up)
+			continue;
+		r = &n->edge_routes[c->route];
+		crt = mbedtls_ssl_get_peer_cert(&c->ssl);
+		if (crt == NULL) {
+			why = REASON_NO_LONGER_ALLOWED;
+		} else if (r->own_ca) {
+			why = tls_rejudge(crt, &r->ca, NULL);
+		} else {
+			why = tls_rejudge(crt, &m->ca, m->has_crl ? &m->crl : NULL);
+		}
+		if (why == REASON_NONE)
+			continue;
+		edge_end(c, why, NULL);
+		ended++;
+	}
+	edge_release_dead(n);
+	return ended;
+}
+
 void edge_close_all(struct tether_node *n, enum tether_reason why)
 {
 	uint32_t i;

@@ -124,6 +124,14 @@ void edge_routes_free(struct tether_node *n);
 int edge_routes_repoint(struct tether_node *n);
 /* End every edge handshake (before the identity they point into is freed). */
 void edge_end_handshakes(struct tether_node *n, enum tether_reason why);
+/*
+ * After a reload switched the node's trust (CA, CRLs): every established
+ * edge connection's other side is judged again, as at its handshake (the
+ * route's own ca, else the node's CA and CRLs). Those that no longer pass
+ * (revoked, unknown ca, expired) end: the plaintext side is reset. Returns
+ * how many ended.
+ */
+unsigned edge_rejudge(struct tether_node *n);
 void edge_accept(struct tether_node *n, unsigned route, int h, const char *from);
 void edge_event(struct edge_conn *c, unsigned events);
 void edge_timers(struct tether_node *n, uint64_t *next);
@@ -138,6 +146,7 @@ void edge_end(struct edge_conn *c, enum tether_reason why, const char *detail);
 #define edge_routes_free(n) ((void)(n))
 #define edge_routes_repoint(n) ((void)(n), 0)
 #define edge_end_handshakes(n, why) ((void)(n))
+#define edge_rejudge(n) ((void)(n), 0u)
 #define edge_accept(n, r, h, from) ((void)(n))
 #define edge_event(c, ev) ((void)(c))
 #define edge_timers(n, next) ((void)(n))

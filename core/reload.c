@@ -125,7 +125,7 @@ static enum tether_reason judge(const struct session *s, const struct tls_materi
 {
 	const mbedtls_x509_crt *crt = mbedtls_ssl_get_peer_cert(&s->ssl);
 	const struct tether_peer_cfg *pc;
-	uint32_t flags = 0;
+	enum tether_reason why_code;
 
 	*why = NULL;
 	if (np < 0) {
@@ -136,23 +136,9 @@ static enum tether_reason judge(const struct session *s, const struct tls_materi
 		*why = "no longer allowed: no peer certificate to judge";
 		return REASON_NO_LONGER_ALLOWED;
 	}
-	if (mbedtls_x509_crt_verify((mbedtls_x509_crt *)crt, (mbedtls_x509_crt *)&m->ca,
-				    m->has_crl ? (mbedtls_x509_crl *)&m->crl : NULL, NULL, &flags,
-				    NULL, NULL) != 0) {
-		if (flags & MBEDTLS_X509_BADCERT_REVOKED)
-			return REASON_REVOKED;
-		if (flags & MBEDTLS_X509_BADCERT_NOT_TRUSTED)
-			return REASON_UNKNOWN_CA;
-		if (flags & MBEDTLS_X509_BADCERT_EXPIRED)
-			return REASON_EXPIRED;
-		if (flags & MBEDTLS_X509_BADCERT_FUTURE)
-			return REASON_NOT_YET_VALID;
-		/* An unusable CRL (expired, foreign) is not the peer's fault: it stays. */
-		if ((flags &
-		     ~(uint32_t)(MBEDTLS_X509_BADCRL_NOT_TRUSTED | MBEDTLS_X509_BADCRL_EXPIRED |
-				 MBEDTLS_X509_BADCRL_FUTURE)) != 0)
-			return REASON_CERT_REJECTED;
-	}
+	why_code = tls_rejudge(crt, &m->ca, m->has_crl ? &m->crl : NULL);
+	if (why_code != REASON_NONE)
+		return why_code;
 	pc = &next->peers[np];
 	if (identity_match(crt, pc->id, pc->has_pin ? pc->pin : NULL, why) != 0) {
 		*why = "no longer allowed: identity or pin does not match the config";
@@ -336,7 +322,7 @@ int tether_node_reload(struct tether_node *n, const struct tether_config *next,
 	const struct tls_material *old;
 	struct tls_material *m;
 	struct session *s, *snext;
-	unsigned problems = 0;
+	unsigned problems = 0, edges_ended;
 	bool own_changed;
 	char err[320];
 	int ret;
@@ -424,6 +410,11 @@ int tether_node_reload(struct tether_node *n, const struct tether_config *next,
 		if (judge_streams(s, next, np) > 0)
 			session_want_pump(s);
 	}
+	edges_ended = edge_rejudge(n);
+	if (edges_ended > 0)
+		say(n,
+		    "edges: %u connection%s closed: the other side's certificate no longer passes",
+		    edges_ended, edges_ended == 1 ? "" : "s");
 	remap_peers(n, next);
 	n->cfg = next;
 	n->log.level = next->log_level;

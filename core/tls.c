@@ -511,6 +511,29 @@ const char *tls_fail_reason(int ret, const mbedtls_ssl_context *ssl, const struc
 	return fail_as(code, REASON_TLS_ERROR, words != NULL ? words : "tls error");
 }
 
+enum tether_reason tls_rejudge(const mbedtls_x509_crt *crt, const mbedtls_x509_crt *ca,
+			       const mbedtls_x509_crl *crl)
+{
+	const uint32_t crl_unusable = MBEDTLS_X509_BADCRL_NOT_TRUSTED |
+				      MBEDTLS_X509_BADCRL_EXPIRED | MBEDTLS_X509_BADCRL_FUTURE;
+	uint32_t flags = 0;
+
+	if (mbedtls_x509_crt_verify((mbedtls_x509_crt *)crt, (mbedtls_x509_crt *)ca,
+				    (mbedtls_x509_crl *)crl, NULL, &flags, NULL, NULL) == 0)
+		return REASON_NONE;
+	if (flags & MBEDTLS_X509_BADCERT_REVOKED)
+		return REASON_REVOKED;
+	if (flags & MBEDTLS_X509_BADCERT_NOT_TRUSTED)
+		return REASON_UNKNOWN_CA;
+	if (flags & MBEDTLS_X509_BADCERT_EXPIRED)
+		return REASON_EXPIRED;
+	if (flags & MBEDTLS_X509_BADCERT_FUTURE)
+		return REASON_NOT_YET_VALID;
+	if ((flags & ~crl_unusable) != 0)
+		return REASON_CERT_REJECTED;
+	return REASON_NONE;
+}
+
 const char *tls_version_name(const mbedtls_ssl_context *ssl)
 {
 	switch (mbedtls_ssl_get_version_number(ssl)) {

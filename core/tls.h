@@ -144,6 +144,16 @@ const char *tls_fail_reason(int ret, const mbedtls_ssl_context *ssl, const struc
 			    enum tether_reason *code);
 
 /*
+ * tls_rejudge: a peer certificate that passed its handshake, judged again by
+ * ca and crl (NULL: none) after a reload or a new CRL. REASON_NONE if it
+ * still stands; else revoked, unknown ca, expired, not yet valid or
+ * certificate rejected. A CRL that cannot be used (expired, not yet valid,
+ * not signed by ca) is not the peer's fault: alone, it ends nothing.
+ */
+enum tether_reason tls_rejudge(const mbedtls_x509_crt *crt, const mbedtls_x509_crt *ca,
+			       const mbedtls_x509_crl *crl);
+
+/*
  * tls_record_error: words for what mbedtls_ssl_read() (or a handshake)
  * returned when a record could not be taken: "record too large" (a header
  * claiming more than the 4 KB record buffer, mbedTLS's BAD_INPUT_DATA),

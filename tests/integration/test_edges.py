@@ -238,6 +238,7 @@ def main():
         c["future"] = pki.node(ca, "future", uri="spiffe://plant.example/ops",
                                not_before=now + day, not_after=now + 30 * day)
         c["revoked"] = pki.node(ca, "revoked", uri="spiffe://plant.example/ops")
+        c["late"] = pki.node(ca, "late", uri="spiffe://plant.example/ops")
         c["crl"] = pki.crl(ca, [c["revoked"]])
         # An RSA-only TLS server (tether compiles no RSA).
         d = os.path.join(env.dir, "rsa")
@@ -672,6 +673,58 @@ def main():
         c_still_up("a reload")
     env.case("reload: changed edges need a restart; an identity reload keeps routes working",
              reload_edges)
+
+    def revoke_live():
+        # Two tls-in clients relaying through in0; then "late" is revoked and
+        # the node reloads: its connection is reset, the other carries on.
+        def open_echo(crt):
+            ctx = tls_probe.context(cert=crt.cert, key=crt.key, ca=ca.cert)
+            s = ctx.wrap_socket(socket.create_connection((h.LOOP, ports["in0"]), timeout=20),
+                                server_hostname="localhost")
+            s.settimeout(20)
+            return s
+
+        def echo_once(s, seed):
+            data = h.pattern_bytes(seed, 4096)
+            s.sendall(data)
+            got = b""
+            while len(got) < len(data):
+                b = s.recv(65536)
+                if not b:
+                    break
+                got += b
+            return got == data
+        stay, late = open_echo(c["ops"]), open_echo(c["late"])
+        check(echo_once(stay, 21) and echo_once(late, 22), "the two clients' first echoes")
+        m = a.mark()
+        pki.crl(ca, [c["late"]])
+        rc, out, err = h.run_tether(["reload", "-c", a.cfg_path])
+        check(rc == 0, "reload with the new CRL: rc %d: %s %s" % (rc, out, err))
+        check("edges: 1 connection closed" in out + err,
+              "tether reload does not say an edge connection closed: %s %s" % (out, err))
+        a.wait_for("edge_down", since=m, reason="certificate revoked")
+        # The revoked client sees an error (reset, no close_notify), never a clean end.
+        ended = None
+        try:
+            late.sendall(h.pattern_bytes(23, 4096))
+            b = late.recv(65536)
+            ended = "clean end" if b == b"" else "more data"
+        except (ssl.SSLError, OSError) as e:
+            ended = "error: %s" % type(e).__name__
+        late.close()
+        check(ended is not None and ended.startswith("error"),
+              "the revoked client's connection: %s, want an error" % ended)
+        check(echo_once(stay, 24), "the other client's connection after the reload")
+        stay.close()
+        refused = a.mark()
+        try:
+            tls_send_recv(ports["in0"], 1024, 25, c["late"].cert, c["late"].key, ca.cert)
+        except (ssl.SSLError, OSError):
+            pass
+        a.wait_for("edge_refused", since=refused, reason="certificate revoked")
+        c_still_up("revoking a live edge client")
+    env.case("reload with a new CRL resets a revoked client's live edge connection, no other",
+             revoke_live)
 
     def status_and_metrics():
         rc, out, err = h.run_tether(["check", "-c", a.cfg_path])
