@@ -617,7 +617,7 @@ class PKI:
 # tether nodes
 
 FAST = {
-    "keepalive": {"interval_ms": int(500 * TIME_SCALE), "timeout_ms": int(2000 * TIME_SCALE)},
+    "keepalive": {"interval_ms": int(500 * TIME_SCALE), "timeout_ms": int(3000 * TIME_SCALE)},
     "reconnect": {"min_ms": 100, "max_ms": 1000},
 }
 
