@@ -224,15 +224,18 @@ def make_intermediate(parent, name, cn=None, days=1825, pathlen=0, key_format="p
 
 
 def make_node(ca, name, uri=None, dns=None, days=365, not_before=None, not_after=None,
-              tool="tether", out=None, cn=None, key_format="pkcs8"):
+              tool="tether", out=None, cn=None, key_format="pkcs8", ip=None):
     """A node key and certificate signed by ca, in out (default: ca's parent folder).
 
     Files: NAME.key (0600), NAME.crt and, under an intermediate, NAME-chain.crt
     (leaf then intermediates). Times are Unix seconds; by default the
     certificate starts 5 minutes ago and lasts `days`. key_format applies to
-    openssl-made keys (tether writes SEC1). Returns a Node.
+    openssl-made keys (tether writes SEC1); ip (an IP address SAN) only to
+    openssl-made certificates. Returns a Node.
     """
     _check_tool(tool)
+    if ip and tool == "tether":
+        raise ValueError("an IP address SAN needs tool=\"openssl\"")
     out = out or os.path.dirname(ca.dir)
     os.makedirs(out, exist_ok=True)
     now = int(time.time())
@@ -260,7 +263,8 @@ def make_node(ca, name, uri=None, dns=None, days=365, not_before=None, not_after
         csr = os.path.join(out, name + ".csr")
         run(["openssl", "req", "-new", "-config", ca.cnf, "-key", key, "-out", csr,
              "-subj", "/CN=%s" % (cn or name)])
-        sans = (["URI:" + uri] if uri else []) + (["DNS:" + dns] if dns else [])
+        sans = ((["URI:" + uri] if uri else []) + (["DNS:" + dns] if dns else [])
+                + (["IP:" + ip] if ip else []))
         ext = os.path.join(out, name + "-ext.cnf")
         _write(ext, "[ leaf ]\nbasicConstraints = critical,CA:FALSE\n"
                     "keyUsage = critical,digitalSignature\n"

@@ -113,8 +113,10 @@ class TlsEchoServer:
     """Python ssl server requiring a client certificate; echoes until close_notify,
     then answers with its own close_notify."""
 
-    def __init__(self, cert, key, ca):
+    def __init__(self, cert, key, ca, max_version=None):
         self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        if max_version is not None:
+            self.ctx.maximum_version = max_version
         self.ctx.load_cert_chain(cert, key)
         self.ctx.load_verify_locations(ca)
         self.ctx.verify_mode = ssl.CERT_REQUIRED
@@ -239,6 +241,9 @@ def main():
                                not_before=now + day, not_after=now + 30 * day)
         c["revoked"] = pki.node(ca, "revoked", uri="spiffe://plant.example/ops")
         c["late"] = pki.node(ca, "late", uri="spiffe://plant.example/ops")
+        # tls-out servers named by a wildcard DNS SAN and by an IP address SAN.
+        c["wild"] = pki.node(ca, "wild", dns="*.wild.test", tool="openssl")
+        c["ipsrv"] = pki.node(ca, "ipsrv", ip=h.LOOP, tool="openssl")
         c["crl"] = pki.crl(ca, [c["revoked"]])
         # An RSA-only TLS server (tether compiles no RSA).
         d = os.path.join(env.dir, "rsa")
@@ -253,6 +258,10 @@ def main():
     echo = env.server(h.EchoServer())
     pecho = env.server(ProxyEchoServer())
     pyserver = TlsEchoServer(c["broker"].cert, c["broker"].key, ca.cert)
+    wildserver = TlsEchoServer(c["wild"].cert, c["wild"].key, ca.cert)
+    ipserver = TlsEchoServer(c["ipsrv"].cert, c["ipsrv"].key, ca.cert)
+    tls12server = TlsEchoServer(c["broker"].cert, c["broker"].key, ca.cert,
+                                max_version=ssl.TLSVersion.TLSv1_2)
 
     # An HTTP file server for curl.
     web = os.path.join(env.dir, "web")
@@ -311,7 +320,8 @@ def main():
     fwd_who = cc.add_forward(a, "who")
     a.cfg["status"] = "A.sock"
     ports = {k: h.free_port() for k in ("in0", "in1", "in2", "in3", "out0", "out1", "out2",
-                                         "out3", "out4", "out5")}
+                                         "out3", "out4", "out5", "out6", "out7", "out8",
+                                         "out9")}
     dead_port = h.free_port()  # nothing listens there
     allow = ["spiffe://plant.example/ops", pki.pin(c["pinned"])]
     srv = {"cert": a.rel(c["srv"].cert), "key": a.rel(c["srv"].key)}
@@ -337,6 +347,16 @@ def main():
         # An RSA certificate cannot even be parsed here: the route trusts our CA.
         dict(out_base, listen=lp("out5"), connect="%s:%d" % (h.LOOP, rsa_port),
              server_name="rsa.test"),
+        # "*.wild.test" covers one label: mqtt.wild.test, not a.b.wild.test (RFC 6125).
+        dict(out_base, listen=lp("out6"), connect="%s:%d" % (h.LOOP, wildserver.port),
+             server_name="mqtt.wild.test"),
+        dict(out_base, listen=lp("out7"), connect="%s:%d" % (h.LOOP, wildserver.port),
+             server_name="a.b.wild.test"),
+        # No server_name: the host part of connect, an IP address, matched to an IP SAN.
+        {"mode": "tls-out", "ca": a.rel(ca.cert), "listen": lp("out8"),
+         "connect": "%s:%d" % (h.LOOP, ipserver.port)},
+        # A server that speaks TLS 1.2 at most (tls.min_version allows it here).
+        dict(out_base, listen=lp("out9"), connect="%s:%d" % (h.LOOP, tls12server.port)),
     ]
     # stunnel's client side dials in0.
     with open(os.path.join(st_dir, "st.conf")) as f:
@@ -545,17 +565,25 @@ def main():
     env.case("peer session unaffected by the tls-in matrix", c_still_up, "tls-in")
 
     # ---- tls-out
-    def out_bulk(route, what):
+    def out_bulk(route, what, tls="1.3", server=None):
         m = a.mark()
         res = h.tcp_client(ports[route], 2 * MiB, seed=21, read_back=True, timeout=30)
         h.check_transfer(res, 2 * MiB, what, echo=True)
         up = a.wait_for("edge_up", 5, m, mode="tls-out")
-        check_eq(up["tls"], "1.3", "edge_up tls=")
+        check_eq(up["tls"], tls, "edge_up tls=")
+        if server is not None:
+            check_eq(up.get("id"), server, "the server's identity in edge_up")
         budget_ok(m)
     env.case("tls-out: Python ssl server (client cert required), 2 MiB echoed, half-close",
              out_bulk, "out2", "tls-out -> python ssl echo")
     env.case("tls-out: stunnel server mode, 2 MiB echoed", out_bulk, "out1",
              "tls-out -> stunnel -> echo")
+    env.case("tls-out: server_name mqtt.wild.test matches a *.wild.test DNS SAN", out_bulk,
+             "out6", "tls-out -> wildcard-named server", server="*.wild.test")
+    env.case("tls-out: no server_name, connect's IP address matches the server's IP SAN",
+             out_bulk, "out8", "tls-out -> IP-named server")
+    env.case("tls-out: a TLS 1.2 server, 2 MiB echoed", out_bulk, "out9",
+             "tls-out -> TLS 1.2 server", tls="1.2")
 
     def s_server_rev():
         m = a.mark()
@@ -585,6 +613,8 @@ def main():
     env.case("tls-out refuses: wrong server name -> \"server name mismatch\"", out_refused,
              "out3", "server name mismatch")
     env.case("tls-out refuses: wrong pin -> \"pin mismatch\"", out_refused, "out4", "pin mismatch")
+    env.case("tls-out refuses: a.b.wild.test against *.wild.test -> \"server name mismatch\"",
+             out_refused, "out7", "server name mismatch")
     env.case("tls-out refuses: RSA-only server, the reason names RSA", out_refused, "out5",
              "RSA is not compiled in")
     env.case("peer session unaffected by the tls-out matrix", c_still_up, "tls-out")
@@ -749,7 +779,8 @@ def main():
 
     for p in procs:
         p.kill()
-    pyserver.close()
+    for srv in (pyserver, wildserver, ipserver, tls12server):
+        srv.close()
     httpd.shutdown()
     env.finish()
 
