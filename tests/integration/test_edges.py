@@ -293,6 +293,15 @@ def main():
            "-rev", "-quiet"])
     spawn(["openssl", "s_server", "-accept", "%s:%d" % (h.LOOP, rsa_port), "-cert", c["rsa_crt"],
            "-key", c["rsa_key"], "-rev", "-quiet"])
+    # tls-out's suite matrix: one route to an s_server started per case, allowing one suite.
+    OUT_SUITES = [("1.3", ["-tls1_3", "-ciphersuites", "TLS_AES_128_GCM_SHA256"], "AES-128-GCM"),
+                  ("1.3", ["-tls1_3", "-ciphersuites", "TLS_AES_256_GCM_SHA384"], "AES-256-GCM"),
+                  ("1.3", ["-tls1_3", "-ciphersuites", "TLS_CHACHA20_POLY1305_SHA256"],
+                   "CHACHA20"),
+                  ("1.2", ["-tls1_2", "-cipher", "ECDHE-ECDSA-AES128-GCM-SHA256"], "AES-128-GCM"),
+                  ("1.2", ["-tls1_2", "-cipher", "ECDHE-ECDSA-AES256-GCM-SHA384"], "AES-256-GCM"),
+                  ("1.2", ["-tls1_2", "-cipher", "ECDHE-ECDSA-CHACHA20-POLY1305"], "CHACHA20")]
+    suite_port = h.free_port()
     # stunnel in server mode in front of the echo.
     st_dir = os.path.join(env.dir, "stunnel")
     os.makedirs(st_dir)
@@ -321,7 +330,7 @@ def main():
     a.cfg["status"] = "A.sock"
     ports = {k: h.free_port() for k in ("in0", "in1", "in2", "in3", "out0", "out1", "out2",
                                          "out3", "out4", "out5", "out6", "out7", "out8",
-                                         "out9")}
+                                         "out9", "out10")}
     dead_port = h.free_port()  # nothing listens there
     allow = ["spiffe://plant.example/ops", pki.pin(c["pinned"])]
     srv = {"cert": a.rel(c["srv"].cert), "key": a.rel(c["srv"].key)}
@@ -357,6 +366,7 @@ def main():
          "connect": "%s:%d" % (h.LOOP, ipserver.port)},
         # A server that speaks TLS 1.2 at most (tls.min_version allows it here).
         dict(out_base, listen=lp("out9"), connect="%s:%d" % (h.LOOP, tls12server.port)),
+        dict(out_base, listen=lp("out10"), connect="%s:%d" % (h.LOOP, suite_port)),
     ]
     # stunnel's client side dials in0.
     with open(os.path.join(st_dir, "st.conf")) as f:
@@ -374,7 +384,7 @@ def main():
         for p in (s_port, rsa_port, st_port, st_cli_port):
             h.wait_listening(p, 10)
         h.wait_session(a, cc)
-    env.setup("fixture: A with 9 edge routes, C's session with A up", start)
+    env.setup("fixture: A with 15 edge routes, C's session with A up", start)
 
     def c_still_up(what):
         downs = a.events("session_down", peer=cc.name) + cc.events("session_down")
@@ -585,9 +595,9 @@ def main():
     env.case("tls-out: a TLS 1.2 server, 2 MiB echoed", out_bulk, "out9",
              "tls-out -> TLS 1.2 server", tls="1.2")
 
-    def s_server_rev():
+    def s_server_rev(route="out0", tls="1.3", suite_word=None):
         m = a.mark()
-        s = socket.create_connection((h.LOOP, ports["out0"]), timeout=10)
+        s = socket.create_connection((h.LOOP, ports[route]), timeout=10)
         s.sendall(b"tether edge\n")
         buf = b""
         deadline = time.monotonic() + 10
@@ -600,7 +610,23 @@ def main():
         check(b"egde rehtet" in buf, "s_server -rev answer not seen: %r" % buf)
         up = a.wait_for("edge_up", 5, m, mode="tls-out")
         check(up.get("id") == "broker.test", "server identity %s" % up["_line"])
+        check_eq(up["tls"], tls, "edge_up tls= (%s)" % up["_line"])
+        if suite_word:
+            check(suite_word in up["suite"], "suite %s, want %s" % (up["suite"], suite_word))
     env.case("tls-out: openssl s_server -Verify (client cert required) answers", s_server_rev)
+    def one_suite(tls, args, word):
+        p = spawn(["openssl", "s_server", "-accept", "%s:%d" % (h.LOOP, suite_port), "-cert",
+                   c["broker"].cert, "-key", c["broker"].key, "-CAfile", ca.cert, "-Verify", "2",
+                   "-verify_return_error", "-rev", "-quiet"] + args)
+        try:
+            h.wait_listening(suite_port, 10)
+            s_server_rev("out10", tls, word)
+        finally:
+            p.kill()
+            p.wait()
+    for tls, args, word in OUT_SUITES:
+        env.case("tls-out: openssl s_server TLS %s %s only" % (tls, args[-1]), one_suite, tls,
+                 args, word)
 
     def out_refused(route, reason_part):
         m = a.mark()
