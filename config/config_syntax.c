@@ -10,6 +10,7 @@
 
 #include "base/err.h"
 #include "config/config.h"
+#include "core/addr.h"
 
 static bool is_digit(char c)
 {
@@ -19,88 +20,6 @@ static bool is_digit(char c)
 static bool is_alnum(char c)
 {
 	return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
-static int hex_val(char c)
-{
-	if (is_digit(c))
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Dotted quad, four decimal parts 0..255 without leading zeros (as inet_pton). */
-static bool ipv4_ok(const char *s, size_t n)
-{
-	unsigned parts = 0;
-	size_t i = 0;
-
-	while (parts < 4) {
-		size_t start = i;
-		unsigned v = 0;
-
-		while (i < n && is_digit(s[i]) && i - start < 3)
-			v = v * 10 + (unsigned)(s[i++] - '0');
-		if (i == start || v > 255 || (s[start] == '0' && i - start > 1))
-			return false;
-		parts++;
-		if (parts < 4) {
-			if (i >= n || s[i] != '.')
-				return false;
-			i++;
-		}
-	}
-	return i == n;
-}
-
-/* RFC 4291 text form: up to 8 groups, one "::", optional IPv4 tail. No zone. */
-static bool ipv6_ok(const char *s, size_t n)
-{
-	unsigned groups = 0;
-	bool gap = false;
-	size_t i = 0;
-
-	if (n >= 2 && s[0] == ':' && s[1] == ':') {
-		gap = true;
-		i = 2;
-	}
-	while (i < n) {
-		size_t start = i;
-		size_t j;
-
-		/* An IPv4 tail is recognised by a '.' before the next ':'. */
-		for (j = i; j < n && s[j] != ':' && s[j] != '.'; j++)
-			;
-		if (j < n && s[j] == '.') {
-			if (!ipv4_ok(s + i, n - i))
-				return false;
-			groups += 2;
-			i = n;
-			break;
-		}
-		while (i < n && hex_val(s[i]) >= 0 && i - start < 4)
-			i++;
-		if (i == start)
-			return false;
-		groups++;
-		if (i == n)
-			break;
-		if (s[i] != ':')
-			return false;
-		i++;
-		if (i < n && s[i] == ':') {
-			if (gap)
-				return false;
-			gap = true;
-			i++;
-		} else if (i == n) {
-			return false; /* a single trailing ':' */
-		}
-	}
-	return gap ? groups <= 7 : groups == 8;
 }
 
 static bool hostname_ok(const char *s, size_t n)
@@ -141,7 +60,7 @@ const char *config_syntax_addr(const char *s)
 
 		if (end == NULL)
 			return "missing ']' after the IPv6 address";
-		if (!ipv6_ok(s + 1, (size_t)(end - s - 1)))
+		if (!addr_v6(s + 1, (size_t)(end - s - 1), NULL))
 			return "bad IPv6 address";
 		if (end[1] != ':')
 			return "missing port";
@@ -156,7 +75,7 @@ const char *config_syntax_addr(const char *s)
 			return "IPv6 addresses must be written in brackets";
 		/* All digits and dots can only be meant as IPv4. */
 		if (strspn(s, "0123456789.") >= (size_t)(colon - s)) {
-			if (!ipv4_ok(s, (size_t)(colon - s)))
+			if (!addr_v4(s, (size_t)(colon - s), NULL))
 				return "bad IPv4 address";
 		} else if (!hostname_ok(s, (size_t)(colon - s))) {
 			return "bad host name";

@@ -30,6 +30,7 @@
  */
 #include <string.h>
 
+#include "core/addr.h"
 #include "core/node_impl.h"
 
 /*
@@ -48,81 +49,15 @@ static size_t host_len(const char *addr)
 	return colon != NULL ? (size_t)(colon - addr) : strlen(addr);
 }
 
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/*
- * The first four groups of an IPv6 address in text (n bytes at s, no
- * brackets; "::" at most once; no dotted tail). False if it does not parse.
- */
-static bool v6_prefix(const char *s, size_t n, uint16_t out[4])
-{
-	uint16_t g[8];
-	unsigned count = 0, gap = 8;
-	size_t i = 0;
-
-	if (n >= 2 && s[0] == ':' && s[1] == ':') {
-		gap = 0;
-		i = 2;
-	}
-	while (i < n) {
-		unsigned v = 0, digits = 0;
-		int d;
-
-		while (i < n && (d = hex_digit(s[i])) >= 0 && digits < 4) {
-			v = v * 16 + (unsigned)d;
-			digits++;
-			i++;
-		}
-		if (digits == 0 || count == 8)
-			return false;
-		g[count++] = (uint16_t)v;
-		if (i == n)
-			break;
-		if (s[i] != ':')
-			return false;
-		i++;
-		if (i < n && s[i] == ':') {
-			if (gap != 8)
-				return false;
-			gap = count;
-			i++;
-		} else if (i == n) {
-			return false;
-		}
-	}
-	if (gap == 8 ? count != 8 : count > 7)
-		return false;
-	for (unsigned k = 0; k < 4; k++) {
-		unsigned from_end = 8 - k; /* groups after the gap sit at the end */
-
-		if (gap == 8 || k < gap)
-			out[k] = g[k];
-		else if (from_end <= count - gap)
-			out[k] = g[count - from_end];
-		else
-			out[k] = 0;
-	}
-	return true;
-}
-
 bool admit_same_source(const char *a, const char *b)
 {
 	size_t n = host_len(a), m = host_len(b);
-	uint16_t pa[4], pb[4];
+	uint8_t pa[16], pb[16];
 
 	/* IPv6: one /64 is one source (a host is handed a whole /64 to pick from). */
 	if (n > 2 && m > 2 && a[0] == '[' && b[0] == '[' && a[n - 1] == ']' && b[m - 1] == ']' &&
-	    v6_prefix(a + 1, n - 2, pa) && v6_prefix(b + 1, m - 2, pb))
-		return memcmp(pa, pb, sizeof(pa)) == 0;
+	    addr_v6(a + 1, n - 2, pa) && addr_v6(b + 1, m - 2, pb))
+		return memcmp(pa, pb, 8) == 0;
 	return n == m && memcmp(a, b, n) == 0;
 }
 

@@ -5,19 +5,10 @@
 
 #include <string.h>
 
+#include "core/addr.h"
+
 static const uint8_t sig[PROXY_SIG_LEN] = {0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D,
 					   0x0A, 0x51, 0x55, 0x49, 0x54, 0x0A};
-
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 static int parse_port(const char *s, uint16_t *port)
 {
@@ -36,87 +27,6 @@ static int parse_port(const char *s, uint16_t *port)
 	return 0;
 }
 
-static int parse_v4(const char *s, size_t n, uint8_t out[4])
-{
-	unsigned part = 0, v = 0, digits = 0;
-	size_t i;
-
-	for (i = 0; i <= n; i++) {
-		if (i == n || s[i] == '.') {
-			if (digits == 0 || part > 3)
-				return -1;
-			out[part++] = (uint8_t)v;
-			v = 0;
-			digits = 0;
-		} else if (s[i] >= '0' && s[i] <= '9' && digits < 3) {
-			v = v * 10 + (unsigned)(s[i] - '0');
-			digits++;
-			if (v > 255)
-				return -1;
-		} else {
-			return -1;
-		}
-	}
-	return part == 4 ? 0 : -1;
-}
-
-/* An IPv6 literal without brackets (no zone, no dotted tail). */
-static int parse_v6(const char *s, size_t n, uint8_t out[16])
-{
-	uint16_t g[8];
-	int ng = 0, gap = -1;
-	size_t i = 0;
-
-	if (n >= 2 && s[0] == ':' && s[1] == ':') {
-		gap = 0;
-		i = 2;
-	}
-	while (i < n) {
-		unsigned v = 0, d = 0;
-
-		while (i < n && hexval(s[i]) >= 0 && d < 4) {
-			v = v * 16 + (unsigned)hexval(s[i]);
-			i++;
-			d++;
-		}
-		if (d == 0 || ng == 8)
-			return -1;
-		g[ng++] = (uint16_t)v;
-		if (i == n)
-			break;
-		if (s[i] != ':')
-			return -1;
-		i++;
-		if (i < n && s[i] == ':') {
-			if (gap >= 0)
-				return -1;
-			gap = ng;
-			i++;
-		} else if (i == n) {
-			return -1;
-		}
-	}
-	if (gap < 0 && ng != 8)
-		return -1;
-	memset(out, 0, 16);
-	if (gap < 0) {
-		gap = ng;
-	} else if (ng == 8) {
-		return -1;
-	}
-	for (int k = 0; k < gap; k++) {
-		out[2 * k] = (uint8_t)(g[k] >> 8);
-		out[2 * k + 1] = (uint8_t)g[k];
-	}
-	for (int k = gap; k < ng; k++) {
-		int at = 8 - (ng - k);
-
-		out[2 * at] = (uint8_t)(g[k] >> 8);
-		out[2 * at + 1] = (uint8_t)g[k];
-	}
-	return 0;
-}
-
 /* "ip:port" or "[v6]:port": family 4 or 6 with addr and port, 0 if neither. */
 static int parse_addr(const char *a, uint8_t addr[16], uint16_t *port)
 {
@@ -129,12 +39,12 @@ static int parse_addr(const char *a, uint8_t addr[16], uint16_t *port)
 
 		if (end == NULL || end[1] != ':' || parse_port(end + 2, port) != 0)
 			return 0;
-		return parse_v6(a + 1, (size_t)(end - a - 1), addr) == 0 ? 6 : 0;
+		return addr_v6(a + 1, (size_t)(end - a - 1), addr) ? 6 : 0;
 	}
 	colon = strrchr(a, ':');
 	if (colon == NULL || parse_port(colon + 1, port) != 0)
 		return 0;
-	return parse_v4(a, (size_t)(colon - a), addr) == 0 ? 4 : 0;
+	return addr_v4(a, (size_t)(colon - a), addr) ? 4 : 0;
 }
 
 struct out {
